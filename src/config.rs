@@ -1,0 +1,350 @@
+//! Typed configuration read from environment variables and validated once at
+//! start. A missing or bad value stops the start with a message naming the
+//! variable (see README, "Configuration").
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A configuration problem, always naming the variable at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            var,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Everything `vectra serve` needs.
+#[derive(Clone)]
+pub struct Config {
+    /// Connection of the service itself: the `vectra_authenticator` role.
+    pub database_url: String,
+    /// Connection of the migration owner; when set, `serve` migrates at start.
+    pub database_admin_url: Option<String>,
+    pub jwt_secret: Secret,
+    pub platform_admin_email: String,
+    pub bind_addr: SocketAddr,
+    pub public_base_url: String,
+    pub smtp_url: String,
+    pub email_from: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub db_pool_size: usize,
+}
+
+/// What `vectra migrate` needs: the admin connection, and optionally the
+/// service's own URL, whose password is then given to `vectra_authenticator`.
+#[derive(Clone)]
+pub struct MigrateConfig {
+    pub database_admin_url: String,
+    pub database_url: Option<String>,
+}
+
+/// A string that never shows up in logs or `Debug` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "database_admin_url",
+                &self.database_admin_url.as_deref().map(redact_url),
+            )
+            .field("jwt_secret", &self.jwt_secret)
+            .field("platform_admin_email", &self.platform_admin_email)
+            .field("bind_addr", &self.bind_addr)
+            .field("public_base_url", &self.public_base_url)
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("email_from", &self.email_from)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("db_pool_size", &self.db_pool_size)
+            .finish()
+    }
+}
+
+/// `scheme://user:password@host` → `scheme://user:***@host`, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads any lookup function, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let jwt_secret = env.required("JWT_SECRET")?;
+        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::new(
+                "JWT_SECRET",
+                format!(
+                    "must be at least {MIN_JWT_SECRET_BYTES} bytes long (got {}); generate one with `openssl rand -base64 48`",
+                    jwt_secret.len()
+                ),
+            ));
+        }
+        let platform_admin_email = env
+            .optional("PLATFORM_ADMIN_EMAIL")
+            .unwrap_or_else(|| "admin@vectra.io".to_owned())
+            .trim()
+            .to_lowercase();
+        if !looks_like_email(&platform_admin_email) {
+            return Err(ConfigError::new(
+                "PLATFORM_ADMIN_EMAIL",
+                "must be an email address",
+            ));
+        }
+        let smtp_url = env
+            .optional("SMTP_URL")
+            .unwrap_or_else(|| "smtp://127.0.0.1:1025".to_owned());
+        if !(smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://")) {
+            return Err(ConfigError::new(
+                "SMTP_URL",
+                "must start with smtp:// or smtps://",
+            ));
+        }
+        let public_base_url = env
+            .optional("PUBLIC_BASE_URL")
+            .unwrap_or_else(|| "http://localhost:8080".to_owned());
+        if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
+            return Err(ConfigError::new(
+                "PUBLIC_BASE_URL",
+                "must start with http:// or https://",
+            ));
+        }
+        Ok(Self {
+            database_url: env.postgres_url("DATABASE_URL")?,
+            database_admin_url: match env.optional("DATABASE_ADMIN_URL") {
+                Some(_) => Some(env.postgres_url("DATABASE_ADMIN_URL")?),
+                None => None,
+            },
+            jwt_secret: Secret::new(jwt_secret),
+            platform_admin_email,
+            bind_addr: env.parsed("BIND_ADDR", "0.0.0.0:8080")?,
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            smtp_url,
+            email_from: env
+                .optional("EMAIL_FROM")
+                .unwrap_or_else(|| "Vectra <no-reply@vectra.local>".to_owned()),
+            access_token_ttl: env.duration("ACCESS_TOKEN_TTL", "15m")?,
+            refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "30d")?,
+            request_timeout: env.duration("REQUEST_TIMEOUT", "30s")?,
+            max_body_bytes: env.parsed("MAX_BODY_BYTES", "1048576")?,
+            db_pool_size: env.parsed("DATABASE_POOL_SIZE", "16")?,
+        })
+    }
+}
+
+impl MigrateConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Self {
+            database_admin_url: env.postgres_url("DATABASE_ADMIN_URL")?,
+            database_url: match env.optional("DATABASE_URL") {
+                Some(_) => Some(env.postgres_url("DATABASE_URL")?),
+                None => None,
+            },
+        })
+    }
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    /// Empty counts as unset: `FOO=` in an env file means "not given".
+    fn optional(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.optional(var)
+            .ok_or_else(|| ConfigError::new(var, "is required but not set"))
+    }
+
+    fn postgres_url(&self, var: &'static str) -> Result<String, ConfigError> {
+        let url = self.required(var)?;
+        url.parse::<tokio_postgres::Config>()
+            .map_err(|e| ConfigError::new(var, format!("is not a valid PostgreSQL URL: {e}")))?;
+        Ok(url)
+    }
+
+    fn parsed<T>(&self, var: &'static str, default: &str) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let raw = self.optional(var).unwrap_or_else(|| default.to_owned());
+        raw.trim()
+            .parse()
+            .map_err(|e| ConfigError::new(var, format!("cannot parse {raw:?}: {e}")))
+    }
+
+    /// `900`, `900s`, `15m`, `12h`, `30d` (anything humantime reads).
+    fn duration(&self, var: &'static str, default: &str) -> Result<Duration, ConfigError> {
+        let raw = self.optional(var).unwrap_or_else(|| default.to_owned());
+        let raw = raw.trim();
+        let parsed = match raw.parse::<u64>() {
+            Ok(secs) => Ok(Duration::from_secs(secs)),
+            Err(_) => humantime::parse_duration(raw),
+        };
+        match parsed {
+            Ok(d) if !d.is_zero() => Ok(d),
+            Ok(_) => Err(ConfigError::new(var, "must be greater than zero")),
+            Err(e) => Err(ConfigError::new(
+                var,
+                format!("cannot parse {raw:?} as a duration (e.g. 900, 15m, 30d): {e}"),
+            )),
+        }
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !s.contains(' '),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const DB: &str = "postgres://vectra_authenticator:pw@localhost:5432/vectra";
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", DB), ("JWT_SECRET", SECRET)]))
+            .expect("valid");
+        assert_eq!(c.platform_admin_email, "admin@vectra.io");
+        assert_eq!(c.bind_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
+        assert_eq!(c.smtp_url, "smtp://127.0.0.1:1025");
+        assert!(c.database_admin_url.is_none());
+    }
+
+    #[test]
+    fn missing_database_url_names_the_variable() {
+        let err = Config::from_lookup(lookup(&[("JWT_SECRET", SECRET)])).err();
+        assert_eq!(err.map(|e| e.var), Some("DATABASE_URL"));
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused() {
+        let err = Config::from_lookup(lookup(&[("DATABASE_URL", DB), ("JWT_SECRET", "short")]))
+            .expect_err("refused");
+        assert_eq!(err.var, "JWT_SECRET");
+        assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("DATABASE_URL", "not a url at all ::"),
+            ("DATABASE_ADMIN_URL", "mysql://x"),
+            ("BIND_ADDR", "localhost"),
+            ("ACCESS_TOKEN_TTL", "soon"),
+            ("REFRESH_TOKEN_TTL", "0"),
+            ("SMTP_URL", "http://mail"),
+            ("PUBLIC_BASE_URL", "example.com"),
+            ("PLATFORM_ADMIN_EMAIL", "nobody"),
+        ] {
+            let mut pairs = vec![("DATABASE_URL", DB), ("JWT_SECRET", SECRET)];
+            pairs.retain(|(k, _)| *k != var);
+            pairs.push((var, value));
+            let err = Config::from_lookup(lookup(&pairs)).err();
+            assert_eq!(err.map(|e| e.var), Some(var), "{var}={value}");
+        }
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_units() {
+        let c = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", DB),
+            ("JWT_SECRET", SECRET),
+            ("ACCESS_TOKEN_TTL", "600"),
+            ("REFRESH_TOKEN_TTL", "7d"),
+            ("PLATFORM_ADMIN_EMAIL", " Boss@Example.COM "),
+        ]))
+        .expect("valid");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(600));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(7 * 86400));
+        assert_eq!(c.platform_admin_email, "boss@example.com");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = Config::from_lookup(lookup(&[("DATABASE_URL", DB), ("JWT_SECRET", SECRET)]))
+            .expect("valid");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains(SECRET));
+        assert!(!shown.contains(":pw@"));
+        assert!(shown.contains("vectra_authenticator:***@"));
+    }
+
+    #[test]
+    fn migrate_needs_only_the_admin_url() {
+        let err = MigrateConfig::from_lookup(lookup(&[])).err();
+        assert_eq!(err.map(|e| e.var), Some("DATABASE_ADMIN_URL"));
+        let ok = MigrateConfig::from_lookup(lookup(&[("DATABASE_ADMIN_URL", DB)])).expect("ok");
+        assert!(ok.database_url.is_none());
+    }
+}

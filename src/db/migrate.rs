@@ -1,0 +1,111 @@
+//! Migrations, embedded from `sql/migrations` at compile time and applied with
+//! the migration owner's connection (`DATABASE_ADMIN_URL`).
+
+use anyhow::{Context, bail};
+
+use crate::config::MigrateConfig;
+
+mod embedded {
+    refinery::embed_migrations!("sql/migrations");
+}
+
+/// Arbitrary constant: serializes concurrent `migrate` runs on one database.
+const MIGRATION_LOCK: i64 = 0x5645_4354_5241; // "VECTRA"
+
+/// The newest migration this binary carries; `/ready` compares the database with it.
+pub fn latest_version() -> i64 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// What one run did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub applied: Vec<String>,
+    pub authenticator_password_set: bool,
+}
+
+/// Applies pending migrations, then (when `DATABASE_URL` names
+/// `vectra_authenticator` with a password) sets that role's password, so an
+/// operator configures the password in one place.
+pub async fn run(config: &MigrateConfig) -> anyhow::Result<Outcome> {
+    let mut client = super::connect(&config.database_admin_url).await?;
+
+    let row = client
+        .query_one(
+            "select rolsuper or rolbypassrls from pg_catalog.pg_roles where rolname = current_user",
+            &[],
+        )
+        .await
+        .context("checking the migration role")?;
+    if !row.get::<_, bool>(0) {
+        bail!(
+            "DATABASE_ADMIN_URL must connect as a superuser or a role with BYPASSRLS: it owns the \
+             SECURITY DEFINER auth functions, which must read every tenant's rows under forced RLS"
+        );
+    }
+
+    client
+        .execute("select pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .context("taking the migration lock")?;
+    let result = apply(&mut client, config).await;
+    // The lock is session-level; release it even when a migration failed.
+    let _ = client
+        .execute("select pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    result
+}
+
+async fn apply(
+    client: &mut tokio_postgres::Client,
+    config: &MigrateConfig,
+) -> anyhow::Result<Outcome> {
+    let report = embedded::migrations::runner()
+        .run_async(client)
+        .await
+        .context("applying migrations")?;
+    let applied = report
+        .applied_migrations()
+        .iter()
+        .map(|m| format!("V{}__{}", m.version(), m.name()))
+        .collect();
+
+    let mut authenticator_password_set = false;
+    if let Some(url) = &config.database_url {
+        let pg: tokio_postgres::Config = url.parse().context("DATABASE_URL")?;
+        match (pg.get_user(), pg.get_password()) {
+            (Some("vectra_authenticator"), Some(password)) => {
+                let password = std::str::from_utf8(password)
+                    .context("DATABASE_URL: the password must be UTF-8")?;
+                // ALTER ROLE takes no bind parameters: let the server quote the
+                // literal (format %L) and run what it built.
+                let statement: String = client
+                    .query_one(
+                        "select format('alter role vectra_authenticator with login password %L', $1::text)",
+                        &[&password],
+                    )
+                    .await?
+                    .get(0);
+                client
+                    .batch_execute(&statement)
+                    .await
+                    .context("setting the password of vectra_authenticator")?;
+                authenticator_password_set = true;
+            }
+            (Some("vectra_authenticator"), None) => {}
+            (user, _) => tracing::warn!(
+                user = user.unwrap_or(""),
+                "DATABASE_URL does not log in as vectra_authenticator; the service expects that role"
+            ),
+        }
+    }
+    Ok(Outcome {
+        applied,
+        authenticator_password_set,
+    })
+}

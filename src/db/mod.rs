@@ -1,0 +1,50 @@
+//! Database access: the pool, the migration runner and the request
+//! transaction. Every query a handler runs goes through [`Db`], which opens the
+//! transaction, switches role and sets the tenant context first.
+
+pub mod migrate;
+mod request;
+
+pub use request::{Actor, Db, SessionClaims};
+
+use std::time::Duration;
+
+use anyhow::Context;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+
+/// Builds the service's pool (as `vectra_authenticator`). Connections are made
+/// lazily, so a database that is down at start makes `/ready` fail, not `serve`.
+pub fn pool(database_url: &str, max_size: usize) -> anyhow::Result<Pool> {
+    let pg: tokio_postgres::Config = database_url.parse().context("DATABASE_URL")?;
+    let manager = Manager::from_config(
+        pg,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            // Settings are transaction-local already; resetting the session on
+            // every checkout is the second guard that no tenant context can
+            // outlive its request.
+            recycling_method: RecyclingMethod::Clean,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .context("building the database pool")
+}
+
+/// Opens one connection outside any pool and drives it on the runtime.
+pub async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {}", crate::config::redact_url(url)))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "database connection ended with an error");
+        }
+    });
+    Ok(client)
+}

@@ -1,0 +1,162 @@
+//! The request transaction (docs/security.md, "The request transaction").
+//!
+//! ```sql
+//! begin;
+//! select set_config('role', $1, true), auth.begin_request($2, $3, $4, $5);
+//! -- the handler's SQL function(s)
+//! commit;   -- any error: rollback
+//! ```
+//!
+//! Values always travel as bind parameters. The settings and the role are
+//! transaction-local, so a pooled connection carries nothing into the next
+//! request; the pool's `Clean` recycling is a second guard.
+
+use deadpool_postgres::{Object, Pool, Transaction};
+use futures_util::future::BoxFuture;
+use tokio_postgres::types::{FromSqlOwned, ToSql};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Who a transaction runs for; decides the database role and settings.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// No token: `vectra_anon`, no settings.
+    Anonymous,
+    /// An organization user: `vectra_member` with the org's settings.
+    Member(SessionClaims),
+    /// The platform admin: `vectra_platform_admin`.
+    PlatformAdmin(SessionClaims),
+    /// Any signed-in user on a route that needs no table access of its own
+    /// (its SQL functions key on `app.user_id`): `vectra_anon` with settings.
+    Authenticated(SessionClaims),
+    /// The outbox worker: `vectra_worker`, no settings.
+    Worker,
+}
+
+/// The claims of a verified access token that the database re-checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionClaims {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub org_id: Option<Uuid>,
+    pub role: String,
+}
+
+const SET_ROLE: &str = "select set_config('role', $1, true)";
+const SET_ROLE_AND_BEGIN: &str =
+    "select set_config('role', $1, true), auth.begin_request($2, $3, $4, $5)";
+
+impl Actor {
+    pub fn db_role(&self) -> &'static str {
+        match self {
+            Actor::Anonymous | Actor::Authenticated(_) => "vectra_anon",
+            Actor::Member(_) => "vectra_member",
+            Actor::PlatformAdmin(_) => "vectra_platform_admin",
+            Actor::Worker => "vectra_worker",
+        }
+    }
+
+    pub fn claims(&self) -> Option<&SessionClaims> {
+        match self {
+            Actor::Member(c) | Actor::PlatformAdmin(c) | Actor::Authenticated(c) => Some(c),
+            Actor::Anonymous | Actor::Worker => None,
+        }
+    }
+
+    fn context_sql(&self) -> &'static str {
+        if self.claims().is_some() {
+            SET_ROLE_AND_BEGIN
+        } else {
+            SET_ROLE
+        }
+    }
+}
+
+/// Runs the context statement for `actor` with `statement` prepared from
+/// [`Actor::context_sql`].
+async fn enter<C: tokio_postgres::GenericClient>(
+    client: &C,
+    statement: &tokio_postgres::Statement,
+    actor: &Actor,
+) -> Result<(), tokio_postgres::Error> {
+    let role = actor.db_role();
+    match actor.claims() {
+        Some(c) => {
+            client
+                .query(
+                    statement,
+                    &[&role, &c.session_id, &c.user_id, &c.org_id, &c.role],
+                )
+                .await?
+        }
+        None => client.query(statement, &[&role]).await?,
+    };
+    Ok(())
+}
+
+/// The service's handle on the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl Db {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    async fn client(&self) -> Result<Object, ApiError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// One statement returning one value, in its own request transaction.
+    ///
+    /// The four statements (begin, context, call, commit) are pipelined: all
+    /// are sent before the first answer is read, so the request costs one
+    /// round trip once the statements are cached on the connection. If the
+    /// context or the call fails, the server turns the pipelined `commit`
+    /// into a rollback, and the first error is returned.
+    pub async fn call<T: FromSqlOwned>(
+        &self,
+        actor: &Actor,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<T, ApiError> {
+        let client = self.client().await?;
+        let context = client.prepare_cached(actor.context_sql()).await?;
+        let call = client.prepare_cached(sql).await?;
+        let pg: &tokio_postgres::Client = &client;
+        let (begun, entered, called, committed) = tokio::join!(
+            pg.batch_execute("begin"),
+            enter(pg, &context, actor),
+            pg.query_one(&call, params),
+            pg.batch_execute("commit"),
+        );
+        begun?;
+        entered?;
+        let row = called?;
+        committed?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// A request transaction for several statements. The closure gets the
+    /// open transaction after the context statement succeeded; an `Err` (or
+    /// a panic, or the request being dropped) rolls back.
+    pub async fn transaction<T, F>(&self, actor: &Actor, f: F) -> Result<T, ApiError>
+    where
+        F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, ApiError>>,
+    {
+        let mut client = self.client().await?;
+        let context = client.prepare_cached(actor.context_sql()).await?;
+        let tx = client.transaction().await?;
+        enter(&*tx, &context, actor).await?;
+        let out = f(&tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+}

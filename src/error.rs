@@ -1,0 +1,370 @@
+//! One error type for the HTTP layer, rendered as RFC 9457 problem+json.
+//!
+//! Client-facing problems carry a status, a title and a detail the client may
+//! read. Everything else is `Unexpected`: its cause chain goes to the log and
+//! the client gets a plain 500.
+//!
+//! SQL functions signal client errors with SQLSTATEs of our own class `VA`
+//! (documented in docs/api.md and sql/migrations/V4__request.sql):
+//! `VA400` `VA401` `VA403` `VA404` `VA409` `VA422`. The exception message
+//! becomes the problem's `detail`; for `VA422` the exception's DETAIL may hold
+//! a JSON object of field errors (`{"field": "message"}`).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tokio_postgres::error::SqlState;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A field-level validation error (for 422 responses).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// A client-facing problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub hint: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+            hint: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// The `type` member: a stable URN per kind of problem, documented in docs/api.md.
+    pub fn type_uri(&self) -> &'static str {
+        match self.status {
+            StatusCode::BAD_REQUEST => "urn:vectra:problem:bad-request",
+            StatusCode::UNAUTHORIZED => "urn:vectra:problem:unauthorized",
+            StatusCode::FORBIDDEN => "urn:vectra:problem:forbidden",
+            StatusCode::NOT_FOUND => "urn:vectra:problem:not-found",
+            StatusCode::METHOD_NOT_ALLOWED => "urn:vectra:problem:method-not-allowed",
+            StatusCode::CONFLICT => "urn:vectra:problem:conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "urn:vectra:problem:payload-too-large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "urn:vectra:problem:unsupported-media-type",
+            StatusCode::UNPROCESSABLE_ENTITY => "urn:vectra:problem:validation",
+            StatusCode::TOO_MANY_REQUESTS => "urn:vectra:problem:rate-limited",
+            StatusCode::SERVICE_UNAVAILABLE => "urn:vectra:problem:unavailable",
+            StatusCode::GATEWAY_TIMEOUT => "urn:vectra:problem:timeout",
+            s if s.is_client_error() => "urn:vectra:problem:client-error",
+            _ => "urn:vectra:problem:internal",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    type_uri: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = ProblemBody {
+            type_uri: self.type_uri(),
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            hint: self.hint.as_deref(),
+            errors: &self.errors,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (self.status, json).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// The error every handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{}", .0.detail)]
+    Problem(Problem),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Problem(p) => p.status,
+            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::Problem(Problem::new(StatusCode::BAD_REQUEST, detail))
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::Problem(Problem::new(StatusCode::UNAUTHORIZED, detail))
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Problem(Problem::new(StatusCode::FORBIDDEN, detail))
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::Problem(Problem::new(StatusCode::NOT_FOUND, detail))
+    }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::Problem(Problem::new(StatusCode::CONFLICT, detail))
+    }
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::Problem(Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail))
+    }
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            _ => "The request has invalid fields".to_owned(),
+        };
+        Self::Problem(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_errors(errors))
+    }
+}
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        ApiError::Problem(p)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Problem(p) => {
+                if p.status.is_server_error() {
+                    tracing::warn!(status = %p.status, detail = %p.detail, "request failed");
+                }
+                p.into_response()
+            }
+            ApiError::Unexpected(e) => {
+                tracing::error!(error = ?e, "unexpected error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "An unexpected error occurred; it has been logged.",
+                )
+                .into_response()
+            }
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => match problem_for_db_error(db) {
+                Some(p) => ApiError::Problem(p),
+                None => ApiError::Unexpected(anyhow::Error::new(e).context("database error")),
+            },
+            None if e.is_closed() => {
+                tracing::error!(error = %e, "database connection closed");
+                ApiError::unavailable("The database is unavailable; try again shortly.")
+            }
+            None => ApiError::Unexpected(anyhow::Error::new(e).context("database client error")),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ApiError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        tracing::error!(error = %e, "database pool error");
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            _ => ApiError::unavailable("The database is unavailable; try again shortly."),
+        }
+    }
+}
+
+/// The one place where SQLSTATEs become HTTP. `None` means "not the client's
+/// fault": the caller logs it and answers 500.
+pub fn problem_for_db_error(db: &tokio_postgres::error::DbError) -> Option<Problem> {
+    let code = db.code().code();
+    let message = db.message().to_owned();
+    let status = match code {
+        "VA400" => StatusCode::BAD_REQUEST,
+        "VA401" => StatusCode::UNAUTHORIZED,
+        "VA403" => StatusCode::FORBIDDEN,
+        "VA404" => StatusCode::NOT_FOUND,
+        "VA409" => StatusCode::CONFLICT,
+        "VA422" => {
+            let errors = db
+                .detail()
+                .and_then(|d| {
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(d).ok()
+                })
+                .map(|m| {
+                    m.into_iter()
+                        .map(|(field, v)| FieldError {
+                            field,
+                            message: v
+                                .as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| v.to_string()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_errors(errors);
+            p.hint = db.hint().map(str::to_owned);
+            return Some(p);
+        }
+        _ => return problem_for_standard_sqlstate(db),
+    };
+    let mut p = Problem::new(status, message);
+    p.hint = db.hint().map(str::to_owned);
+    Some(p)
+}
+
+fn problem_for_standard_sqlstate(db: &tokio_postgres::error::DbError) -> Option<Problem> {
+    let code = db.code();
+    let constraint = db.constraint().unwrap_or("");
+    if *code == SqlState::UNIQUE_VIOLATION {
+        let detail = match constraint {
+            "users_email_key" => "A user with this email already exists",
+            "organizations_slug_key" => "An organization with this slug already exists",
+            "invitations_pending_email_key" => {
+                "A pending invitation for this email already exists; resend it instead"
+            }
+            _ => "The resource already exists",
+        };
+        return Some(Problem::new(StatusCode::CONFLICT, detail));
+    }
+    if *code == SqlState::CHECK_VIOLATION || *code == SqlState::NOT_NULL_VIOLATION {
+        let field = db
+            .column()
+            .map(str::to_owned)
+            .unwrap_or_else(|| constraint_field(constraint));
+        return Some(
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{field}: invalid value"),
+            )
+            .with_errors(vec![FieldError {
+                field,
+                message: "invalid value".to_owned(),
+            }]),
+        );
+    }
+    if *code == SqlState::FOREIGN_KEY_VIOLATION {
+        return Some(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The request refers to a resource that does not exist",
+        ));
+    }
+    if *code == SqlState::STRING_DATA_RIGHT_TRUNCATION {
+        return Some(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A value is longer than allowed",
+        ));
+    }
+    if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+        // A policy's WITH CHECK or a missing grant: the request tried to touch
+        // something its role may not. Never leak which.
+        tracing::warn!(message = db.message(), "insufficient privilege");
+        return Some(Problem::new(
+            StatusCode::FORBIDDEN,
+            "You do not have permission to do this",
+        ));
+    }
+    if *code == SqlState::QUERY_CANCELED {
+        return Some(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The request took too long",
+        ));
+    }
+    None
+}
+
+/// `users_full_name_check` → `full_name`: constraint names follow
+/// `<table>_<column>_check`, which PostgreSQL generates for column checks.
+fn constraint_field(constraint: &str) -> String {
+    let trimmed = constraint.strip_suffix("_check").unwrap_or(constraint);
+    for table in [
+        "organizations_",
+        "users_",
+        "invitations_",
+        "notifications_",
+        "email_outbox_",
+        "audit_log_",
+        "campaigns_",
+        "leads_",
+        "meetings_",
+    ] {
+        if let Some(rest) = trimmed.strip_prefix(table) {
+            return rest.to_owned();
+        }
+    }
+    trimmed.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_come_from_constraint_names() {
+        assert_eq!(constraint_field("users_full_name_check"), "full_name");
+        assert_eq!(constraint_field("organizations_settings_check"), "settings");
+        assert_eq!(constraint_field("something_else"), "something_else");
+    }
+
+    #[test]
+    fn validation_detail_names_a_single_field() {
+        let e = ApiError::validation(vec![FieldError {
+            field: "password".into(),
+            message: "too short".into(),
+        }]);
+        assert_eq!(e.to_string(), "password: too short");
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[tokio::test]
+    async fn problems_render_as_problem_json() {
+        let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, "Slow down");
+        p.retry_after = Some(7);
+        let response = p.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(v["type"], "urn:vectra:problem:rate-limited");
+        assert_eq!(v["title"], "Too Many Requests");
+        assert_eq!(v["status"], 429);
+        assert_eq!(v["detail"], "Slow down");
+        assert!(v.get("errors").is_none());
+    }
+}

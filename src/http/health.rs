@@ -1,0 +1,54 @@
+//! Liveness and readiness probes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::db::{Actor, migrate};
+use crate::error::{ApiError, Problem};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+}
+
+/// `GET /health`: the process is alive. Touches nothing else.
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /ready`: the database answers (through the same request transaction
+/// as every route, as `vectra_anon`) and carries every migration this build
+/// knows.
+async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let expected = migrate::latest_version();
+    let current: i32 = match state
+        .db
+        .call(&Actor::Anonymous, "select app.schema_version()", &[])
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check: database not usable");
+            return Err(ApiError::unavailable("The database is not reachable"));
+        }
+    };
+    if i64::from(current) < expected {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "The database schema is at version {current}; this build needs {expected}. Run `vectra migrate`."
+            ),
+        )
+        .into());
+    }
+    Ok(Json(json!({
+        "status": "ready",
+        "schema_version": current,
+        "expected_schema_version": expected,
+    })))
+}

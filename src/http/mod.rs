@@ -1,0 +1,3 @@
+//! HTTP routes, one module per route group; each exposes `router()`.
+
+pub mod health;

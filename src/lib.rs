@@ -1,0 +1,9 @@
+//! Vectra API: a multi-tenant backend where PostgreSQL enforces tenant
+//! isolation through Row-Level Security. See README.md and docs/.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod telemetry;

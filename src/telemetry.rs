@@ -1,0 +1,24 @@
+//! Logging: human-readable in a terminal, JSON lines otherwise (containers,
+//! log shippers). `RUST_LOG` filters, defaulting to `info`.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    // `try_init`: a second call (tests) keeps the first subscriber.
+    let _ = if std::io::stdout().is_terminal() {
+        registry.with(fmt::layer()).try_init()
+    } else {
+        registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true),
+            )
+            .try_init()
+    };
+}
