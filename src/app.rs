@@ -41,12 +41,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         // Layers run bottom-up on the way in: the request id exists before the
         // trace span opens, and every error response leaves as problem+json.
-        .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             config.request_timeout,
         ))
+        .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()

@@ -1,0 +1,91 @@
+-- Behaviour of the policies, role by role, on two organizations.
+-- Run as a superuser; each block switches role and settings the way the
+-- request transaction does, asserts, and switches back.
+
+begin;
+select plan(22);
+
+-- Fixtures (as the superuser): orgs A and B, an owner each, the platform admin.
+insert into organizations (id, name, slug) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'Alpha', 'alpha'),
+  ('bbbbbbbb-0000-0000-0000-000000000000', 'Beta', 'beta');
+insert into users (id, organization_id, email, password_hash, full_name, role, email_verified_at) values
+  ('aaaaaaaa-0000-0000-0000-000000000001', 'aaaaaaaa-0000-0000-0000-000000000000', 'owner@alpha.test', 'h', 'Ann', 'owner', now()),
+  ('aaaaaaaa-0000-0000-0000-000000000002', 'aaaaaaaa-0000-0000-0000-000000000000', 'member@alpha.test', 'h', 'Al', 'member', now()),
+  ('bbbbbbbb-0000-0000-0000-000000000001', 'bbbbbbbb-0000-0000-0000-000000000000', 'owner@beta.test', 'h', 'Bob', 'owner', now()),
+  ('cccccccc-0000-0000-0000-000000000001', null, 'admin@vectra.test', 'h', 'Pat', 'platform_admin', now());
+insert into campaigns (organization_id, id, name) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-0000-0000-0000-0000000000c1', 'A launch'),
+  ('bbbbbbbb-0000-0000-0000-000000000000', 'bbbbbbbb-0000-0000-0000-0000000000c1', 'B launch');
+insert into leads (organization_id, id, campaign_id, email) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-0000-0000-0000-0000000000d1', 'aaaaaaaa-0000-0000-0000-0000000000c1', 'lead@a.test'),
+  ('bbbbbbbb-0000-0000-0000-000000000000', 'bbbbbbbb-0000-0000-0000-0000000000d1', 'bbbbbbbb-0000-0000-0000-0000000000c1', 'lead@b.test');
+insert into audit_log (organization_id, actor_id, action) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-0000-0000-0000-000000000001', 'organization.update'),
+  ('bbbbbbbb-0000-0000-0000-000000000000', 'bbbbbbbb-0000-0000-0000-000000000001', 'organization.update');
+
+-- vectra_member with A's settings ------------------------------------------
+set local role vectra_member;
+select set_config('app.org_id', 'aaaaaaaa-0000-0000-0000-000000000000', true),
+       set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true),
+       set_config('app.role', 'owner', true);
+
+select results_eq(
+  $$ select email from users order by email $$,
+  $$ values ('member@alpha.test'), ('owner@alpha.test') $$,
+  'member of A sees exactly A''s users'
+);
+select results_eq($$ select slug from organizations $$, $$ values ('alpha') $$, 'member of A sees only organization A');
+select results_eq($$ select name from campaigns $$, $$ values ('A launch') $$, 'member of A sees only A''s campaigns');
+select results_eq($$ select email from leads $$, $$ values ('lead@a.test') $$, 'member of A sees only A''s leads');
+select is_empty(
+  $$ select 1 from users where organization_id = 'bbbbbbbb-0000-0000-0000-000000000000' $$,
+  'asking for B''s users by id returns nothing'
+);
+select is_empty($$ select 1 from users where organization_id is null $$, 'the platform admin row is invisible to members');
+select throws_ok(
+  $$ insert into campaigns (organization_id, name) values ('bbbbbbbb-0000-0000-0000-000000000000', 'planted') $$,
+  '42501', null, 'member of A cannot insert a campaign into B'
+);
+select throws_ok(
+  $$ update campaigns set organization_id = 'bbbbbbbb-0000-0000-0000-000000000000' $$,
+  '42501', null, 'member of A cannot move its rows into B'
+);
+select is_empty(
+  $$ update leads set status = 'lost' where organization_id = 'bbbbbbbb-0000-0000-0000-000000000000' returning id $$,
+  'updating B''s leads touches no row'
+);
+select is_empty(
+  $$ delete from campaigns where id = 'bbbbbbbb-0000-0000-0000-0000000000c1' returning id $$,
+  'deleting B''s campaign touches no row'
+);
+select throws_ok($$ select password_hash from users $$, '42501', null, 'password hashes are not readable');
+select throws_ok($$ select 1 from sessions $$, '42501', null, 'sessions are not readable');
+select throws_ok($$ update audit_log set action = 'x.y' $$, '42501', null, 'the audit log cannot be rewritten');
+select results_eq($$ select count(*)::int from audit_log $$, array[1], 'an owner reads its own organization''s audit log');
+
+-- no settings: fail closed --------------------------------------------------
+select set_config('app.org_id', '', true), set_config('app.user_id', '', true), set_config('app.role', '', true);
+select is_empty($$ select 1 from users $$, 'without settings a member sees no user');
+select is_empty($$ select 1 from organizations $$, 'without settings a member sees no organization');
+reset role;
+
+-- vectra_platform_admin -------------------------------------------------------
+set local role vectra_platform_admin;
+select set_config('app.user_id', 'cccccccc-0000-0000-0000-000000000001', true), set_config('app.role', 'platform_admin', true);
+select results_eq($$ select count(*)::int from organizations $$, array[2], 'the platform admin sees every organization');
+select results_eq($$ select count(*)::int from users $$, array[4], 'the platform admin sees every user');
+select throws_ok($$ delete from audit_log $$, '42501', null, 'not even the platform admin deletes audit entries');
+reset role;
+
+-- vectra_anon and vectra_worker ----------------------------------------------
+set local role vectra_anon;
+select throws_ok($$ select 1 from organizations $$, '42501', null, 'anonymous requests read no table');
+reset role;
+set local role vectra_worker;
+select throws_ok($$ select 1 from users $$, '42501', null, 'the worker reads no user');
+select is_empty($$ select 1 from email_outbox where status = 'failed' $$, 'the worker reads the outbox');
+reset role;
+
+select * from finish();
+rollback;

@@ -1,0 +1,301 @@
+//! Catalog audit: what a security reviewer checks first, asserted on the
+//! migrated schema itself.
+
+use std::collections::BTreeSet;
+
+use crate::harness::{TestDb, message, seed::TENANT_TABLES, sqlstate};
+
+const REQUEST_ROLES: &[&str] = &[
+    "vectra_anon",
+    "vectra_member",
+    "vectra_platform_admin",
+    "vectra_worker",
+];
+
+#[tokio::test]
+async fn every_table_with_organization_id_has_forced_rls_and_a_policy() {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    let rows = admin
+        .query(
+            "select c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
+                    (select count(*) from pg_policy p where p.polrelid = c.oid)
+               from pg_class c
+               join pg_namespace n on n.oid = c.relnamespace
+              where c.relkind in ('r', 'p')
+                and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
+                and exists (select 1 from pg_attribute a
+                             where a.attrelid = c.oid and a.attname = 'organization_id' and not a.attisdropped)
+              order by 1",
+            &[],
+        )
+        .await
+        .expect("catalog");
+    let found: BTreeSet<String> = rows.iter().map(|r| r.get(0)).collect();
+    let expected: BTreeSet<String> = TENANT_TABLES.iter().map(|t| t.to_string()).collect();
+    // A new tenant table must also join the seed, so the RLS tests cover it.
+    assert_eq!(
+        found, expected,
+        "tenant tables differ from harness::seed::TENANT_TABLES"
+    );
+    for r in &rows {
+        let (name, enabled, forced, policies): (String, bool, bool, i64) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        assert!(enabled, "{name}: row level security not enabled");
+        assert!(forced, "{name}: row level security not forced");
+        assert!(policies >= 1, "{name}: no policy");
+    }
+}
+
+#[tokio::test]
+async fn every_table_of_ours_has_forced_rls() {
+    let db = TestDb::new().await;
+    let rows = db
+        .admin()
+        .await
+        .query(
+            "select n.nspname || '.' || c.relname, c.relrowsecurity and c.relforcerowsecurity
+               from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              where c.relkind in ('r', 'p') and n.nspname in ('public', 'app', 'auth')
+                and c.relname <> 'refinery_schema_history'",
+            &[],
+        )
+        .await
+        .expect("catalog");
+    assert!(
+        rows.len() >= 11,
+        "expected at least the 11 tables of the data model"
+    );
+    for r in rows {
+        let name: String = r.get(0);
+        assert!(r.get::<_, bool>(1), "{name}: RLS not enabled and forced");
+    }
+}
+
+#[tokio::test]
+async fn the_authenticator_is_powerless_by_itself() {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    let row = admin
+        .query_one(
+            "select rolsuper, rolbypassrls, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin
+               from pg_roles where rolname = 'vectra_authenticator'",
+            &[],
+        )
+        .await
+        .expect("role");
+    assert!(!row.get::<_, bool>(0), "authenticator is superuser");
+    assert!(!row.get::<_, bool>(1), "authenticator has BYPASSRLS");
+    assert!(!row.get::<_, bool>(2), "authenticator must be NOINHERIT");
+    assert!(!row.get::<_, bool>(3) && !row.get::<_, bool>(4));
+    assert!(
+        row.get::<_, bool>(5),
+        "authenticator must be able to log in"
+    );
+
+    let owned: i64 = admin
+        .query_one(
+            "select (select count(*) from pg_class where relowner = r.oid)
+                  + (select count(*) from pg_proc where proowner = r.oid)
+                  + (select count(*) from pg_namespace where nspowner = r.oid)
+                  + (select count(*) from pg_type where typowner = r.oid)
+               from pg_roles r where rolname = 'vectra_authenticator'",
+            &[],
+        )
+        .await
+        .expect("owned")
+        .get(0);
+    assert_eq!(owned, 0, "vectra_authenticator owns objects");
+
+    // EXECUTE in our schemas: auth.begin_request and nothing else.
+    let executable: Vec<String> = admin
+        .query(
+            "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+              where n.nspname in ('app', 'auth', 'public')
+                and has_function_privilege('vectra_authenticator', p.oid, 'execute')
+                and p.prokind = 'f'
+                and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')
+              order by 1",
+            &[],
+        )
+        .await
+        .expect("functions")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        executable,
+        vec!["auth.begin_request(uuid,uuid,uuid,text)".to_owned()]
+    );
+
+    // Before any role switch, every table is out of reach.
+    let auth = db.authenticator().await;
+    let mut tables: Vec<&str> = TENANT_TABLES.to_vec();
+    tables.extend([
+        "organizations",
+        "sessions",
+        "one_time_tokens",
+        "refinery_schema_history",
+    ]);
+    for t in tables {
+        let err = auth
+            .query(&format!("select count(*) from public.{t}"), &[])
+            .await
+            .expect_err(t);
+        assert_eq!(sqlstate(&err), "42501", "{t}: {err}");
+        assert!(message(&err).contains("permission denied"), "{t}: {err}");
+    }
+    // Nor can it call the other SECURITY DEFINER functions itself.
+    let err = auth
+        .query("select app.schema_version()", &[])
+        .await
+        .expect_err("schema_version as authenticator");
+    assert_eq!(sqlstate(&err), "42501");
+}
+
+#[tokio::test]
+async fn request_roles_are_nologin_without_bypassrls() {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    for role in REQUEST_ROLES {
+        let row = admin
+            .query_one(
+                "select rolcanlogin, rolbypassrls, rolsuper, pg_has_role('vectra_authenticator', rolname, 'member')
+                   from pg_roles where rolname = $1",
+                &[role],
+            )
+            .await
+            .expect(role);
+        assert!(!row.get::<_, bool>(0), "{role} can log in");
+        assert!(!row.get::<_, bool>(1), "{role} has BYPASSRLS");
+        assert!(!row.get::<_, bool>(2), "{role} is superuser");
+        assert!(
+            row.get::<_, bool>(3),
+            "authenticator cannot switch to {role}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn secrets_are_out_of_reach_of_request_roles() {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    for role in REQUEST_ROLES {
+        for table in ["sessions", "one_time_tokens"] {
+            for privilege in ["select", "insert", "update", "delete"] {
+                let has: bool = admin
+                    .query_one(
+                        "select has_table_privilege($1, 'public.' || $2, $3)",
+                        &[role, &table, &privilege],
+                    )
+                    .await
+                    .expect("privilege")
+                    .get(0);
+                assert!(!has, "{role} has {privilege} on {table}");
+            }
+        }
+        for (table, column) in [("users", "password_hash"), ("invitations", "token_hash")] {
+            let has: bool = admin
+                .query_one(
+                    "select has_column_privilege($1, 'public.' || $2, $3, 'select')",
+                    &[role, &table, &column],
+                )
+                .await
+                .expect("column privilege")
+                .get(0);
+            assert!(!has, "{role} can read {table}.{column}");
+        }
+    }
+    // Email bodies may carry one-time links: only the worker reads them.
+    for role in ["vectra_anon", "vectra_member", "vectra_platform_admin"] {
+        for column in ["body_text", "body_html"] {
+            let has: bool = admin
+                .query_one(
+                    "select has_column_privilege($1, 'public.email_outbox', $2, 'select')",
+                    &[&role, &column],
+                )
+                .await
+                .expect("column privilege")
+                .get(0);
+            assert!(!has, "{role} can read email_outbox.{column}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn policies_are_commented_and_never_for_public() {
+    let db = TestDb::new().await;
+    let rows = db
+        .admin()
+        .await
+        .query(
+            "select c.relname || '.' || p.polname, 0::oid = any (p.polroles),
+                    obj_description(p.oid, 'pg_policy')
+               from pg_policy p join pg_class c on c.oid = p.polrelid",
+            &[],
+        )
+        .await
+        .expect("policies");
+    assert!(
+        rows.len() >= 20,
+        "expected the policies of V3, found {}",
+        rows.len()
+    );
+    for r in rows {
+        let name: String = r.get(0);
+        assert!(!r.get::<_, bool>(1), "{name} applies to PUBLIC");
+        let comment: Option<String> = r.get(2);
+        assert!(
+            comment.is_some_and(|c| c.len() > 20),
+            "{name} has no comment saying who it lets in and why"
+        );
+    }
+}
+
+#[tokio::test]
+async fn security_definer_functions_pin_search_path_and_are_not_public() {
+    let db = TestDb::new().await;
+    let rows = db
+        .admin()
+        .await
+        .query(
+            "select p.oid::regprocedure::text, coalesce(p.proconfig, '{}'),
+                    has_function_privilege('public', p.oid, 'execute')
+               from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+              where p.prosecdef and n.nspname in ('app', 'auth', 'public')",
+            &[],
+        )
+        .await
+        .expect("functions");
+    assert!(!rows.is_empty());
+    for r in rows {
+        let name: String = r.get(0);
+        let config: Vec<String> = r.get(1);
+        assert!(
+            config
+                .iter()
+                .any(|c| c == "search_path=\"\"" || c == "search_path="),
+            "{name}: SECURITY DEFINER without SET search_path = '' ({config:?})"
+        );
+        assert!(!r.get::<_, bool>(2), "{name}: PUBLIC may execute it");
+    }
+}
+
+#[tokio::test]
+async fn request_roles_cannot_create_in_our_schemas() {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    for role in REQUEST_ROLES.iter().chain(&["vectra_authenticator"]) {
+        for schema in ["public", "app", "auth"] {
+            let can: bool = admin
+                .query_one(
+                    "select has_schema_privilege($1, $2, 'create')",
+                    &[role, &schema],
+                )
+                .await
+                .expect("schema privilege")
+                .get(0);
+            assert!(!can, "{role} may create in {schema}");
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! Test harness.
+//!
+//! * One PostgreSQL server per test binary: a testcontainers container of the
+//!   `vectra-test-postgres:15` image (PostgreSQL 15 + pgTAP), or the server
+//!   named by `VECTRA_TEST_DATABASE_URL` when that is set.
+//! * One template database, migrated once; each test copies it
+//!   (`create database … template …`) and drops its copy at the end.
+//! * The container is removed when the binary exits (a `dtor`: statics are
+//!   never dropped), and containers left behind by a killed run are removed by
+//!   the next run.
+//! * Helpers run SQL as any role with any settings, and serve the app on port 0.
+
+#![allow(dead_code)] // each test module uses a different part of the harness
+
+pub mod seed;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, NoTls, Row, error::SqlState, types::ToSql};
+use uuid::Uuid;
+
+pub const AUTHENTICATOR_PASSWORD: &str = "test-authenticator-password";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+const IMAGE_ENV: &str = "VECTRA_TEST_PG_IMAGE";
+const DEFAULT_IMAGE: &str = "vectra-test-postgres:15";
+const LABEL: &str = "vectra-test-pid";
+
+/// The server every test of this binary shares.
+struct Server {
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+    template: String,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static CONTAINER_ID: OnceLock<String> = OnceLock::new();
+
+fn server() -> &'static Server {
+    // testcontainers' blocking runner and the template migration bring their
+    // own runtime: do them on a plain thread, outside the test's runtime.
+    SERVER.get_or_init(|| {
+        std::thread::spawn(start_server)
+            .join()
+            .expect("starting the test database server panicked")
+    })
+}
+
+fn start_server() -> Server {
+    let (host, port, user, password) = match std::env::var("VECTRA_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            let cfg: tokio_postgres::Config = url.parse().expect("VECTRA_TEST_DATABASE_URL");
+            let host = match cfg.get_hosts().first() {
+                Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+                _ => "127.0.0.1".to_owned(),
+            };
+            let port = cfg.get_ports().first().copied().unwrap_or(5432);
+            let user = cfg.get_user().unwrap_or("postgres").to_owned();
+            let password = cfg
+                .get_password()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default();
+            (host, port, user, password)
+        }
+        _ => start_container(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let template = format!("vectra_template_{}", Uuid::new_v4().simple());
+    runtime.block_on(async {
+        let admin = wait_for_server(&url(&host, port, &user, &password, "postgres")).await;
+        admin
+            .batch_execute(&format!("create database {template}"))
+            .await
+            .expect("create the template database");
+        let outcome = vectra::db::migrate::run(&vectra::config::MigrateConfig {
+            database_admin_url: url(&host, port, &user, &password, &template),
+            database_url: Some(url(
+                &host,
+                port,
+                "vectra_authenticator",
+                AUTHENTICATOR_PASSWORD,
+                &template,
+            )),
+        })
+        .await
+        .expect("migrating the template database");
+        assert!(outcome.authenticator_password_set);
+    });
+    Server {
+        host,
+        port,
+        user,
+        password,
+        template,
+    }
+}
+
+fn start_container() -> (String, u16, String, String) {
+    use testcontainers::core::{IntoContainerPort, WaitFor};
+    use testcontainers::runners::SyncRunner;
+    use testcontainers::{GenericImage, ImageExt};
+
+    remove_orphaned_containers();
+    let image = std::env::var(IMAGE_ENV).unwrap_or_else(|_| DEFAULT_IMAGE.to_owned());
+    let (name, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
+    let container = GenericImage::new(name, tag)
+        .with_exposed_port(5432.tcp())
+        .with_wait_for(WaitFor::message_on_stderr(
+            "database system is ready to accept connections",
+        ))
+        .with_env_var("POSTGRES_USER", "postgres")
+        .with_env_var("POSTGRES_PASSWORD", "postgres")
+        .with_env_var("POSTGRES_DB", "postgres")
+        .with_label(LABEL, std::process::id().to_string())
+        .with_startup_timeout(Duration::from_secs(120))
+        // Durability buys nothing in a throwaway test server.
+        .with_cmd([
+            "postgres",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+        ])
+        .start()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start the {image} container ({e}). Build the image with \
+                 scripts/build-test-image.sh, or set VECTRA_TEST_DATABASE_URL to an existing \
+                 PostgreSQL 15 server with pgTAP"
+            )
+        });
+    let host = container.get_host().expect("container host").to_string();
+    let port = container.get_host_port_ipv4(5432).expect("container port");
+    let _ = CONTAINER_ID.set(container.id().to_owned());
+    // Not dropped (it lives as long as the process): `remove_container` below
+    // deletes it at exit.
+    std::mem::forget(container);
+    (host, port, "postgres".to_owned(), "postgres".to_owned())
+}
+
+/// Removes this process's container when the test binary exits.
+#[dtor::dtor(unsafe)]
+fn remove_container() {
+    if let Some(id) = CONTAINER_ID.get() {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "--force", "--volumes", id])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// A run killed before its exit hook leaves its container behind; the label
+/// names the process that started it, so the next run can tell.
+fn remove_orphaned_containers() {
+    let Ok(out) = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "--all",
+            "--filter",
+            &format!("label={LABEL}"),
+            "--format",
+            &format!("{{{{.ID}}}} {{{{.Label \"{LABEL}\"}}}}"),
+        ])
+        .output()
+    else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((id, pid)) = line.split_once(' ') else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "--force", "--volumes", id])
+                .output();
+        }
+    }
+}
+
+fn url(host: &str, port: u16, user: &str, password: &str, db: &str) -> String {
+    format!("postgres://{user}:{password}@{host}:{port}/{db}")
+}
+
+/// The official image's entrypoint runs a temporary server before the real
+/// one, so the ready message alone does not prove the port answers.
+async fn wait_for_server(url: &str) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match connect(url).await {
+            Ok(c) => return c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("test database server not reachable: {e}"),
+        }
+    }
+}
+
+pub async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// A database of its own for one test, copied from the migrated template.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        Self::create(Some(&server().template)).await
+    }
+
+    /// An empty database (no template): for migration tests.
+    pub async fn empty() -> Self {
+        Self::create(None).await
+    }
+
+    async fn create(template: Option<&str>) -> Self {
+        let s = server();
+        let name = format!("t_{}", Uuid::new_v4().simple());
+        let admin = connect(&url(&s.host, s.port, &s.user, &s.password, "postgres"))
+            .await
+            .expect("admin connection");
+        let sql = match template {
+            Some(t) => format!("create database {name} template {t}"),
+            None => format!("create database {name}"),
+        };
+        // Two copies of one template at the same instant can collide on the
+        // template's lock ("source database is being accessed"): retry.
+        let mut attempts = 0;
+        loop {
+            match admin.batch_execute(&sql).await {
+                Ok(()) => break,
+                Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempts < 50 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("{sql}: {e}"),
+            }
+        }
+        Self { name }
+    }
+
+    /// Superuser (migration owner) URL of this database.
+    pub fn admin_url(&self) -> String {
+        let s = server();
+        url(&s.host, s.port, &s.user, &s.password, &self.name)
+    }
+
+    /// This database as any login role.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        let s = server();
+        url(&s.host, s.port, user, password, &self.name)
+    }
+
+    /// The service's URL: `vectra_authenticator`.
+    pub fn authenticator_url(&self) -> String {
+        let s = server();
+        url(
+            &s.host,
+            s.port,
+            "vectra_authenticator",
+            AUTHENTICATOR_PASSWORD,
+            &self.name,
+        )
+    }
+
+    pub async fn admin(&self) -> Client {
+        connect(&self.admin_url()).await.expect("admin connection")
+    }
+
+    pub async fn authenticator(&self) -> Client {
+        connect(&self.authenticator_url())
+            .await
+            .expect("authenticator connection")
+    }
+
+    /// A transaction switched to `role` with `settings` (`app.org_id` …), as
+    /// a DBA would in psql: `set role …; select set_config(…)`.
+    pub async fn as_role(&self, role: &str, settings: &[(&str, String)]) -> AsRole {
+        let client = self.admin().await;
+        client.batch_execute("begin").await.expect("begin");
+        client
+            .query("select set_config('role', $1, true)", &[&role])
+            .await
+            .expect("set role");
+        for (name, value) in settings {
+            client
+                .query("select set_config($1, $2, true)", &[name, value])
+                .await
+                .expect("set setting");
+        }
+        AsRole { client }
+    }
+
+    /// The `Db` handle the app would use, with a pool of `size` connections.
+    pub fn db(&self, size: usize) -> vectra::db::Db {
+        vectra::db::Db::new(vectra::db::pool(&self.authenticator_url(), size).expect("pool"))
+    }
+
+    /// A service configuration pointing at this database, listening on port 0.
+    pub fn config(&self) -> vectra::config::Config {
+        let url = self.authenticator_url();
+        vectra::config::Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some(url.clone()),
+            "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
+            "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
+            "DATABASE_POOL_SIZE" => Some("4".to_owned()),
+            _ => None,
+        })
+        .expect("test configuration")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let s = server();
+        let admin_url = url(&s.host, s.port, &s.user, &s.password, "postgres");
+        let sql = format!("drop database if exists {} with (force)", self.name);
+        // Drop runs inside the test's runtime: do the async work elsewhere.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(c) = connect(&admin_url).await {
+                    let _ = c.batch_execute(&sql).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// An open transaction as some role. Statements that may fail run under a
+/// savepoint, so one refusal does not abort the rest of the test.
+pub struct AsRole {
+    client: Client,
+}
+
+impl AsRole {
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.client.batch_execute("savepoint attempt").await?;
+        match self.client.query(sql, params).await {
+            Ok(rows) => {
+                self.client
+                    .batch_execute("release savepoint attempt")
+                    .await?;
+                Ok(rows)
+            }
+            Err(e) => {
+                self.client
+                    .batch_execute("rollback to savepoint attempt")
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Rows changed by an INSERT/UPDATE/DELETE, or its error.
+    pub async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        self.client.batch_execute("savepoint attempt").await?;
+        match self.client.execute(sql, params).await {
+            Ok(n) => {
+                self.client
+                    .batch_execute("release savepoint attempt")
+                    .await?;
+                Ok(n)
+            }
+            Err(e) => {
+                self.client
+                    .batch_execute("rollback to savepoint attempt")
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn commit(self) {
+        self.client.batch_execute("commit").await.expect("commit");
+    }
+}
+
+/// The server's message of a database error, for assertions.
+pub fn message(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.message().to_owned())
+        .unwrap_or_else(|| e.to_string())
+}
+
+/// SQLSTATE of a database error, for assertions.
+pub fn sqlstate(e: &tokio_postgres::Error) -> String {
+    e.code().map(|c| c.code().to_owned()).unwrap_or_default()
+}
+
+/// The app served on port 0 for one test.
+pub struct TestApp {
+    pub db: TestDb,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let db = TestDb::new().await;
+        let app = vectra::app::Application::build(db.config())
+            .await
+            .expect("build app");
+        let addr = app.local_addr().expect("local addr");
+        tokio::spawn(app.run_until(std::future::pending()));
+        Self {
+            db,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}

@@ -1,0 +1,12 @@
+//! The integration test binary (one binary: one database server, one link).
+//! See harness/mod.rs for how databases are provided.
+
+mod harness;
+
+mod begin_request;
+mod catalog;
+mod http;
+mod migrate;
+mod pgtap;
+mod pool;
+mod rls;

@@ -1,0 +1,440 @@
+//! Direct SQL as the request roles, as a DBA would in psql: the policies
+//! alone keep each tenant to its own rows.
+
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use crate::harness::seed::{self, Seed, TENANT_TABLES};
+use crate::harness::{AsRole, TestDb, message, sqlstate};
+
+/// An INSERT into `table` for organization `$1`, valid in every other way.
+/// `$2` is a lead of that organization (meetings need one).
+fn insert_for_org(table: &str) -> String {
+    match table {
+        "users" => "insert into users (organization_id, email, password_hash, full_name, role)
+                    values ($1, 'intruder-' || $2::uuid::text || '@x.test', 'h', 'Intruder', 'owner')"
+            .into(),
+        "invitations" => "insert into invitations (organization_id, email, role, token_hash, expires_at)
+                          values ($1, 'i-' || $2::uuid::text || '@x.test', 'member', sha256($2::uuid::text::bytea), now() + interval '1 day')"
+            .into(),
+        "notifications" => "insert into notifications (organization_id, type, subject, body)
+                            values ($1, 'org_owner_to_members', 'S ' || $2::uuid::text, 'B')"
+            .into(),
+        "email_outbox" => "insert into email_outbox (organization_id, to_email, template, subject, body_text)
+                           values ($1, 'x@x.test', 'notification', 'S ' || $2::uuid::text, 'B')"
+            .into(),
+        "audit_log" => "insert into audit_log (organization_id, actor_id, action, target_id)
+                        values ($1, app.current_user_id(), 'test.insert', $2)"
+            .into(),
+        "campaigns" => "insert into campaigns (organization_id, name) values ($1, 'C ' || $2::uuid::text)".into(),
+        "leads" => "insert into leads (organization_id, email) values ($1, 'l-' || $2::uuid::text || '@x.test')".into(),
+        "meetings" => "insert into meetings (organization_id, lead_id, scheduled_at) values ($1, $2, now())".into(),
+        other => panic!("no insert statement for {other}"),
+    }
+}
+
+/// A harmless UPDATE for tables where members hold an UPDATE privilege.
+fn member_update(table: &str) -> Option<&'static str> {
+    match table {
+        "users" => Some("full_name = full_name"),
+        "invitations" => Some("revoked_at = revoked_at"),
+        "campaigns" => Some("name = name"),
+        "leads" => Some("status = status"),
+        "meetings" => Some("status = status"),
+        _ => None,
+    }
+}
+
+fn member_may_delete(table: &str) -> bool {
+    matches!(table, "campaigns" | "leads" | "meetings")
+}
+
+fn member_may_insert(table: &str) -> bool {
+    !matches!(table, "users")
+}
+
+async fn lead_of(admin: &Client, org: Uuid) -> Uuid {
+    admin
+        .query_one(
+            "select id from leads where organization_id = $1 limit 1",
+            &[&org],
+        )
+        .await
+        .expect("lead")
+        .get(0)
+}
+
+/// A digest of every row of `org` in `table`, to prove nothing changed.
+async fn fingerprint(admin: &Client, table: &str, org: Uuid) -> String {
+    let column = if table == "organizations" {
+        "id"
+    } else {
+        "organization_id"
+    };
+    admin
+        .query_one(
+            &format!(
+                "select count(*)::text || ':' || coalesce(md5(string_agg(t::text, ',' order by t::text)), '')
+                   from public.{table} t where {column} = $1"
+            ),
+            &[&org],
+        )
+        .await
+        .expect("fingerprint")
+        .get(0)
+}
+
+async fn seeded() -> (TestDb, Client, Seed) {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    let seed = seed::two_orgs(&admin).await;
+    (db, admin, seed)
+}
+
+async fn assert_sees_only(member: &AsRole, admin: &Client, org: Uuid) {
+    for t in TENANT_TABLES {
+        let expected: i64 = admin
+            .query_one(
+                &format!("select count(*) from public.{t} where organization_id = $1"),
+                &[&org],
+            )
+            .await
+            .expect("count")
+            .get(0);
+        assert!(expected > 0, "seed has no {t} row for the org");
+        let rows = member
+            .query(&format!("select organization_id from {t}"), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert_eq!(
+            rows.len() as i64,
+            expected,
+            "{t}: wrong number of visible rows"
+        );
+        for r in rows {
+            assert_eq!(
+                r.get::<_, Option<Uuid>>(0),
+                Some(org),
+                "{t}: a row of another tenant is visible"
+            );
+        }
+    }
+    let orgs: Vec<Uuid> = member
+        .query("select id from organizations", &[])
+        .await
+        .expect("organizations")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(orgs, vec![org]);
+}
+
+#[tokio::test]
+async fn a_member_sees_only_its_own_organization_in_every_table() {
+    let (db, admin, seed) = seeded().await;
+    let member = db.as_role("vectra_member", &seed.a.owner_settings()).await;
+    assert_sees_only(&member, &admin, seed.a.id).await;
+    let member_b = db.as_role("vectra_member", &seed.b.owner_settings()).await;
+    assert_sees_only(&member_b, &admin, seed.b.id).await;
+}
+
+#[tokio::test]
+async fn a_member_cannot_write_into_another_tenant() {
+    let (db, admin, seed) = seeded().await;
+    let (a, b) = (seed.a.id, seed.b.id);
+    let lead_a = lead_of(&admin, a).await;
+    let lead_b = lead_of(&admin, b).await;
+    let mut before = Vec::new();
+    for t in TENANT_TABLES.iter().chain(&["organizations"]) {
+        before.push(fingerprint(&admin, t, b).await);
+    }
+
+    let member = db.as_role("vectra_member", &seed.a.owner_settings()).await;
+    for t in TENANT_TABLES {
+        let sql = insert_for_org(t);
+        // Positive control: the same statement for the member's own org works,
+        // so the refusal below is the policy's doing, not a broken statement.
+        if member_may_insert(t) {
+            member
+                .execute(&sql, &[&a, &lead_a])
+                .await
+                .unwrap_or_else(|e| panic!("{t}: insert for own org refused: {e}"));
+        }
+        let err = member
+            .execute(&sql, &[&b, &lead_b])
+            .await
+            .expect_err(&format!("{t}: insert for org B accepted"));
+        assert_eq!(sqlstate(&err), "42501", "{t}: {err}");
+
+        let err = member
+            .execute(
+                &format!("update {t} set organization_id = $1 where organization_id = $2"),
+                &[&b, &a],
+            )
+            .await
+            .expect_err(&format!("{t}: moving rows to org B accepted"));
+        assert_eq!(sqlstate(&err), "42501", "{t}: {err}");
+
+        match member_update(t) {
+            Some(set) => {
+                let n = member
+                    .execute(
+                        &format!("update {t} set {set} where organization_id = $1"),
+                        &[&b],
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{t}: {e}"));
+                assert_eq!(n, 0, "{t}: update reached org B's rows");
+                let own = member
+                    .execute(
+                        &format!("update {t} set {set} where organization_id = $1"),
+                        &[&a],
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{t}: {e}"));
+                assert!(own > 0, "{t}: control update of own rows changed nothing");
+            }
+            None => {
+                let err = member
+                    .execute(&format!("update {t} set organization_id = organization_id where organization_id = $1"), &[&b])
+                    .await
+                    .expect_err(t);
+                assert_eq!(sqlstate(&err), "42501", "{t}: {err}");
+            }
+        }
+        if member_may_delete(t) {
+            let n = member
+                .execute(
+                    &format!("delete from {t} where organization_id = $1"),
+                    &[&b],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert_eq!(n, 0, "{t}: delete reached org B's rows");
+        } else {
+            let err = member
+                .execute(
+                    &format!("delete from {t} where organization_id = $1"),
+                    &[&b],
+                )
+                .await
+                .expect_err(t);
+            assert_eq!(sqlstate(&err), "42501", "{t}: {err}");
+        }
+    }
+    // organizations: the tenant itself.
+    assert_eq!(
+        member
+            .execute(
+                "update organizations set name = 'Taken' where id = $1",
+                &[&b]
+            )
+            .await
+            .expect("update"),
+        0
+    );
+    for sql in [
+        "update organizations set id = $1 where id = app.current_org_id()",
+        "delete from organizations where id = $1",
+        "insert into organizations (id, name, slug) values ($1, 'X', 'x-org')",
+    ] {
+        let err = member.execute(sql, &[&b]).await.expect_err(sql);
+        assert_eq!(sqlstate(&err), "42501", "{sql}: {err}");
+    }
+    member.commit().await;
+
+    let mut after = Vec::new();
+    for t in TENANT_TABLES.iter().chain(&["organizations"]) {
+        after.push(fingerprint(&admin, t, b).await);
+    }
+    assert_eq!(before, after, "org B's rows changed");
+}
+
+#[tokio::test]
+async fn without_settings_a_member_sees_nothing() {
+    let (db, _admin, seed) = seeded().await;
+    let unknown_org = vec![
+        ("app.org_id", Uuid::new_v4().to_string()),
+        ("app.user_id", seed.a.owner.to_string()),
+        ("app.role", "owner".to_owned()),
+    ];
+    for settings in [vec![], unknown_org] {
+        let member = db.as_role("vectra_member", &settings).await;
+        for t in TENANT_TABLES.iter().chain(&["organizations"]) {
+            let col = if *t == "organizations" {
+                "id"
+            } else {
+                "organization_id"
+            };
+            let rows = member
+                .query(&format!("select {col} from {t}"), &[])
+                .await
+                .unwrap_or_else(|e| panic!("{t}: {e}"));
+            assert!(
+                rows.is_empty(),
+                "{t}: {} rows visible with settings {settings:?}",
+                rows.len()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_platform_admin_sees_every_tenant_through_its_policies() {
+    let (db, admin, seed) = seeded().await;
+    let pa = db
+        .as_role(
+            "vectra_platform_admin",
+            &[
+                ("app.user_id", seed.platform_admin.to_string()),
+                ("app.role", "platform_admin".into()),
+            ],
+        )
+        .await;
+    for t in TENANT_TABLES {
+        let total: i64 = admin
+            .query_one(&format!("select count(*) from public.{t}"), &[])
+            .await
+            .expect("count")
+            .get(0);
+        let seen = pa
+            .query(&format!("select organization_id from {t}"), &[])
+            .await
+            .expect(t);
+        assert_eq!(seen.len() as i64, total, "{t}");
+        let orgs: std::collections::BTreeSet<Option<Uuid>> =
+            seen.iter().map(|r| r.get(0)).collect();
+        assert!(
+            orgs.contains(&Some(seed.a.id)) && orgs.contains(&Some(seed.b.id)),
+            "{t}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_worker_reads_the_outbox_and_nothing_else() {
+    let (db, admin, _seed) = seeded().await;
+    let worker = db.as_role("vectra_worker", &[]).await;
+    let total: i64 = admin
+        .query_one("select count(*) from email_outbox", &[])
+        .await
+        .expect("count")
+        .get(0);
+    let rows = worker
+        .query("select id, body_text from email_outbox", &[])
+        .await
+        .expect("outbox");
+    assert_eq!(rows.len() as i64, total);
+    let claimed = worker
+        .execute("update email_outbox set status = 'sending', claimed_at = now() where status = 'pending'", &[])
+        .await
+        .expect("claim");
+    assert_eq!(claimed as i64, total);
+    let err = worker
+        .execute("update email_outbox set to_email = 'elsewhere@x.test'", &[])
+        .await
+        .expect_err("worker rewrote a recipient");
+    assert_eq!(sqlstate(&err), "42501");
+    for t in TENANT_TABLES
+        .iter()
+        .filter(|t| **t != "email_outbox")
+        .chain(&["organizations"])
+    {
+        let err = worker
+            .query(&format!("select 1 from {t}"), &[])
+            .await
+            .expect_err(t);
+        assert_eq!(sqlstate(&err), "42501", "{t}");
+    }
+}
+
+#[tokio::test]
+async fn anonymous_requests_touch_no_table() {
+    let (db, _admin, _seed) = seeded().await;
+    let anon = db.as_role("vectra_anon", &[]).await;
+    for t in TENANT_TABLES
+        .iter()
+        .chain(&["organizations", "sessions", "one_time_tokens"])
+    {
+        let err = anon
+            .query(&format!("select 1 from {t}"), &[])
+            .await
+            .expect_err(t);
+        assert_eq!(sqlstate(&err), "42501", "{t}");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only_for_everyone() {
+    let (db, admin, seed) = seeded().await;
+    let before = fingerprint(&admin, "audit_log", seed.a.id).await;
+    let pa = db
+        .as_role(
+            "vectra_platform_admin",
+            &[
+                ("app.user_id", seed.platform_admin.to_string()),
+                ("app.role", "platform_admin".into()),
+            ],
+        )
+        .await;
+    for sql in [
+        "update audit_log set action = 'tampered.entry'",
+        "delete from audit_log",
+    ] {
+        let err = pa.execute(sql, &[]).await.expect_err(sql);
+        assert_eq!(sqlstate(&err), "42501", "platform admin: {sql}: {err}");
+    }
+    let member = db.as_role("vectra_member", &seed.a.owner_settings()).await;
+    for sql in [
+        "update audit_log set action = 'tampered.entry'",
+        "delete from audit_log",
+    ] {
+        let err = member.execute(sql, &[]).await.expect_err(sql);
+        assert_eq!(sqlstate(&err), "42501", "member: {sql}: {err}");
+    }
+    // Even the owner of the table (the superuser here) is refused by the trigger.
+    for sql in [
+        "update audit_log set action = 'tampered.entry'",
+        "delete from audit_log",
+        "truncate audit_log",
+    ] {
+        let err = admin.execute(sql, &[]).await.expect_err(sql);
+        assert_eq!(sqlstate(&err), "42501", "owner: {sql}: {err}");
+        assert_eq!(message(&err), "audit_log is append-only");
+    }
+    // Appending still works, in one's own name only.
+    member
+        .execute(
+            "insert into audit_log (organization_id, actor_id, action) values (app.current_org_id(), app.current_user_id(), 'test.append')",
+            &[],
+        )
+        .await
+        .expect("append");
+    let err = member
+        .execute(
+            "insert into audit_log (organization_id, actor_id, action) values (app.current_org_id(), $1, 'test.forged')",
+            &[&seed.a.member],
+        )
+        .await
+        .expect_err("forged actor");
+    assert_eq!(sqlstate(&err), "42501");
+    assert_eq!(before, fingerprint(&admin, "audit_log", seed.a.id).await);
+}
+
+#[tokio::test]
+async fn managers_and_members_do_not_read_the_audit_log() {
+    let (db, _admin, seed) = seeded().await;
+    for role in ["manager", "member"] {
+        let settings = vec![
+            ("app.org_id", seed.a.id.to_string()),
+            ("app.user_id", seed.a.member.to_string()),
+            ("app.role", role.to_owned()),
+        ];
+        let session = db.as_role("vectra_member", &settings).await;
+        let rows = session
+            .query("select id from audit_log", &[])
+            .await
+            .expect("audit");
+        assert!(rows.is_empty(), "{role} reads the audit log");
+    }
+}
