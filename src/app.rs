@@ -7,19 +7,23 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{FromRef, Request};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::auth::JwtKeys;
+use crate::auth::rate_limit::RateLimiter;
 use crate::config::Config;
 use crate::db::Db;
+use crate::email::{Mailer, Outbox, OutboxSettings, Templates};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::http;
 
@@ -30,6 +34,14 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    pub jwt: JwtKeys,
+    pub limiter: RateLimiter,
+}
+
+impl FromRef<AppState> for JwtKeys {
+    fn from_ref(state: &AppState) -> Self {
+        state.jwt.clone()
+    }
 }
 
 /// The whole HTTP surface, with its middleware.
@@ -37,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     Router::new()
         .merge(http::health::router())
+        .nest("/api/v1", http::api(state.clone()))
         .fallback(fallback)
         .with_state(state)
         // Layers run bottom-up on the way in: the request id exists before the
@@ -117,25 +130,49 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
 }
 
 /// A built application: its listener is bound, so the port is known before
-/// it serves (tests bind port 0 and read the real one).
+/// it serves (tests bind port 0 and read the real port).
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    outbox: Outbox,
+    limiter: RateLimiter,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = crate::db::pool(&config.database_url, config.db_pool_size)?;
+        let db = Db::new(pool);
+        let mailer = Mailer::new(&config.smtp_url, &config.email_from)?;
+        let templates = Arc::new(Templates::new(&config.public_base_url));
+        let outbox = Outbox::new(
+            db.clone(),
+            mailer,
+            templates,
+            OutboxSettings {
+                poll_interval: config.outbox_poll_interval,
+                retry_base: config.outbox_retry_base,
+                ..OutboxSettings::default()
+            },
+        );
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
+        crate::auth::password::warm_up();
+        let limiter = RateLimiter::per_minute(config.rate_limit_per_minute);
         let state = AppState {
-            db: Db::new(pool),
+            db,
+            jwt: JwtKeys::new(
+                config.jwt_secret.expose().as_bytes(),
+                config.access_token_ttl,
+            ),
+            limiter: limiter.clone(),
             config: Arc::new(config),
         };
         Ok(Self {
             listener,
             router: router(state),
+            outbox,
+            limiter,
         })
     }
 
@@ -143,18 +180,35 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves (and runs the email outbox worker) until `shutdown` completes,
+    /// then lets in-flight requests and the current delivery round finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(self.outbox.run(stopped.clone()));
+        let limiter = self.limiter;
+        let mut prune_stop = stopped;
+        let pruner = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => limiter.prune(),
+                    _ = prune_stop.changed() => break,
+                }
+            }
+        });
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        let _ = stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(15), worker).await;
+        let _ = pruner.await;
+        served
     }
 }
 

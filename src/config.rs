@@ -40,6 +40,10 @@ pub struct Config {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub db_pool_size: usize,
+    /// Requests per minute per client IP and per email on the public auth routes.
+    pub rate_limit_per_minute: u32,
+    pub outbox_poll_interval: Duration,
+    pub outbox_retry_base: Duration,
 }
 
 /// What `vectra migrate` needs: the admin connection, and optionally the
@@ -88,6 +92,9 @@ impl std::fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("db_pool_size", &self.db_pool_size)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("outbox_poll_interval", &self.outbox_poll_interval)
+            .field("outbox_retry_base", &self.outbox_retry_base)
             .finish()
     }
 }
@@ -167,14 +174,15 @@ impl Config {
             bind_addr: env.parsed("BIND_ADDR", "0.0.0.0:8080")?,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             smtp_url,
-            email_from: env
-                .optional("EMAIL_FROM")
-                .unwrap_or_else(|| "Vectra <no-reply@vectra.local>".to_owned()),
+            email_from: env.mailbox("EMAIL_FROM", "Vectra <no-reply@vectra.local>")?,
             access_token_ttl: env.duration("ACCESS_TOKEN_TTL", "15m")?,
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "30d")?,
             request_timeout: env.duration("REQUEST_TIMEOUT", "30s")?,
             max_body_bytes: env.parsed("MAX_BODY_BYTES", "1048576")?,
             db_pool_size: env.parsed("DATABASE_POOL_SIZE", "16")?,
+            rate_limit_per_minute: env.parsed("RATE_LIMIT_PER_MINUTE", "10")?,
+            outbox_poll_interval: env.duration("OUTBOX_POLL_INTERVAL", "1s")?,
+            outbox_retry_base: env.duration("OUTBOX_RETRY_BASE", "5s")?,
         })
     }
 }
@@ -225,6 +233,17 @@ impl Env<'_> {
         raw.trim()
             .parse()
             .map_err(|e| ConfigError::new(var, format!("cannot parse {raw:?}: {e}")))
+    }
+
+    fn mailbox(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        let raw = self.optional(var).unwrap_or_else(|| default.to_owned());
+        raw.parse::<lettre::message::Mailbox>().map_err(|e| {
+            ConfigError::new(
+                var,
+                format!("{raw:?} is not a mailbox like `Name <a@b.c>`: {e}"),
+            )
+        })?;
+        Ok(raw)
     }
 
     /// `900`, `900s`, `15m`, `12h`, `30d` (anything humantime reads).
@@ -306,6 +325,9 @@ mod tests {
             ("SMTP_URL", "http://mail"),
             ("PUBLIC_BASE_URL", "example.com"),
             ("PLATFORM_ADMIN_EMAIL", "nobody"),
+            ("EMAIL_FROM", "Vectra <not an address>"),
+            ("RATE_LIMIT_PER_MINUTE", "lots"),
+            ("OUTBOX_POLL_INTERVAL", "-1"),
         ] {
             let mut pairs = vec![("DATABASE_URL", DB), ("JWT_SECRET", SECRET)];
             pairs.retain(|(k, _)| *k != var);

@@ -2,8 +2,11 @@
 //! isolation through Row-Level Security. See README.md and docs/.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod db;
+pub mod domain;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod telemetry;

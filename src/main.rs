@@ -24,6 +24,18 @@ enum Command {
     /// Apply pending migrations with DATABASE_ADMIN_URL, and give
     /// vectra_authenticator the password found in DATABASE_URL.
     Migrate,
+    /// Create a platform admin with a verified email (uses DATABASE_ADMIN_URL).
+    /// The password is read from a prompt, or from standard input with
+    /// --password-stdin.
+    CreatePlatformAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Platform Admin")]
+        full_name: String,
+        /// Read the password from standard input (first line) instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[tokio::main]
@@ -33,6 +45,11 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
+        Command::CreatePlatformAdmin {
+            email,
+            full_name,
+            password_stdin,
+        } => create_platform_admin(&email, &full_name, password_stdin).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,5 +91,46 @@ async fn migrate() -> anyhow::Result<()> {
     if outcome.authenticator_password_set {
         println!("set the password of vectra_authenticator from DATABASE_URL");
     }
+    Ok(())
+}
+
+async fn create_platform_admin(
+    email: &str,
+    full_name: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    use vectra::domain::{Email, FullName, Password};
+
+    let config = MigrateConfig::from_env()?;
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    let full_name = FullName::parse(full_name).map_err(|e| anyhow::anyhow!("--full-name {e}"))?;
+    let raw = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Repeat the password: ")?;
+        anyhow::ensure!(first == again, "the passwords differ");
+        first
+    };
+    let password =
+        Password::parse(&raw, Some(&email)).map_err(|e| anyhow::anyhow!("password {e}"))?;
+    let hash = vectra::auth::password::hash(password.expose().to_owned()).await?;
+    let client = vectra::db::connect(&config.database_admin_url).await?;
+    let id: uuid::Uuid = client
+        .query_one(
+            "select auth.create_platform_admin($1, $2, $3)",
+            &[&email.as_str(), &hash, &full_name.as_str()],
+        )
+        .await
+        .map_err(|e| match e.as_db_error() {
+            Some(db) if db.constraint() == Some("users_email_key") => {
+                anyhow::anyhow!("a user with the email {email} already exists")
+            }
+            _ => anyhow::Error::new(e).context("creating the platform admin"),
+        })?
+        .get(0);
+    println!("created platform admin {email} ({id}), email verified");
     Ok(())
 }

@@ -14,13 +14,21 @@ begin
   -- The service logs in as vectra_authenticator and can do nothing by itself:
   -- no superuser, no BYPASSRLS, and NOINHERIT so that being a member of the
   -- request roles grants nothing until a transaction explicitly switches role.
-  alter role vectra_authenticator login noinherit nosuperuser nocreatedb nocreaterole nobypassrls noreplication;
+  -- (Altered only when wrong: changing SUPERUSER or BYPASSRLS needs a superuser.)
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'vectra_authenticator'
+              and (rolsuper or rolbypassrls or rolinherit or rolcreatedb or rolcreaterole
+                   or rolreplication or not rolcanlogin)) then
+    alter role vectra_authenticator login noinherit nosuperuser nocreatedb nocreaterole nobypassrls noreplication;
+  end if;
 
   foreach r in array array['vectra_anon', 'vectra_member', 'vectra_platform_admin', 'vectra_worker'] loop
     if not exists (select 1 from pg_catalog.pg_roles where rolname = r) then
       execute format('create role %I nologin', r);
     end if;
-    execute format('alter role %I nologin nosuperuser nocreatedb nocreaterole nobypassrls noreplication', r);
+    if exists (select 1 from pg_catalog.pg_roles where rolname = r
+                and (rolsuper or rolbypassrls or rolcreatedb or rolcreaterole or rolreplication or rolcanlogin)) then
+      execute format('alter role %I nologin nosuperuser nocreatedb nocreaterole nobypassrls noreplication', r);
+    end if;
     -- Membership is what allows `set role`; NOINHERIT on the authenticator
     -- means it never exercises these roles' privileges implicitly.
     if not pg_catalog.pg_has_role('vectra_authenticator', r, 'member') then

@@ -5,17 +5,26 @@
 --   * Tenant tables carry organization_id and key on (organization_id, id);
 --     foreign keys between tenant tables include organization_id, so a row can
 --     never point into another tenant.
---   * Raw secrets are never stored: tokens are stored as SHA-256 (bytea).
+--   * Raw secrets are never stored: tokens are stored as SHA-256 (bytea). The
+--     one exception is an email waiting in email_outbox, whose context holds
+--     the one-time token it carries until the worker delivers it and strips it
+--     (only vectra_worker may read the context).
 
 -- Request roles may use, never create in, any schema of ours.
 revoke create on schema public from public;
 
 create schema if not exists app;   -- setting helpers and API functions
 create schema if not exists auth;  -- SECURITY DEFINER functions that must cross tenants
+create schema if not exists extensions;
+revoke all on schema extensions from public;
+-- gen_random_bytes() for one-time tokens, generated where they are stored.
+create extension if not exists pgcrypto with schema extensions;
 revoke all on schema app from public;
 revoke all on schema auth from public;
--- Functions created from here on are executable only by whom we grant it to.
-alter default privileges in schema app, auth revoke execute on functions from public;
+-- Functions created from here on (by the migration owner, in this database)
+-- are executable only by whom we grant it to. This cannot be said per schema:
+-- PostgreSQL's per-schema default privileges only add to the global default.
+alter default privileges revoke execute on functions from public;
 
 create type public.org_plan as enum ('free', 'starter', 'pro', 'enterprise');
 create type public.org_status as enum ('active', 'suspended', 'deleted');
@@ -154,16 +163,18 @@ create table public.notifications (
 );
 create index notifications_org_created_idx on public.notifications (organization_id, created_at);
 
--- email_outbox: every email, written in the transaction that causes it.
+-- email_outbox: every email, written in the transaction that causes it. The
+-- worker renders `template` with `context` when it sends (templates/emails/),
+-- records the rendered subject, and strips one-time tokens from the context
+-- once the message is delivered.
 create table public.email_outbox (
   id               uuid primary key default gen_random_uuid(),
   organization_id  uuid references public.organizations (id) on delete cascade,
   notification_id  uuid references public.notifications (id) on delete cascade,
   to_email         text not null check (length(to_email) between 3 and 254),
-  template         text not null,
-  subject          text not null,
-  body_text        text not null,
-  body_html        text,
+  template         text not null check (template ~ '^[a-z][a-z0-9-]*$'),
+  context          jsonb not null default '{}'::jsonb check (jsonb_typeof(context) = 'object'),
+  subject          text,
   status           public.email_status not null default 'pending',
   attempts         integer not null default 0 check (attempts >= 0),
   max_attempts     integer not null default 8 check (max_attempts > 0),
@@ -172,7 +183,11 @@ create table public.email_outbox (
   last_error       text,
   created_at       timestamptz not null default now(),
   sent_at          timestamptz,
-  constraint email_outbox_sent_at check ((status = 'sent') = (sent_at is not null))
+  constraint email_outbox_sent_at check ((status = 'sent') = (sent_at is not null)),
+  -- An organization's email may only belong to that organization's
+  -- notification (not checked for platform-wide rows, whose organization is NULL).
+  constraint email_outbox_notification_same_org foreign key (organization_id, notification_id)
+    references public.notifications (organization_id, id) on delete cascade
 );
 create index email_outbox_due_idx on public.email_outbox (next_attempt_at) where status in ('pending', 'sending');
 create index email_outbox_org_created_idx on public.email_outbox (organization_id, created_at);

@@ -128,9 +128,9 @@ comment on policy invitations_member_select on public.invitations is
 
 create policy invitations_member_insert on public.invitations
   for insert to vectra_member
-  with check (organization_id = app.current_org_id());
+  with check (organization_id = app.current_org_id() and invited_by = app.current_user_id());
 comment on policy invitations_member_insert on public.invitations is
-  'Members may invite into their own organization only.';
+  'Members may invite into their own organization only, in their own name.';
 
 create policy invitations_member_update on public.invitations
   for update to vectra_member
@@ -159,9 +159,9 @@ comment on policy notifications_member_select on public.notifications is
 
 create policy notifications_member_insert on public.notifications
   for insert to vectra_member
-  with check (organization_id = app.current_org_id());
+  with check (organization_id = app.current_org_id() and sender_id = app.current_user_id());
 comment on policy notifications_member_insert on public.notifications is
-  'Members may record notifications of their own organization only.';
+  'Members may record notifications of their own organization only, sent in their own name.';
 
 create policy notifications_platform_admin_all on public.notifications
   for all to vectra_platform_admin
@@ -170,23 +170,23 @@ comment on policy notifications_platform_admin_all on public.notifications is
   'The platform admin sends platform-wide notifications and sees all of them.';
 
 ------------------------------------------------------------------------------
--- email_outbox (rendered bodies may carry one-time links: only the worker reads them)
+-- email_outbox (the context may carry one-time tokens: only the worker reads it)
 ------------------------------------------------------------------------------
 grant select (id, organization_id, notification_id, to_email, template, subject, status, attempts,
               max_attempts, next_attempt_at, last_error, created_at, sent_at)
   on public.email_outbox to vectra_member, vectra_platform_admin;
-grant insert (organization_id, notification_id, to_email, template, subject, body_text, body_html)
+grant insert (organization_id, notification_id, to_email, template, context)
   on public.email_outbox to vectra_member, vectra_platform_admin;
 grant update (status, attempts, next_attempt_at, last_error)
   on public.email_outbox to vectra_platform_admin;
-grant select, update (status, attempts, next_attempt_at, claimed_at, last_error, sent_at)
+grant select, update (status, attempts, next_attempt_at, claimed_at, last_error, sent_at, subject, context)
   on public.email_outbox to vectra_worker;
 
 create policy email_outbox_member_select on public.email_outbox
   for select to vectra_member
   using (organization_id = app.current_org_id());
 comment on policy email_outbox_member_select on public.email_outbox is
-  'Members see the delivery status of their own organization''s emails (not the bodies, by grant).';
+  'Members see the delivery status of their own organization''s emails (not the context, by grant).';
 
 create policy email_outbox_member_insert on public.email_outbox
   for insert to vectra_member
@@ -198,7 +198,7 @@ create policy email_outbox_platform_admin_all on public.email_outbox
   for all to vectra_platform_admin
   using (true) with check (true);
 comment on policy email_outbox_platform_admin_all on public.email_outbox is
-  'The platform admin sees every delivery (failures included) and may requeue one; bodies are not granted.';
+  'The platform admin sees every delivery (failures included) and may requeue one; the context is not granted.';
 
 create policy email_outbox_worker_select on public.email_outbox
   for select to vectra_worker

@@ -1,9 +1,11 @@
 -- Structure of the row-level security model, asserted in pgTAP.
 -- Every policy of every table: its name, the roles it applies to and its command.
--- A policy added, dropped or widened without updating this file fails here.
+-- A policy added, dropped, or given to another role or command fails here;
+-- the expression checks at the end catch a member policy that stops keying on
+-- app.current_org_id().
 
 begin;
-select plan(78);
+select plan(80);
 
 
 -- organizations
@@ -116,6 +118,20 @@ select table_privs_are('public', 'audit_log', 'vectra_anon', '{}'::text[]);
 -- The setting helpers read transaction-local settings and fail closed.
 select is(app.current_org_id(), null, 'no app.org_id means NULL');
 select is((select app.current_org_id() from (select set_config('app.org_id', '', true)) s), null, 'empty app.org_id means NULL');
+
+-- Every member policy keys on the organization setting, in USING and in WITH CHECK.
+select is_empty(
+  $$ select policyname from pg_policies
+      where 'vectra_member' = any (roles)
+        and ((qual is not null and qual !~ 'organization_id = app\.current_org_id\(\)|id = app\.current_org_id\(\)')
+          or (with_check is not null and with_check !~ 'organization_id = app\.current_org_id\(\)|id = app\.current_org_id\(\)')) $$,
+  'every vectra_member policy compares organization_id with app.current_org_id()'
+);
+-- No policy applies to PUBLIC, and none to the authenticator.
+select is_empty(
+  $$ select policyname from pg_policies where roles && array['public', 'vectra_authenticator']::name[] $$,
+  'no policy for PUBLIC or vectra_authenticator'
+);
 
 select * from finish();
 rollback;

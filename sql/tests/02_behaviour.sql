@@ -3,7 +3,7 @@
 -- request transaction does, asserts, and switches back.
 
 begin;
-select plan(22);
+select plan(24);
 
 -- Fixtures (as the superuser): orgs A and B, an owner each, the platform admin.
 insert into organizations (id, name, slug) values
@@ -20,6 +20,9 @@ insert into campaigns (organization_id, id, name) values
 insert into leads (organization_id, id, campaign_id, email) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-0000-0000-0000-0000000000d1', 'aaaaaaaa-0000-0000-0000-0000000000c1', 'lead@a.test'),
   ('bbbbbbbb-0000-0000-0000-000000000000', 'bbbbbbbb-0000-0000-0000-0000000000d1', 'bbbbbbbb-0000-0000-0000-0000000000c1', 'lead@b.test');
+insert into email_outbox (organization_id, to_email, template, context) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'member@alpha.test', 'verify-email', '{"name": "Al", "token": "t1"}'),
+  (null, 'admin@vectra.test', 'verify-email', '{"name": "Pat", "token": "t2"}');
 insert into audit_log (organization_id, actor_id, action) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-0000-0000-0000-000000000001', 'organization.update'),
   ('bbbbbbbb-0000-0000-0000-000000000000', 'bbbbbbbb-0000-0000-0000-000000000001', 'organization.update');
@@ -60,6 +63,9 @@ select is_empty(
   'deleting B''s campaign touches no row'
 );
 select throws_ok($$ select password_hash from users $$, '42501', null, 'password hashes are not readable');
+select throws_ok($$ select context from email_outbox $$, '42501', null, 'email contexts (one-time tokens) are not readable');
+select results_eq($$ select to_email from email_outbox $$, $$ values ('member@alpha.test') $$,
+  'member of A sees only A''s email deliveries');
 select throws_ok($$ select 1 from sessions $$, '42501', null, 'sessions are not readable');
 select throws_ok($$ update audit_log set action = 'x.y' $$, '42501', null, 'the audit log cannot be rewritten');
 select results_eq($$ select count(*)::int from audit_log $$, array[1], 'an owner reads its own organization''s audit log');
@@ -84,7 +90,8 @@ select throws_ok($$ select 1 from organizations $$, '42501', null, 'anonymous re
 reset role;
 set local role vectra_worker;
 select throws_ok($$ select 1 from users $$, '42501', null, 'the worker reads no user');
-select is_empty($$ select 1 from email_outbox where status = 'failed' $$, 'the worker reads the outbox');
+select results_eq($$ select count(*)::int from email_outbox where context ? 'token' $$, array[2],
+  'the worker reads every organization''s outbox, context included');
 reset role;
 
 select * from finish();

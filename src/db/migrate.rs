@@ -80,14 +80,15 @@ async fn apply(
         let pg: tokio_postgres::Config = url.parse().context("DATABASE_URL")?;
         match (pg.get_user(), pg.get_password()) {
             (Some("vectra_authenticator"), Some(password)) => {
-                let password = std::str::from_utf8(password)
-                    .context("DATABASE_URL: the password must be UTF-8")?;
-                // ALTER ROLE takes no bind parameters: let the server quote the
-                // literal (format %L) and run what it built.
+                // Send a SCRAM verifier, never the password itself: the
+                // statement may end up in the server's log. ALTER ROLE takes
+                // no bind parameters, so the server quotes the literal
+                // (format %L) and runs what it built.
+                let verifier = postgres_protocol::password::scram_sha_256(password);
                 let statement: String = client
                     .query_one(
                         "select format('alter role vectra_authenticator with login password %L', $1::text)",
-                        &[&password],
+                        &[&verifier],
                     )
                     .await?
                     .get(0);

@@ -13,6 +13,7 @@
 
 use deadpool_postgres::{Object, Pool, Transaction};
 use futures_util::future::BoxFuture;
+use tokio_postgres::Row;
 use tokio_postgres::types::{FromSqlOwned, ToSql};
 use uuid::Uuid;
 
@@ -114,34 +115,61 @@ impl Db {
         Ok(self.pool.get().await?)
     }
 
-    /// One statement returning one value, in its own request transaction.
+    /// One statement in its own request transaction; its rows.
     ///
-    /// The four statements (begin, context, call, commit) are pipelined: all
-    /// are sent before the first answer is read, so the request costs one
-    /// round trip once the statements are cached on the connection. If the
-    /// context or the call fails, the server turns the pipelined `commit`
-    /// into a rollback, and the first error is returned.
+    /// The four statements (begin, context, the statement, commit) are
+    /// pipelined: all are sent before the first answer is read, so the
+    /// request costs one round trip once the statements are cached on the
+    /// connection. If the context or the statement fails, the server turns
+    /// the pipelined `commit` into a rollback, and the first error is returned.
+    pub async fn query(
+        &self,
+        actor: &Actor,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, ApiError> {
+        let client = self.client().await?;
+        let context = client.prepare_cached(actor.context_sql()).await?;
+        let statement = client.prepare_cached(sql).await?;
+        let pg: &tokio_postgres::Client = &client;
+        let (begun, entered, rows, committed) = tokio::join!(
+            pg.batch_execute("begin"),
+            enter(pg, &context, actor),
+            pg.query(&statement, params),
+            pg.batch_execute("commit"),
+        );
+        begun?;
+        entered?;
+        let rows = rows?;
+        committed?;
+        Ok(rows)
+    }
+
+    /// One statement returning one value (a SQL function's result), in its
+    /// own request transaction; see [`Db::query`].
     pub async fn call<T: FromSqlOwned>(
         &self,
         actor: &Actor,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<T, ApiError> {
-        let client = self.client().await?;
-        let context = client.prepare_cached(actor.context_sql()).await?;
-        let call = client.prepare_cached(sql).await?;
-        let pg: &tokio_postgres::Client = &client;
-        let (begun, entered, called, committed) = tokio::join!(
-            pg.batch_execute("begin"),
-            enter(pg, &context, actor),
-            pg.query_one(&call, params),
-            pg.batch_execute("commit"),
-        );
-        begun?;
-        entered?;
-        let row = called?;
-        committed?;
+        let rows = self.query(actor, sql, params).await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("{sql}: returned no row")))?;
         Ok(row.try_get(0)?)
+    }
+
+    /// Like [`Db::call`] for functions returning `jsonb`, deserialized.
+    pub async fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        actor: &Actor,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<T, ApiError> {
+        let value: serde_json::Value = self.call(actor, sql, params).await?;
+        serde_json::from_value(value)
+            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("{sql}: unexpected result: {e}")))
     }
 
     /// A request transaction for several statements. The closure gets the

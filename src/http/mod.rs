@@ -1,3 +1,19 @@
 //! HTTP routes, one module per route group; each exposes `router()`.
 
+pub mod admin;
+pub mod auth;
 pub mod health;
+pub mod json;
+pub mod user;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+/// Everything under `/api/v1`.
+pub fn api(state: AppState) -> Router<AppState> {
+    Router::new()
+        .nest("/auth", auth::router())
+        .nest("/user", user::router())
+        .nest("/admin", admin::router(state))
+}

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod auth;
 mod begin_request;
 mod catalog;
 mod http;

@@ -46,6 +46,12 @@ async fn pgtap_suites_pass() {
         admin.batch_execute("create extension pgtap").await.expect(
             "pgTAP is not installed on the test server (use the vectra-test-postgres image)",
         );
+        // The migration owner's default privileges keep new functions from
+        // PUBLIC; pgTAP's assertions must run under every role.
+        admin
+            .batch_execute("grant execute on all functions in schema public to public")
+            .await
+            .expect("grant pgTAP");
         let messages = admin
             .simple_query(&sql)
             .await

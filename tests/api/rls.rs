@@ -14,14 +14,15 @@ fn insert_for_org(table: &str) -> String {
         "users" => "insert into users (organization_id, email, password_hash, full_name, role)
                     values ($1, 'intruder-' || $2::uuid::text || '@x.test', 'h', 'Intruder', 'owner')"
             .into(),
-        "invitations" => "insert into invitations (organization_id, email, role, token_hash, expires_at)
-                          values ($1, 'i-' || $2::uuid::text || '@x.test', 'member', sha256($2::uuid::text::bytea), now() + interval '1 day')"
+        "invitations" => "insert into invitations (organization_id, email, role, token_hash, invited_by, expires_at)
+                          values ($1, 'i-' || $2::uuid::text || '@x.test', 'member', sha256($2::uuid::text::bytea),
+                                  app.current_user_id(), now() + interval '1 day')"
             .into(),
-        "notifications" => "insert into notifications (organization_id, type, subject, body)
-                            values ($1, 'org_owner_to_members', 'S ' || $2::uuid::text, 'B')"
+        "notifications" => "insert into notifications (organization_id, type, sender_id, subject, body)
+                            values ($1, 'org_owner_to_members', app.current_user_id(), 'S ' || $2::uuid::text, 'B')"
             .into(),
-        "email_outbox" => "insert into email_outbox (organization_id, to_email, template, subject, body_text)
-                           values ($1, 'x@x.test', 'notification', 'S ' || $2::uuid::text, 'B')"
+        "email_outbox" => "insert into email_outbox (organization_id, to_email, template, context)
+                           values ($1, 'x@x.test', 'notification', jsonb_build_object('n', $2::uuid))"
             .into(),
         "audit_log" => "insert into audit_log (organization_id, actor_id, action, target_id)
                         values ($1, app.current_user_id(), 'test.insert', $2)"
@@ -321,7 +322,7 @@ async fn the_worker_reads_the_outbox_and_nothing_else() {
         .expect("count")
         .get(0);
     let rows = worker
-        .query("select id, body_text from email_outbox", &[])
+        .query("select id, context from email_outbox", &[])
         .await
         .expect("outbox");
     assert_eq!(rows.len() as i64, total);

@@ -13,6 +13,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod seed;
+pub mod smtp;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -147,16 +148,10 @@ fn start_container() -> (String, u16, String, String) {
     (host, port, "postgres".to_owned(), "postgres".to_owned())
 }
 
-/// Removes this process's container when the test binary exits.
+/// Removes this run's container (or databases) when the test binary exits.
 #[dtor::dtor(unsafe)]
-fn remove_container() {
-    if let Some(id) = CONTAINER_ID.get() {
-        let _ = std::process::Command::new("docker")
-            .args(["rm", "--force", "--volumes", id])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
+fn at_exit() {
+    cleanup();
 }
 
 /// A run killed before its exit hook leaves its container behind; the label
@@ -253,6 +248,7 @@ impl TestDb {
                 Err(e) => panic!("{sql}: {e}"),
             }
         }
+        created().lock().map(|mut v| v.push(name.clone())).ok();
         Self { name }
     }
 
@@ -315,36 +311,95 @@ impl TestDb {
 
     /// A service configuration pointing at this database, listening on port 0.
     pub fn config(&self) -> vectra::config::Config {
+        self.config_with(&[])
+    }
+
+    /// The same, with some variables overridden.
+    pub fn config_with(&self, overrides: &[(&str, &str)]) -> vectra::config::Config {
         let url = self.authenticator_url();
-        vectra::config::Config::from_lookup(|name| match name {
-            "DATABASE_URL" => Some(url.clone()),
-            "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
-            "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
-            "DATABASE_POOL_SIZE" => Some("4".to_owned()),
-            _ => None,
+        let overrides: Vec<(String, String)> = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        vectra::config::Config::from_lookup(|name| {
+            if let Some((_, v)) = overrides.iter().find(|(k, _)| k == name) {
+                return Some(v.clone());
+            }
+            match name {
+                "DATABASE_URL" => Some(url.clone()),
+                "JWT_SECRET" => Some(JWT_SECRET.to_owned()),
+                "BIND_ADDR" => Some("127.0.0.1:0".to_owned()),
+                "DATABASE_POOL_SIZE" => Some("4".to_owned()),
+                "PLATFORM_ADMIN_EMAIL" => Some(PLATFORM_ADMIN_EMAIL.to_owned()),
+                "PUBLIC_BASE_URL" => Some("http://app.vectra.test".to_owned()),
+                "RATE_LIMIT_PER_MINUTE" => Some("10000".to_owned()),
+                "OUTBOX_POLL_INTERVAL" => Some("50ms".to_owned()),
+                "OUTBOX_RETRY_BASE" => Some("200ms".to_owned()),
+                _ => None,
+            }
         })
         .expect("test configuration")
     }
 }
 
+pub const PLATFORM_ADMIN_EMAIL: &str = "admin@vectra.test";
+
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let s = server();
-        let admin_url = url(&s.host, s.port, &s.user, &s.password, "postgres");
-        let sql = format!("drop database if exists {} with (force)", self.name);
-        // Drop runs inside the test's runtime: do the async work elsewhere.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                if let Ok(c) = connect(&admin_url).await {
-                    let _ = c.batch_execute(&sql).await;
-                }
-            });
-        })
-        .join();
+        // Not awaited, and not joined: the test's runtime may still hold app
+        // connections half-way through authentication, which PostgreSQL would
+        // keep (authentication_timeout) and which DROP DATABASE waits for.
+        // Whatever is left when the binary exits is dropped by `cleanup`.
+        let name = self.name.clone();
+        std::thread::spawn(move || {
+            if drop_database(&name) {
+                created().lock().map(|mut v| v.retain(|n| n != &name)).ok();
+            }
+        });
+    }
+}
+
+/// Test databases of this process not dropped yet.
+fn created() -> &'static std::sync::Mutex<Vec<String>> {
+    static CREATED: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
+    CREATED.get_or_init(Default::default)
+}
+
+fn drop_database(name: &str) -> bool {
+    let Some(s) = SERVER.get() else {
+        return false;
+    };
+    let admin_url = url(&s.host, s.port, &s.user, &s.password, "postgres");
+    let sql = format!("drop database if exists {name} with (force)");
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        return false;
+    };
+    rt.block_on(async {
+        match connect(&admin_url).await {
+            Ok(c) => c.batch_execute(&sql).await.is_ok(),
+            Err(_) => false,
+        }
+    })
+}
+
+/// At exit: on a server of the developer's (VECTRA_TEST_DATABASE_URL), drop
+/// what this run created; a container is simply removed.
+fn cleanup() {
+    if let Some(id) = CONTAINER_ID.get() {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "--force", "--volumes", id])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        return;
+    }
+    let Some(server) = SERVER.get() else {
+        return;
+    };
+    let mut names = created().lock().map(|v| v.clone()).unwrap_or_default();
+    names.push(server.template.clone());
+    for name in names {
+        drop_database(&name);
     }
 }
 
@@ -417,17 +472,86 @@ pub fn sqlstate(e: &tokio_postgres::Error) -> String {
     e.code().map(|c| c.code().to_owned()).unwrap_or_default()
 }
 
-/// The app served on port 0 for one test.
+/// The app served on port 0 for one test, with its own database and SMTP sink.
 pub struct TestApp {
     pub db: TestDb,
     pub base: String,
     pub http: reqwest::Client,
+    pub mail: smtp::SmtpSink,
+}
+
+/// A response's status and JSON body (Null when there is none).
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+impl Reply {
+    /// Asserts the status, and for errors the problem+json shape.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected reply: {self:?}");
+        if status >= 400 {
+            assert_eq!(
+                self.headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("application/problem+json"),
+                "{self:?}"
+            );
+            assert_eq!(self.body["status"], status, "{self:?}");
+            assert!(
+                self.body["title"].is_string() && self.body["detail"].is_string(),
+                "{self:?}"
+            );
+        }
+        self
+    }
+
+    /// Asserts an error status and its exact `detail`.
+    #[track_caller]
+    pub fn problem(self, status: u16, detail: &str) -> Self {
+        let reply = self.expect(status);
+        assert_eq!(reply.body["detail"], detail, "{reply:?}");
+        reply
+    }
+
+    pub fn str(&self, pointer: &str) -> String {
+        self.body
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("no string at {pointer} in {self:?}"))
+            .to_owned()
+    }
+}
+
+/// Tokens of a signed-in user.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub user_id: Uuid,
 }
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         let db = TestDb::new().await;
-        let app = vectra::app::Application::build(db.config())
+        let mail = smtp::SmtpSink::start().await;
+        let smtp_url = mail.url();
+        let mut all = vec![("SMTP_URL", smtp_url.as_str())];
+        all.extend_from_slice(overrides);
+        let app = vectra::app::Application::build(db.config_with(&all))
             .await
             .expect("build app");
         let addr = app.local_addr().expect("local addr");
@@ -439,10 +563,102 @@ impl TestApp {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("http client"),
+            mail,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+            })
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut r = self.http.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(r).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value, token: Option<&str>) -> Reply {
+        let mut r = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(r).await
+    }
+
+    /// A POST with a body as given, for malformed-input tests.
+    pub async fn send_raw(&self, path: &str, body: &str, content_type: &str) -> Reply {
+        self.send(
+            self.http
+                .post(self.url(path))
+                .header("content-type", content_type)
+                .body(body.to_owned()),
+        )
+        .await
+    }
+
+    /// Registers an owner with a new organization; returns the profile.
+    pub async fn register(&self, email: &str, password: &str, org: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/register",
+            serde_json::json!({
+                "email": email, "password": password,
+                "full_name": "Test User", "organization_name": org,
+            }),
+            None,
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Tokens {
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                serde_json::json!({"email": email, "password": password}),
+                None,
+            )
+            .await
+            .expect(200);
+        Tokens {
+            access: r.str("/access_token"),
+            refresh: r.str("/refresh_token"),
+            user_id: r.str("/user/id").parse().expect("uuid"),
+        }
+    }
+
+    /// Registers, follows the emailed verification link, and signs in.
+    pub async fn verified_owner(&self, email: &str, org: &str) -> Tokens {
+        self.register(email, PASSWORD, org).await.expect(201);
+        let mail = self.mail.last_to(email).await;
+        self.post(
+            "/api/v1/auth/verify-email",
+            serde_json::json!({"token": mail.token()}),
+            None,
+        )
+        .await
+        .expect(200);
+        self.login(email, PASSWORD).await
+    }
 }
+
+pub const PASSWORD: &str = "correct horse battery";

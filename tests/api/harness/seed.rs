@@ -145,8 +145,8 @@ async fn org(client: &Client, slug: &str) -> Org {
     .await;
     client
         .execute(
-            "insert into email_outbox (organization_id, notification_id, to_email, template, subject, body_text)
-             values ($1, $2, 'member@' || $3 || '.test', 'notification', 'Hello', 'Body')",
+            "insert into email_outbox (organization_id, notification_id, to_email, template, context)
+             values ($1, $2, 'member@' || $3 || '.test', 'notification', '{}')",
             &[&id, &notification, &slug],
         )
         .await
@@ -213,8 +213,8 @@ pub async fn two_orgs(client: &Client) -> Seed {
     .await;
     client
         .execute(
-            "insert into email_outbox (organization_id, notification_id, to_email, template, subject, body_text)
-             values (null, $1, 'owner@alpha.test', 'notification', 'Maintenance', 'Tonight')",
+            "insert into email_outbox (organization_id, notification_id, to_email, template, context)
+             values (null, $1, 'owner@alpha.test', 'notification', '{}')",
             &[&notification],
         )
         .await

@@ -1,0 +1,9 @@
+//! Tokens, password hashing, rate limits and the extractors every route uses.
+
+pub mod extract;
+pub mod jwt;
+pub mod password;
+pub mod rate_limit;
+
+pub use extract::{AuthUser, OrgUser, PlatformAdmin, Role};
+pub use jwt::{Claims, JwtKeys};

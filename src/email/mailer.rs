@@ -1,0 +1,59 @@
+//! SMTP delivery with lettre (async, pooled connections).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::Rendered;
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+/// Why a delivery failed: retry later, or never.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("{0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl Mailer {
+    /// `smtp_url` as lettre reads it (`smtp://host:port`, `smtps://…`);
+    /// `from` a mailbox such as `Vectra <no-reply@example.com>`.
+    pub fn new(smtp_url: &str, from: &str) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .context("SMTP_URL")?
+            .timeout(Some(Duration::from_secs(10)))
+            .build();
+        let from = from.parse().context("EMAIL_FROM")?;
+        Ok(Self { transport, from })
+    }
+
+    pub async fn send(&self, to: &str, email: &Rendered) -> Result<(), SendError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("invalid recipient {to:?}: {e}")))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(|e| SendError::Permanent(format!("building the message: {e}")))?;
+        match self.transport.send(message).await {
+            Ok(_) => Ok(()),
+            // 5xx answers are the server's final word; anything else
+            // (connection refused, timeout, 4xx) may pass later.
+            Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+            Err(e) => Err(SendError::Transient(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The outbox worker: claims due rows as `vectra_worker` with
+//! `FOR UPDATE SKIP LOCKED` (several instances never send one row twice),
+//! renders and sends each, then marks it sent, or reschedules it with
+//! exponential backoff, or marks it failed with `last_error` after its last
+//! attempt. An SMTP outage delays mail; it never drops it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::mailer::SendError;
+use super::{Mailer, Templates};
+use crate::db::{Actor, Db};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    /// How often to look for due rows when idle.
+    pub poll_interval: Duration,
+    /// First retry delay; doubles with each attempt, capped at one hour.
+    pub retry_base: Duration,
+    /// Rows claimed per round.
+    pub batch_size: i64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            retry_base: Duration::from_secs(5),
+            batch_size: 20,
+        }
+    }
+}
+
+/// A row left in `sending` this long (its worker died) is claimed again.
+const STALE_CLAIM: &str = "5 minutes";
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+const CLAIM: &str = "
+update email_outbox o
+   set status = 'sending', claimed_at = now(), attempts = o.attempts + 1
+ where o.id in (select id from email_outbox
+                 where (status = 'pending' and next_attempt_at <= now())
+                    or (status = 'sending' and claimed_at < now() - $2::text::interval)
+                 order by next_attempt_at
+                 limit $1
+                 for update skip locked)
+returning o.id, o.to_email, o.template, o.context, o.attempts, o.max_attempts";
+
+// One-time tokens leave the outbox once delivered.
+const MARK_SENT: &str = "
+update email_outbox
+   set status = 'sent', sent_at = now(), subject = $2, last_error = null, claimed_at = null,
+       context = context - 'token'
+ where id = $1";
+
+const MARK_FAILED: &str = "
+update email_outbox
+   set status = case when $4 or attempts >= max_attempts then 'failed' else 'pending' end::email_status,
+       next_attempt_at = now() + make_interval(secs => $2),
+       last_error = $3, claimed_at = null
+ where id = $1";
+
+struct Claimed {
+    id: Uuid,
+    to: String,
+    template: String,
+    context: serde_json::Value,
+    attempts: i32,
+    max_attempts: i32,
+}
+
+#[derive(Clone)]
+pub struct Outbox {
+    db: Db,
+    mailer: Mailer,
+    templates: Arc<Templates>,
+    settings: OutboxSettings,
+}
+
+impl Outbox {
+    pub fn new(
+        db: Db,
+        mailer: Mailer,
+        templates: Arc<Templates>,
+        settings: OutboxSettings,
+    ) -> Self {
+        Self {
+            db,
+            mailer,
+            templates,
+            settings,
+        }
+    }
+
+    /// Delivers until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!("email outbox worker started");
+        loop {
+            let busy = match self.deliver_due().await {
+                Ok(n) => n as i64 >= self.settings.batch_size,
+                Err(e) => {
+                    tracing::warn!(error = %e, "email outbox round failed");
+                    false
+                }
+            };
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        tracing::info!("email outbox worker stopped");
+    }
+
+    /// One round: claims due rows and handles each. Returns how many.
+    pub async fn deliver_due(&self) -> Result<usize, ApiError> {
+        let rows = self
+            .db
+            .query(
+                &Actor::Worker,
+                CLAIM,
+                &[&self.settings.batch_size, &STALE_CLAIM],
+            )
+            .await?;
+        let claimed: Vec<Claimed> = rows
+            .iter()
+            .map(|r| Claimed {
+                id: r.get(0),
+                to: r.get(1),
+                template: r.get(2),
+                context: r.get(3),
+                attempts: r.get(4),
+                max_attempts: r.get(5),
+            })
+            .collect();
+        for row in &claimed {
+            self.deliver(row).await?;
+        }
+        Ok(claimed.len())
+    }
+
+    async fn deliver(&self, row: &Claimed) -> Result<(), ApiError> {
+        let outcome = match self.templates.render(&row.template, &row.context) {
+            Ok(rendered) => self
+                .mailer
+                .send(&row.to, &rendered)
+                .await
+                .map(|()| rendered.subject),
+            Err(e) => Err(SendError::Permanent(format!(
+                "rendering {}: {e:#}",
+                row.template
+            ))),
+        };
+        match outcome {
+            Ok(subject) => {
+                tracing::info!(id = %row.id, template = %row.template, "email sent");
+                self.db
+                    .query(&Actor::Worker, MARK_SENT, &[&row.id, &subject])
+                    .await?;
+            }
+            Err(e) => {
+                let permanent = matches!(e, SendError::Permanent(_));
+                let delay = backoff(self.settings.retry_base, row.attempts);
+                let last = permanent || row.attempts >= row.max_attempts;
+                if last {
+                    tracing::error!(id = %row.id, template = %row.template, attempts = row.attempts, error = %e, "email failed for good");
+                } else {
+                    tracing::warn!(id = %row.id, template = %row.template, attempts = row.attempts, retry_in = ?delay, error = %e, "email delivery failed; will retry");
+                }
+                self.db
+                    .query(
+                        &Actor::Worker,
+                        MARK_FAILED,
+                        &[&row.id, &delay.as_secs_f64(), &e.to_string(), &permanent],
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `base * 2^(attempt-1)`, capped at an hour.
+pub fn backoff(base: Duration, attempt: i32) -> Duration {
+    let exponent = attempt.saturating_sub(1).clamp(0, 20) as u32;
+    base.saturating_mul(2u32.saturating_pow(exponent))
+        .min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let base = Duration::from_secs(5);
+        assert_eq!(backoff(base, 1), Duration::from_secs(5));
+        assert_eq!(backoff(base, 2), Duration::from_secs(10));
+        assert_eq!(backoff(base, 4), Duration::from_secs(40));
+        assert_eq!(backoff(base, 30), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,524 @@
+//! `/api/v1/auth`: registration, sessions, passwords, email verification,
+//! invitations. Each handler parses its input, hashes or verifies passwords,
+//! and calls the SQL functions of schema `auth` (sql/migrations/V5__auth.sql).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::json::ApiJson;
+use crate::app::AppState;
+use crate::auth::{AuthUser, password};
+use crate::db::{Actor, SessionClaims};
+use crate::domain::{Email, Fields, FullName, OrganizationName, Password, checked};
+use crate::error::{ApiError, FieldError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(register))
+        .route("/login", post(login))
+        .route("/refresh", post(refresh))
+        .route("/logout", post(logout))
+        .route("/change-password", post(change_password))
+        .route("/verify-email", post(verify_email))
+        .route("/send-verification-email", post(send_verification_email))
+        .route(
+            "/resend-verification-email",
+            post(resend_verification_email),
+        )
+        .route("/forgot-password", post(forgot_password))
+        .route("/reset-password", post(reset_password))
+        .route("/accept-invitation", post(accept_invitation))
+        .route("/me", get(me_moved))
+}
+
+/// What every token-issuing route answers.
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    user: Value,
+}
+
+/// What the session-opening SQL functions return.
+#[derive(Deserialize)]
+struct OpenedSession {
+    session_id: Uuid,
+    refresh_token: String,
+    user: Value,
+}
+
+/// The parts of a profile that go into the access token.
+#[derive(Deserialize)]
+struct ProfileClaims {
+    id: Uuid,
+    role: String,
+    organization: Option<OrganizationRef>,
+}
+
+#[derive(Deserialize)]
+struct OrganizationRef {
+    id: Uuid,
+}
+
+impl AppState {
+    fn tokens(&self, opened: OpenedSession) -> Result<Json<TokenResponse>, ApiError> {
+        let profile: ProfileClaims = serde_json::from_value(opened.user.clone())
+            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("profile without claims: {e}")))?;
+        let access_token = self.jwt.issue(&SessionClaims {
+            session_id: opened.session_id,
+            user_id: profile.id,
+            org_id: profile.organization.map(|o| o.id),
+            role: profile.role,
+        })?;
+        Ok(Json(TokenResponse {
+            access_token,
+            refresh_token: opened.refresh_token,
+            token_type: "bearer",
+            expires_in: self.jwt.ttl().as_secs(),
+            user: opened.user,
+        }))
+    }
+
+    fn refresh_ttl_secs(&self) -> f64 {
+        self.config.refresh_token_ttl.as_secs_f64()
+    }
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(512).collect())
+}
+
+/// Rate-limit keys: the client address, and the email when there is one.
+fn limit_keys(route: &str, ip: IpAddr, email: &str) -> Vec<String> {
+    let mut keys = vec![format!("{route}:ip:{ip}")];
+    let email = email.trim().to_lowercase();
+    if !email.is_empty() {
+        keys.push(format!("{route}:email:{email}"));
+    }
+    keys
+}
+
+fn accepted(detail: &str) -> impl IntoResponse + use<> {
+    (StatusCode::ACCEPTED, Json(json!({ "detail": detail })))
+}
+
+#[derive(Deserialize)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    full_name: String,
+    #[serde(default)]
+    organization_name: Option<String>,
+}
+
+/// `POST /api/v1/auth/register`: a new organization and its owner (or the
+/// platform admin, for `PLATFORM_ADMIN_EMAIL`), with a verification email.
+async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    state
+        .limiter
+        .check(limit_keys("register", addr.ip(), &body.email))?;
+    let mut f = Fields::new();
+    let email = f.check("email", Email::parse(&body.email));
+    let password = f.check("password", Password::parse(&body.password, email.as_ref()));
+    let full_name = f.check("full_name", FullName::parse(&body.full_name));
+    let is_platform_admin = email
+        .as_ref()
+        .is_some_and(|e| e.as_str() == state.config.platform_admin_email);
+    let organization_name = match (&body.organization_name, is_platform_admin) {
+        (_, true) => None,
+        (Some(name), false) => f.check("organization_name", OrganizationName::parse(name)),
+        (None, false) => {
+            f.reject("organization_name", "is required");
+            None
+        }
+    };
+    f.finish()?;
+    let (email, password, full_name) = (checked(email)?, checked(password)?, checked(full_name)?);
+    let hash = password::hash(password.expose().to_owned()).await?;
+    let user: Value = state
+        .db
+        .call(
+            &Actor::Anonymous,
+            "select auth.register($1, $2, $3, $4, $5)",
+            &[
+                &email.as_str(),
+                &hash,
+                &full_name.as_str(),
+                &organization_name.as_ref().map(|n| n.as_str()),
+                &state.config.platform_admin_email,
+            ],
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+const BAD_CREDENTIALS: &str = "Invalid email or password";
+
+/// `POST /api/v1/auth/login`: tokens for a valid email and password.
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    state
+        .limiter
+        .check(limit_keys("login", addr.ip(), &body.email))?;
+    // A malformed email cannot match an account: the same 401, the same work.
+    let email = Email::parse(&body.email).ok();
+    let found = match &email {
+        Some(email) => state
+            .db
+            .query(
+                &Actor::Anonymous,
+                "select user_id, password_hash from auth.login_lookup($1)",
+                &[&email.as_str()],
+            )
+            .await?
+            .first()
+            .map(|r| (r.get::<_, Uuid>(0), r.get::<_, String>(1))),
+        None => None,
+    };
+    let (user_id, hash) = match found {
+        Some((id, hash)) => (Some(id), Some(hash)),
+        None => (None, None),
+    };
+    let valid = password::verify(body.password, hash.clone()).await?;
+    let (Some(user_id), Some(hash), true) = (user_id, hash, valid) else {
+        return Err(ApiError::unauthorized(BAD_CREDENTIALS));
+    };
+    let opened: OpenedSession = state
+        .db
+        .call_json(
+            &Actor::Anonymous,
+            "select auth.login($1, $2, $3, $4, make_interval(secs => $5))",
+            &[
+                &user_id,
+                &hash,
+                &user_agent(&headers),
+                &addr.ip(),
+                &state.refresh_ttl_secs(),
+            ],
+        )
+        .await?;
+    state.tokens(opened)
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+/// `POST /api/v1/auth/refresh`: rotates the refresh token. Presenting an
+/// already-rotated token revokes the whole session.
+async fn refresh(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    if body.refresh_token.is_empty() || body.refresh_token.len() > 256 {
+        return Err(ApiError::unauthorized("Invalid refresh token"));
+    }
+    let result: Value = state
+        .db
+        .call(
+            &Actor::Anonymous,
+            "select auth.refresh($1, $2, $3)",
+            &[&body.refresh_token, &user_agent(&headers), &addr.ip()],
+        )
+        .await?;
+    if result.get("error").is_some() {
+        tracing::warn!("refresh token reuse: session revoked");
+        return Err(ApiError::unauthorized(
+            "Refresh token already used; the session has been revoked",
+        ));
+    }
+    let opened: OpenedSession = serde_json::from_value(result)
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("auth.refresh result: {e}")))?;
+    state.tokens(opened)
+}
+
+/// `POST /api/v1/auth/logout`: revokes the caller's session; its access
+/// tokens stop working on their next request.
+async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, ApiError> {
+    state
+        .db
+        .query(&user.actor(), "select auth.logout()", &[])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ChangePasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/auth/change-password`: revokes every other session.
+async fn change_password(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<ChangePasswordBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let actor = user.actor();
+    let rows = state
+        .db
+        .query(
+            &actor,
+            "select email, password_hash from auth.current_credentials()",
+            &[],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        return Err(ApiError::unauthorized("Account not found"));
+    };
+    let (email, current_hash): (String, String) = (row.get(0), row.get(1));
+    let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
+    let mut f = Fields::new();
+    let new_password = f.check(
+        "new_password",
+        Password::parse(&body.new_password, Some(&email)),
+    );
+    f.finish()?;
+    let new_password = checked(new_password)?;
+    if !password::verify(body.current_password, Some(current_hash.clone())).await? {
+        return Err(ApiError::validation(vec![FieldError {
+            field: "current_password".into(),
+            message: "is incorrect".into(),
+        }]));
+    }
+    let new_hash = password::hash(new_password.expose().to_owned()).await?;
+    let revoked: i32 = state
+        .db
+        .call(
+            &actor,
+            "select auth.change_password($1, $2)",
+            &[&current_hash, &new_hash],
+        )
+        .await?;
+    Ok(Json(json!({
+        "detail": "Password changed; other sessions have been signed out",
+        "sessions_revoked": revoked,
+    })))
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+/// Tokens are 43 base64url characters; anything far off cannot be one.
+fn plausible_token(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 256
+}
+
+/// `POST /api/v1/auth/verify-email`: marks the email verified.
+async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !plausible_token(&body.token) {
+        return Err(ApiError::bad_request("Invalid or expired token"));
+    }
+    let user: Value = state
+        .db
+        .call(
+            &Actor::Anonymous,
+            "select auth.verify_email($1)",
+            &[&body.token],
+        )
+        .await?;
+    Ok(Json(user))
+}
+
+const VERIFICATION_QUEUED: &str =
+    "If the account exists and is not verified yet, a verification email is on its way";
+
+/// `POST /api/v1/auth/send-verification-email`: a fresh link for the caller.
+async fn send_verification_email(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<impl IntoResponse, ApiError> {
+    state
+        .db
+        .query(&user.actor(), "select auth.send_verification_email()", &[])
+        .await?;
+    Ok(accepted("A verification email is on its way"))
+}
+
+#[derive(Deserialize)]
+struct EmailBody {
+    email: String,
+}
+
+/// `POST /api/v1/auth/resend-verification-email`: always 202, so it does not
+/// reveal which emails have accounts.
+async fn resend_verification_email(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    state
+        .limiter
+        .check(limit_keys("resend-verification", addr.ip(), &body.email))?;
+    if let Ok(email) = Email::parse(&body.email) {
+        state
+            .db
+            .query(
+                &Actor::Anonymous,
+                "select auth.resend_verification_email($1)",
+                &[&email.as_str()],
+            )
+            .await?;
+    }
+    Ok(accepted(VERIFICATION_QUEUED))
+}
+
+const RESET_QUEUED: &str = "If an account exists for this email, a reset link is on its way";
+
+/// `POST /api/v1/auth/forgot-password`: always 202 with the same body.
+async fn forgot_password(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    state
+        .limiter
+        .check(limit_keys("forgot-password", addr.ip(), &body.email))?;
+    if let Ok(email) = Email::parse(&body.email) {
+        state
+            .db
+            .query(
+                &Actor::Anonymous,
+                "select auth.request_password_reset($1)",
+                &[&email.as_str()],
+            )
+            .await?;
+    }
+    Ok(accepted(RESET_QUEUED))
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    token: String,
+    new_password: String,
+}
+
+const BAD_RESET_TOKEN: &str = "Invalid or expired token";
+
+/// `POST /api/v1/auth/reset-password`: single-use token; signs out everywhere.
+async fn reset_password(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !plausible_token(&body.token) {
+        return Err(ApiError::bad_request(BAD_RESET_TOKEN));
+    }
+    let email: String = state
+        .db
+        .call(
+            &Actor::Anonymous,
+            "select auth.reset_password_email($1)",
+            &[&body.token],
+        )
+        .await?;
+    let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
+    let mut f = Fields::new();
+    let password = f.check(
+        "new_password",
+        Password::parse(&body.new_password, Some(&email)),
+    );
+    f.finish()?;
+    let hash = password::hash(checked(password)?.expose().to_owned()).await?;
+    state
+        .db
+        .query(
+            &Actor::Anonymous,
+            "select auth.reset_password($1, $2)",
+            &[&body.token, &hash],
+        )
+        .await?;
+    Ok(Json(json!({
+        "detail": "Password reset; every session has been signed out"
+    })))
+}
+
+#[derive(Deserialize)]
+struct AcceptInvitationBody {
+    token: String,
+    password: String,
+    full_name: String,
+}
+
+/// `POST /api/v1/auth/accept-invitation`: creates the invited account (email
+/// verified, invited role) and signs it in.
+async fn accept_invitation(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AcceptInvitationBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    const BAD_INVITATION: &str = "Invalid or expired invitation";
+    if !plausible_token(&body.token) {
+        return Err(ApiError::bad_request(BAD_INVITATION));
+    }
+    let email: String = state
+        .db
+        .call(
+            &Actor::Anonymous,
+            "select auth.invitation_email($1)",
+            &[&body.token],
+        )
+        .await?;
+    let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
+    let mut f = Fields::new();
+    let password = f.check("password", Password::parse(&body.password, Some(&email)));
+    let full_name = f.check("full_name", FullName::parse(&body.full_name));
+    f.finish()?;
+    let hash = password::hash(checked(password)?.expose().to_owned()).await?;
+    let opened: OpenedSession = state
+        .db
+        .call_json(
+            &Actor::Anonymous,
+            "select auth.accept_invitation($1, $2, $3, $4, $5, make_interval(secs => $6))",
+            &[
+                &body.token,
+                &hash,
+                &checked(full_name)?.as_str(),
+                &user_agent(&headers),
+                &addr.ip(),
+                &state.refresh_ttl_secs(),
+            ],
+        )
+        .await?;
+    Ok((StatusCode::CREATED, state.tokens(opened)?))
+}
+
+/// `GET /api/v1/auth/me`: moved to `/api/v1/user/me` (308 keeps the method).
+async fn me_moved() -> Redirect {
+    Redirect::permanent("/api/v1/user/me")
+}

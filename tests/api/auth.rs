@@ -1,0 +1,1037 @@
+//! `/api/v1/auth`: every route's success path and its refusals, from the
+//! client's side and the attacker's.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::harness::{JWT_SECRET, PASSWORD, PLATFORM_ADMIN_EMAIL, TestApp, Tokens};
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    app.db
+        .admin()
+        .await
+        .query_one(sql, &[])
+        .await
+        .expect(sql)
+        .get(0)
+}
+
+#[tokio::test]
+async fn register_creates_an_organization_its_owner_and_a_verification_email() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .register("Ann@Example.com", PASSWORD, "Acme Corp")
+        .await
+        .expect(201);
+    assert_eq!(r.body["email"], "ann@example.com");
+    assert_eq!(r.body["role"], "owner");
+    assert_eq!(r.body["email_verified"], false);
+    assert_eq!(r.body["organization"]["name"], "Acme Corp");
+    assert_eq!(r.body["organization"]["slug"], "acme-corp");
+    assert_eq!(r.body["organization"]["plan"], "free");
+    assert_eq!(r.body["organization"]["status"], "active");
+    assert!(r.body.get("password_hash").is_none());
+
+    let mail = app.mail.last_to("ann@example.com").await;
+    assert!(
+        mail.subject.contains("Confirm your email"),
+        "{}",
+        mail.subject
+    );
+    let link = mail.link();
+    assert!(
+        link.starts_with("http://app.vectra.test/verify-email?token="),
+        "{link}"
+    );
+    assert!(mail.html.contains(&format!("token={}", mail.token())));
+
+    let verified = app
+        .post(
+            "/api/v1/auth/verify-email",
+            json!({"token": mail.token()}),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(verified.body["email_verified"], true);
+    // Single use.
+    app.post(
+        "/api/v1/auth/verify-email",
+        json!({"token": mail.token()}),
+        None,
+    )
+    .await
+    .problem(400, "Invalid or expired token");
+    // A second organization with the same name gets its own slug.
+    let r = app
+        .register("bob@example.com", PASSWORD, "Acme Corp")
+        .await
+        .expect(201);
+    assert_eq!(r.body["organization"]["slug"], "acme-corp-2");
+}
+
+#[tokio::test]
+async fn register_refuses_bad_input_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let before = count(&app, "select count(*) from users").await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            json!({"email": "not-an-email", "password": "short", "full_name": "  ", "organization_name": ""}),
+            None,
+        )
+        .await
+        .expect(422);
+    let fields: Vec<&str> = r.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        fields,
+        vec!["email", "password", "full_name", "organization_name"]
+    );
+
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            json!({"email": "ann@example.com", "password": "Ann@Example.com", "full_name": "Ann"}),
+            None,
+        )
+        .await
+        .expect(422);
+    let errors = r.body["errors"].as_array().expect("errors");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["field"] == "password"
+                && e["message"].as_str().unwrap_or("").contains("email")),
+        "{r:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e["field"] == "organization_name"),
+        "{r:?}"
+    );
+
+    // Missing fields and wrong types are 422 naming the field, bad JSON 400.
+    app.post("/api/v1/auth/register", json!({"email": "a@b.co"}), None)
+        .await
+        .expect(422);
+    let r = app
+        .send_raw("/api/v1/auth/register", "{\"email\": ", "application/json")
+        .await
+        .expect(400);
+    assert!(r.str("/detail").starts_with("Malformed JSON"), "{r:?}");
+    app.send_raw(
+        "/api/v1/auth/register",
+        "email=a",
+        "application/x-www-form-urlencoded",
+    )
+    .await
+    .expect(415);
+    assert_eq!(count(&app, "select count(*) from users").await, before);
+    assert_eq!(count(&app, "select count(*) from organizations").await, 0);
+
+    app.register("ann@example.com", PASSWORD, "Acme")
+        .await
+        .expect(201);
+    app.register("ANN@example.com", PASSWORD, "Other")
+        .await
+        .problem(409, "A user with this email already exists");
+    assert_eq!(count(&app, "select count(*) from organizations").await, 1);
+}
+
+#[tokio::test]
+async fn the_platform_admin_email_registers_the_platform_admin() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            json!({"email": PLATFORM_ADMIN_EMAIL.to_uppercase(), "password": PASSWORD, "full_name": "Pat"}),
+            None,
+        )
+        .await
+        .expect(201);
+    assert_eq!(r.body["role"], "platform_admin");
+    assert!(r.body["organization"].is_null());
+    assert_eq!(count(&app, "select count(*) from organizations").await, 0);
+
+    // Until verified, the admin console refuses it and says why.
+    let admin = app.login(PLATFORM_ADMIN_EMAIL, PASSWORD).await;
+    let r = app
+        .get("/api/v1/admin/organizations", Some(&admin.access))
+        .await
+        .problem(403, "Platform admin access requires a verified email");
+    assert!(r.str("/hint").contains("send-verification-email"), "{r:?}");
+    // Its own profile still works, and it can ask for the email again.
+    let me = app
+        .get("/api/v1/user/me", Some(&admin.access))
+        .await
+        .expect(200);
+    assert_eq!(me.body["role"], "platform_admin");
+    assert!(me.body["organization"].is_null());
+    app.post(
+        "/api/v1/auth/send-verification-email",
+        json!({}),
+        Some(&admin.access),
+    )
+    .await
+    .expect(202);
+    let mails = app.mail.wait_for(PLATFORM_ADMIN_EMAIL, 2).await;
+    // Only the newest link works.
+    app.post(
+        "/api/v1/auth/verify-email",
+        json!({"token": mails[0].token()}),
+        None,
+    )
+    .await
+    .problem(400, "Invalid or expired token");
+    app.post(
+        "/api/v1/auth/verify-email",
+        json!({"token": mails[1].token()}),
+        None,
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/auth/send-verification-email",
+        json!({}),
+        Some(&admin.access),
+    )
+    .await
+    .problem(409, "Email already verified");
+    // Verified: past the gate (no such route yet: 404, not 403).
+    app.get("/api/v1/admin/organizations", Some(&admin.access))
+        .await
+        .expect(404);
+}
+
+#[tokio::test]
+async fn login_answers_tokens_and_the_user() {
+    let app = TestApp::spawn().await;
+    app.register("ann@example.com", PASSWORD, "Acme")
+        .await
+        .expect(201);
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": " ANN@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["token_type"], "bearer");
+    assert_eq!(r.body["expires_in"], 900);
+    assert_eq!(r.body["user"]["email"], "ann@example.com");
+    assert_eq!(r.str("/refresh_token").len(), 43);
+    let claims = decode(&r.str("/access_token"));
+    assert_eq!(claims["sub"], r.body["user"]["id"]);
+    assert_eq!(claims["org"], r.body["user"]["organization"]["id"]);
+    assert_eq!(claims["role"], "owner");
+    assert_eq!(claims["iss"], "vectra");
+    assert_eq!(claims["aud"], "vectra-api");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap_or(0) - claims["iat"].as_i64().unwrap_or(0),
+        900
+    );
+    assert!(Uuid::parse_str(claims["sid"].as_str().unwrap_or("")).is_ok());
+    let me = app
+        .get("/api/v1/user/me", Some(&r.str("/access_token")))
+        .await
+        .expect(200);
+    assert_eq!(me.body["email"], "ann@example.com");
+    assert_eq!(me.body["organization"]["slug"], "acme");
+    let last_login: i64 = count(
+        &app,
+        "select count(*) from users where last_login_at is not null",
+    )
+    .await;
+    assert_eq!(last_login, 1);
+}
+
+fn decode(token: &str) -> serde_json::Value {
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    v.set_audience(&["vectra-api"]);
+    jsonwebtoken::decode::<serde_json::Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes()),
+        &v,
+    )
+    .expect("decode")
+    .claims
+}
+
+#[tokio::test]
+async fn login_does_not_reveal_which_emails_exist() {
+    let app = TestApp::spawn().await;
+    app.register("ann@example.com", PASSWORD, "Acme")
+        .await
+        .expect(201);
+    let wrong_password = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "ann@example.com", "password": "wrong password!"}),
+            None,
+        )
+        .await
+        .problem(401, "Invalid email or password");
+    let unknown = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "nobody@example.com", "password": "wrong password!"}),
+            None,
+        )
+        .await
+        .problem(401, "Invalid email or password");
+    assert_eq!(wrong_password.body, unknown.body);
+    let malformed = app
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "nobody", "password": "x"}),
+            None,
+        )
+        .await
+        .problem(401, "Invalid email or password");
+    assert_eq!(malformed.body, unknown.body);
+}
+
+#[tokio::test]
+async fn suspended_and_removed_accounts_learn_why_only_with_the_right_password() {
+    let app = TestApp::spawn().await;
+    app.register("ann@example.com", PASSWORD, "Acme")
+        .await
+        .expect(201);
+    app.register("bob@example.com", PASSWORD, "Bobco")
+        .await
+        .expect(201);
+    let admin = app.db.admin().await;
+    let wrong = json!({"email": "ann@example.com", "password": "not the password"});
+    let right = json!({"email": "ann@example.com", "password": PASSWORD});
+
+    admin
+        .execute(
+            "update users set status = 'suspended' where email = 'ann@example.com'",
+            &[],
+        )
+        .await
+        .expect("suspend");
+    app.post("/api/v1/auth/login", wrong.clone(), None)
+        .await
+        .problem(401, "Invalid email or password");
+    app.post("/api/v1/auth/login", right.clone(), None)
+        .await
+        .problem(403, "This account is suspended");
+
+    admin
+        .execute("update users set status = 'removed', deleted_at = now() where email = 'ann@example.com'", &[])
+        .await
+        .expect("remove");
+    app.post("/api/v1/auth/login", right.clone(), None)
+        .await
+        .problem(403, "This account has been removed from its organization");
+
+    admin
+        .execute(
+            "update organizations set status = 'suspended' where slug = 'bobco'",
+            &[],
+        )
+        .await
+        .expect("suspend org");
+    app.post(
+        "/api/v1/auth/login",
+        json!({"email": "bob@example.com", "password": PASSWORD}),
+        None,
+    )
+    .await
+    .problem(403, "This organization is suspended");
+    admin
+        .execute(
+            "update organizations set status = 'deleted', deleted_at = now() where slug = 'bobco'",
+            &[],
+        )
+        .await
+        .expect("delete org");
+    app.post(
+        "/api/v1/auth/login",
+        json!({"email": "bob@example.com", "password": PASSWORD}),
+        None,
+    )
+    .await
+    .problem(403, "This organization has been deleted");
+    assert_eq!(
+        count(&app, "select count(*) from sessions").await,
+        0,
+        "a refused login opened a session"
+    );
+}
+
+fn forge(claims: serde_json::Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode")
+}
+
+#[tokio::test]
+async fn forged_tampered_expired_and_revoked_tokens_are_refused() {
+    let app = TestApp::spawn().await;
+    let ann = app.verified_owner("ann@example.com", "Acme").await;
+    app.get("/api/v1/user/me", Some(&ann.access))
+        .await
+        .expect(200);
+    let claims = decode(&ann.access);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
+    // Another key.
+    let other_key = forge(claims.clone(), "some-other-secret-some-other-secret-1234");
+    // Tampered payload: role escalated, signature kept.
+    let mut parts: Vec<String> = ann.access.split('.').map(str::to_owned).collect();
+    let mut escalated = claims.clone();
+    escalated["role"] = json!("platform_admin");
+    escalated["org"] = json!(null);
+    use base64_like::encode_segment;
+    parts[1] = encode_segment(&escalated);
+    let tampered = parts.join(".");
+    // Expired a second ago, correctly signed (no leeway).
+    let mut expired = claims.clone();
+    expired["iat"] = json!(now - 60);
+    expired["exp"] = json!(now - 1);
+    let expired = forge(expired, JWT_SECRET);
+    // Wrong audience.
+    let mut audience = claims.clone();
+    audience["aud"] = json!("someone-else");
+    let audience = forge(audience, JWT_SECRET);
+    // alg=none.
+    let none = format!(
+        "{}.{}.",
+        encode_segment(&json!({"alg": "none", "typ": "JWT"})),
+        encode_segment(&claims)
+    );
+
+    for (what, token) in [
+        ("other key", other_key.as_str()),
+        ("tampered", tampered.as_str()),
+        ("expired", expired.as_str()),
+        ("audience", audience.as_str()),
+        ("alg none", none.as_str()),
+        ("garbage", "not.a.jwt"),
+    ] {
+        let r = app.get("/api/v1/user/me", Some(token)).await;
+        assert_eq!(r.status, 401, "{what}: {r:?}");
+        let r = r.problem(401, "Invalid or expired access token");
+        assert!(r.headers.contains_key("www-authenticate"), "{what}");
+    }
+    app.get("/api/v1/user/me", None)
+        .await
+        .problem(401, "Missing bearer token");
+
+    // Revoked by logout: the very next request is refused by the database.
+    app.post("/api/v1/auth/logout", json!({}), Some(&ann.access))
+        .await
+        .expect(204);
+    app.get("/api/v1/user/me", Some(&ann.access))
+        .await
+        .problem(401, "Session revoked");
+    app.post(
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": ann.refresh}),
+        None,
+    )
+    .await
+    .problem(401, "Session revoked");
+}
+
+/// Base64url segments for hand-made JWTs.
+mod base64_like {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    pub fn encode_segment(value: &serde_json::Value) -> String {
+        let bytes = serde_json::to_vec(value).expect("json");
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b))
+                << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_replayed_token_revokes_the_session() {
+    let app = TestApp::spawn().await;
+    let ann = app.verified_owner("ann@example.com", "Acme").await;
+    let first = app
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": ann.refresh}),
+            None,
+        )
+        .await
+        .expect(200);
+    let second_refresh = first.str("/refresh_token");
+    let second_access = first.str("/access_token");
+    assert_ne!(second_refresh, ann.refresh);
+    assert_eq!(
+        decode(&second_access)["sid"],
+        decode(&ann.access)["sid"],
+        "same session"
+    );
+    app.get("/api/v1/user/me", Some(&second_access))
+        .await
+        .expect(200);
+
+    // The old refresh token again: an attacker replaying a stolen token.
+    app.post(
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": ann.refresh}),
+        None,
+    )
+    .await
+    .problem(
+        401,
+        "Refresh token already used; the session has been revoked",
+    );
+    // The whole session is dead: its access tokens and its newest refresh token.
+    app.get("/api/v1/user/me", Some(&second_access))
+        .await
+        .problem(401, "Session revoked");
+    app.post(
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": second_refresh}),
+        None,
+    )
+    .await
+    .problem(401, "Session revoked");
+    app.post(
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": "made-up-token"}),
+        None,
+    )
+    .await
+    .problem(401, "Invalid refresh token");
+    // Another session of the same user is untouched.
+    let other = app.login("ann@example.com", PASSWORD).await;
+    app.get("/api/v1/user/me", Some(&other.access))
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn change_password_keeps_this_session_and_ends_the_others() {
+    let app = TestApp::spawn().await;
+    let laptop = app.verified_owner("ann@example.com", "Acme").await;
+    let phone = app.login("ann@example.com", PASSWORD).await;
+    app.post(
+        "/api/v1/auth/change-password",
+        json!({"current_password": "not my password", "new_password": "a brand new secret"}),
+        Some(&laptop.access),
+    )
+    .await
+    .expect(422);
+    app.post(
+        "/api/v1/auth/change-password",
+        json!({"current_password": PASSWORD, "new_password": "short"}),
+        Some(&laptop.access),
+    )
+    .await
+    .expect(422);
+    let r = app
+        .post(
+            "/api/v1/auth/change-password",
+            json!({"current_password": PASSWORD, "new_password": "a brand new secret"}),
+            Some(&laptop.access),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["sessions_revoked"], 1);
+    app.get("/api/v1/user/me", Some(&laptop.access))
+        .await
+        .expect(200);
+    app.get("/api/v1/user/me", Some(&phone.access))
+        .await
+        .problem(401, "Session revoked");
+    app.post(
+        "/api/v1/auth/login",
+        json!({"email": "ann@example.com", "password": PASSWORD}),
+        None,
+    )
+    .await
+    .expect(401);
+    app.login("ann@example.com", "a brand new secret").await;
+}
+
+#[tokio::test]
+async fn forgot_and_reset_password() {
+    let app = TestApp::spawn().await;
+    let ann = app.verified_owner("ann@example.com", "Acme").await;
+    let known = app
+        .post(
+            "/api/v1/auth/forgot-password",
+            json!({"email": "ann@example.com"}),
+            None,
+        )
+        .await
+        .expect(202);
+    let unknown = app
+        .post(
+            "/api/v1/auth/forgot-password",
+            json!({"email": "nobody@example.com"}),
+            None,
+        )
+        .await
+        .expect(202);
+    assert_eq!(known.body, unknown.body);
+
+    // The first email was the verification link.
+    let mail = app.mail.wait_for("ann@example.com", 2).await[1].clone();
+    assert!(mail.subject.contains("Reset your"), "{}", mail.subject);
+    assert!(
+        mail.link()
+            .starts_with("http://app.vectra.test/reset-password?token=")
+    );
+    let token = mail.token();
+
+    // Bad tokens: all the same 400.
+    for bad in ["", "nonsense", &"x".repeat(43)] {
+        app.post(
+            "/api/v1/auth/reset-password",
+            json!({"token": bad, "new_password": "another secret!"}),
+            None,
+        )
+        .await
+        .problem(400, "Invalid or expired token");
+    }
+    app.post(
+        "/api/v1/auth/reset-password",
+        json!({"token": token, "new_password": "short"}),
+        None,
+    )
+    .await
+    .expect(422);
+    app.post(
+        "/api/v1/auth/reset-password",
+        json!({"token": token, "new_password": "another secret!"}),
+        None,
+    )
+    .await
+    .expect(200);
+    // Used: same 400 as unknown. Every session is gone.
+    app.post(
+        "/api/v1/auth/reset-password",
+        json!({"token": token, "new_password": "yet another one"}),
+        None,
+    )
+    .await
+    .problem(400, "Invalid or expired token");
+    app.get("/api/v1/user/me", Some(&ann.access))
+        .await
+        .problem(401, "Session revoked");
+    app.login("ann@example.com", "another secret!").await;
+
+    // Expired: same 400.
+    app.post(
+        "/api/v1/auth/forgot-password",
+        json!({"email": "ann@example.com"}),
+        None,
+    )
+    .await
+    .expect(202);
+    let mails = app.mail.wait_for("ann@example.com", 3).await;
+    app.db
+        .admin()
+        .await
+        .execute("update one_time_tokens set expires_at = now() - interval '1 second' where purpose = 'reset_password' and used_at is null", &[])
+        .await
+        .expect("expire");
+    app.post(
+        "/api/v1/auth/reset-password",
+        json!({"token": mails[2].token(), "new_password": "yet another one"}),
+        None,
+    )
+    .await
+    .problem(400, "Invalid or expired token");
+    // Nobody else got anything.
+    assert!(app.mail.to("nobody@example.com").is_empty());
+}
+
+#[tokio::test]
+async fn resend_verification_is_silent_about_accounts_and_kills_older_links() {
+    let app = TestApp::spawn().await;
+    app.register("ann@example.com", PASSWORD, "Acme")
+        .await
+        .expect(201);
+    let first = app.mail.last_to("ann@example.com").await;
+    let known = app
+        .post(
+            "/api/v1/auth/resend-verification-email",
+            json!({"email": "ann@example.com"}),
+            None,
+        )
+        .await
+        .expect(202);
+    let unknown = app
+        .post(
+            "/api/v1/auth/resend-verification-email",
+            json!({"email": "ghost@example.com"}),
+            None,
+        )
+        .await
+        .expect(202);
+    assert_eq!(known.body, unknown.body);
+    let mails = app.mail.wait_for("ann@example.com", 2).await;
+    app.post(
+        "/api/v1/auth/verify-email",
+        json!({"token": first.token()}),
+        None,
+    )
+    .await
+    .problem(400, "Invalid or expired token");
+    app.post(
+        "/api/v1/auth/verify-email",
+        json!({"token": mails[1].token()}),
+        None,
+    )
+    .await
+    .expect(200);
+    // Verified accounts get no more links.
+    app.post(
+        "/api/v1/auth/resend-verification-email",
+        json!({"email": "ann@example.com"}),
+        None,
+    )
+    .await
+    .expect(202);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.mail.to("ann@example.com").len(), 2);
+    assert!(app.mail.to("ghost@example.com").is_empty());
+}
+
+#[tokio::test]
+async fn accept_invitation_creates_a_verified_member_once() {
+    let app = TestApp::spawn().await;
+    let owner = app.verified_owner("owner@example.com", "Acme").await;
+    let admin = app.db.admin().await;
+    let invite = |email: &'static str, token: &'static str, extra: &'static str| {
+        let admin = &admin;
+        async move {
+            admin
+                .execute(
+                    &format!(
+                        "insert into invitations (organization_id, email, role, token_hash, invited_by, expires_at {})
+                         select organization_id, $1, 'manager', sha256(convert_to($2, 'UTF8')), id, now() + interval '7 days' {}
+                           from users where email = 'owner@example.com'",
+                        if extra.is_empty() { "" } else { ", revoked_at" },
+                        if extra.is_empty() { "" } else { ", now()" },
+                    ),
+                    &[&email, &token],
+                )
+                .await
+                .expect("invitation");
+        }
+    };
+    invite("new@example.com", "invite-token-1", "").await;
+    invite("revoked@example.com", "invite-token-2", "revoked").await;
+    invite("owner@example.com", "invite-token-3", "").await;
+
+    let body = |token: &str| json!({"token": token, "password": "a fine password", "full_name": "Nia New"});
+    let r = app
+        .post(
+            "/api/v1/auth/accept-invitation",
+            body("invite-token-1"),
+            None,
+        )
+        .await
+        .expect(201);
+    assert_eq!(r.body["user"]["email"], "new@example.com");
+    assert_eq!(r.body["user"]["role"], "manager");
+    assert_eq!(r.body["user"]["email_verified"], true);
+    assert_eq!(r.body["user"]["organization"]["slug"], "acme");
+    let access = r.str("/access_token");
+    app.get("/api/v1/user/organizations/me", Some(&access))
+        .await
+        .expect(200);
+    let owner_org = app
+        .get("/api/v1/user/me", Some(&owner.access))
+        .await
+        .expect(200);
+    assert_eq!(
+        r.body["user"]["organization"]["id"],
+        owner_org.body["organization"]["id"]
+    );
+
+    for token in ["invite-token-1", "invite-token-2", "no-such-token"] {
+        app.post("/api/v1/auth/accept-invitation", body(token), None)
+            .await
+            .problem(400, "Invalid or expired invitation");
+    }
+    admin
+        .execute("update invitations set expires_at = now() - interval '1 second' where email = 'owner@example.com'", &[])
+        .await
+        .expect("expire");
+    app.post(
+        "/api/v1/auth/accept-invitation",
+        body("invite-token-3"),
+        None,
+    )
+    .await
+    .problem(400, "Invalid or expired invitation");
+    admin
+        .execute("update invitations set expires_at = now() + interval '1 day' where email = 'owner@example.com'", &[])
+        .await
+        .expect("unexpire");
+    app.post(
+        "/api/v1/auth/accept-invitation",
+        body("invite-token-3"),
+        None,
+    )
+    .await
+    .problem(409, "A user with this email already exists");
+    app.login("new@example.com", "a fine password").await;
+}
+
+#[tokio::test]
+async fn admin_and_organization_routes_refuse_the_other_kind_of_user() {
+    let app = TestApp::spawn().await;
+    let owner = app.verified_owner("owner@example.com", "Acme").await;
+    for path in [
+        "/api/v1/admin/overview",
+        "/api/v1/admin/organizations",
+        "/api/v1/admin/anything/at/all",
+    ] {
+        app.get(path, Some(&owner.access))
+            .await
+            .problem(403, "Platform admin access required");
+    }
+    app.get("/api/v1/admin/overview", None).await.expect(401);
+
+    let admin = platform_admin(&app).await;
+    app.get("/api/v1/user/organizations/me", Some(&admin.access))
+        .await
+        .problem(403, "Organization user access required");
+    let org = app
+        .get("/api/v1/user/organizations/me", Some(&owner.access))
+        .await
+        .expect(200);
+    assert_eq!(org.body["slug"], "acme");
+    assert!(org.body["settings"].is_object());
+}
+
+/// A verified platform admin, made the way an operator would.
+async fn platform_admin(app: &TestApp) -> Tokens {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vectra"))
+        .args([
+            "create-platform-admin",
+            "--email",
+            "Ops@Vectra.test",
+            "--password-stdin",
+        ])
+        .env("DATABASE_ADMIN_URL", app.db.admin_url())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(format!("{PASSWORD}\n").as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run vectra create-platform-admin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("created platform admin ops@vectra.test")
+    );
+    app.login("ops@vectra.test", PASSWORD).await
+}
+
+#[tokio::test]
+async fn create_platform_admin_makes_a_verified_admin() {
+    let app = TestApp::spawn().await;
+    let admin = platform_admin(&app).await;
+    let me = app
+        .get("/api/v1/user/me", Some(&admin.access))
+        .await
+        .expect(200);
+    assert_eq!(me.body["role"], "platform_admin");
+    assert_eq!(me.body["email_verified"], true);
+    app.get("/api/v1/admin/nothing-here-yet", Some(&admin.access))
+        .await
+        .expect(404);
+    // A second one with the same email is refused.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vectra"))
+        .args([
+            "create-platform-admin",
+            "--email",
+            "ops@vectra.test",
+            "--password-stdin",
+        ])
+        .env("DATABASE_ADMIN_URL", app.db.admin_url())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn the_old_me_route_redirects_permanently() {
+    let app = TestApp::spawn().await;
+    let r = app.get("/api/v1/auth/me", None).await;
+    assert_eq!(r.status, 308);
+    assert_eq!(r.headers["location"], "/api/v1/user/me");
+}
+
+#[tokio::test]
+async fn public_auth_routes_are_rate_limited() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_PER_MINUTE", "3")]).await;
+    for (path, body) in [
+        (
+            "/api/v1/auth/login",
+            json!({"email": "x@example.com", "password": "whatever you say"}),
+        ),
+        (
+            "/api/v1/auth/forgot-password",
+            json!({"email": "x@example.com"}),
+        ),
+        (
+            "/api/v1/auth/resend-verification-email",
+            json!({"email": "x@example.com"}),
+        ),
+        (
+            "/api/v1/auth/register",
+            json!({"email": "x@example.com", "password": "p", "full_name": "X"}),
+        ),
+    ] {
+        for _ in 0..3 {
+            let r = app.post(path, body.clone(), None).await;
+            assert_ne!(r.status, 429, "{path}");
+        }
+        let r = app
+            .post(path, body.clone(), None)
+            .await
+            .problem(429, "Too many attempts; try again later");
+        let retry: u64 = r.headers["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&retry), "{retry}");
+    }
+}
+
+#[tokio::test]
+async fn mail_waits_out_an_smtp_outage() {
+    let app = TestApp::spawn().await;
+    app.register("ann@example.com", PASSWORD, "Acme")
+        .await
+        .expect(201);
+    app.mail.last_to("ann@example.com").await;
+
+    app.mail.stop();
+    app.post(
+        "/api/v1/auth/forgot-password",
+        json!({"email": "ann@example.com"}),
+        None,
+    )
+    .await
+    .expect(202);
+    // The worker tries, fails, and reschedules: the row is pending with an error.
+    let admin = app.db.admin().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let row = admin
+            .query_one(
+                "select status::text, attempts, last_error from email_outbox where template = 'reset-password'",
+                &[],
+            )
+            .await
+            .expect("outbox row");
+        let (status, attempts, error): (String, i32, Option<String>) =
+            (row.get(0), row.get(1), row.get(2));
+        if attempts >= 2 {
+            assert_eq!(status, "pending");
+            assert!(error.is_some_and(|e| !e.is_empty()));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never retried"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.mail.restart().await;
+    let mails = app.mail.wait_for("ann@example.com", 2).await;
+    assert!(mails[1].subject.contains("Reset your"));
+    // Delivered: marked sent, and its one-time token no longer in the outbox.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let row = admin
+            .query_one(
+                "select status::text, sent_at is not null, context ? 'token', subject from email_outbox where template = 'reset-password'",
+                &[],
+            )
+            .await
+            .expect("row");
+        if row.get::<_, String>(0) == "sent" {
+            assert!(row.get::<_, bool>(1));
+            assert!(!row.get::<_, bool>(2), "token kept after delivery");
+            assert_eq!(
+                row.get::<_, Option<String>>(3).as_deref(),
+                Some(mails[1].subject.as_str())
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never marked sent");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_email_that_cannot_be_rendered_fails_visibly() {
+    let app = TestApp::spawn().await;
+    let admin = app.db.admin().await;
+    admin
+        .execute(
+            "insert into email_outbox (to_email, template, context) values ('x@example.com', 'no-such-template', '{}')",
+            &[],
+        )
+        .await
+        .expect("insert");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let row = admin
+            .query_one(
+                "select status::text, attempts, last_error from email_outbox",
+                &[],
+            )
+            .await
+            .expect("row");
+        if row.get::<_, String>(0) == "failed" {
+            assert_eq!(
+                row.get::<_, i32>(1),
+                1,
+                "a permanent failure is not retried"
+            );
+            assert!(
+                row.get::<_, Option<String>>(2)
+                    .unwrap_or_default()
+                    .contains("no-such-template")
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never marked failed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,242 @@
+//! A real SMTP server for tests: accepts every message over TCP, keeps it,
+//! and can be stopped and restarted on the same port to simulate an outage.
+//! Only the commands lettre sends are understood (EHLO/HELO, MAIL, RCPT,
+//! DATA, RSET, NOOP, QUIT).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// One message as received, decoded.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    /// The value of `?token=` in the first link of the text part.
+    pub fn token(&self) -> String {
+        let start = self.text.find("token=").expect("a link with a token") + "token=".len();
+        self.text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+
+    /// The first link of the text part.
+    pub fn link(&self) -> String {
+        let start = self.text.find("http").expect("a link");
+        self.text[start..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+#[derive(Default)]
+struct Inbox {
+    mails: Mutex<Vec<Mail>>,
+    arrived: Notify,
+}
+
+pub struct SmtpSink {
+    port: u16,
+    inbox: Arc<Inbox>,
+    server: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind SMTP sink");
+        let port = listener.local_addr().expect("addr").port();
+        let inbox = Arc::new(Inbox::default());
+        let server = tokio::spawn(serve(listener, inbox.clone()));
+        Self {
+            port,
+            inbox,
+            server: Mutex::new(Some(server)),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Closes the port and every open connection: the server is gone.
+    pub fn stop(&self) {
+        if let Some(server) = self.server.lock().expect("lock").take() {
+            server.abort();
+        }
+    }
+
+    /// Listens on the same port again.
+    pub async fn restart(&self) {
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => break l,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        *self.server.lock().expect("lock") =
+            Some(tokio::spawn(serve(listener, self.inbox.clone())));
+    }
+
+    pub fn all(&self) -> Vec<Mail> {
+        self.inbox.mails.lock().expect("lock").clone()
+    }
+
+    pub fn to(&self, address: &str) -> Vec<Mail> {
+        self.all()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+            .collect()
+    }
+
+    /// Waits until `address` has received `count` messages, and returns them.
+    pub async fn wait_for(&self, address: &str, count: usize) -> Vec<Mail> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let arrived = self.inbox.arrived.notified();
+            let mails = self.to(address);
+            if mails.len() >= count {
+                return mails;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!(
+                    "{address} received {} of {count} emails within 20 s; all: {:?}",
+                    mails.len(),
+                    self.all()
+                        .iter()
+                        .map(|m| (&m.to, &m.subject))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    /// The latest message to `address`, waiting for at least one.
+    pub async fn last_to(&self, address: &str) -> Mail {
+        let mails = self.wait_for(address, 1).await;
+        mails.last().cloned().expect("at least one")
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn serve(listener: TcpListener, inbox: Arc<Inbox>) {
+    // Connections are children of this task: aborting it must close them
+    // too, or a pooled client would keep talking to a "stopped" server.
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                connections.spawn(session(stream, inbox.clone()));
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+async fn session(stream: TcpStream, inbox: Arc<Inbox>) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
+    let mut to = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_ascii_uppercase();
+        let reply: &[u8] = if command.starts_with("EHLO") {
+            b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+        } else if command.starts_with("HELO") || command.starts_with("NOOP") {
+            b"250 OK\r\n"
+        } else if command.starts_with("MAIL FROM") {
+            to.clear();
+            b"250 OK\r\n"
+        } else if command.starts_with("RCPT TO") {
+            let raw = line.trim_end();
+            let address = raw[raw.find('<').map_or(8, |i| i + 1)..]
+                .trim_end_matches('>')
+                .to_owned();
+            to.push(address);
+            b"250 OK\r\n"
+        } else if command == "DATA" {
+            write
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
+            let mut data = Vec::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                let content = line.strip_prefix('.').unwrap_or(&line);
+                data.extend_from_slice(content.as_bytes());
+            }
+            let mail = decode(std::mem::take(&mut to), &data);
+            inbox.mails.lock().expect("lock").push(mail);
+            inbox.arrived.notify_waiters();
+            b"250 OK queued\r\n"
+        } else if command == "RSET" {
+            to.clear();
+            b"250 OK\r\n"
+        } else if command == "QUIT" {
+            write.write_all(b"221 Bye\r\n").await?;
+            return Ok(());
+        } else {
+            b"502 Command not implemented\r\n"
+        };
+        write.write_all(reply).await?;
+    }
+}
+
+fn decode(to: Vec<String>, raw: &[u8]) -> Mail {
+    let parsed = mailparse::parse_mail(raw).expect("a parseable message");
+    let subject = parsed
+        .headers
+        .iter()
+        .find(|h| h.get_key().eq_ignore_ascii_case("subject"))
+        .map(|h| h.get_value())
+        .unwrap_or_default();
+    let mut text = String::new();
+    let mut html = String::new();
+    let mut parts = vec![&parsed];
+    while let Some(part) = parts.pop() {
+        if part.subparts.is_empty() {
+            let body = part.get_body().unwrap_or_default();
+            match part.ctype.mimetype.as_str() {
+                "text/plain" => text = body,
+                "text/html" => html = body,
+                _ => {}
+            }
+        } else {
+            parts.extend(part.subparts.iter());
+        }
+    }
+    Mail {
+        to,
+        subject,
+        text,
+        html,
+    }
+}
