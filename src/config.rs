@@ -362,6 +362,39 @@ mod tests {
         assert!(shown.contains("vectra_authenticator:***@"));
     }
 
+    /// Every variable the service reads is in `.env.example` and the
+    /// README, and `.env.example` as written is a valid configuration.
+    #[test]
+    fn env_example_and_readme_list_every_variable() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let example = std::fs::read_to_string(root.join(".env.example")).expect(".env.example");
+        let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+        let pairs: HashMap<String, String> = example
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        let read = std::sync::Mutex::new(Vec::new());
+        Config::from_lookup(|name| {
+            read.lock().expect("lock").push(name.to_owned());
+            pairs.get(name).cloned()
+        })
+        .expect(".env.example is a valid configuration");
+        let read = read.into_inner().expect("lock");
+        assert!(read.len() >= 17, "{read:?}");
+        for name in read {
+            assert!(
+                pairs.contains_key(&name),
+                "{name} missing from .env.example"
+            );
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} missing from README.md"
+            );
+        }
+    }
+
     #[test]
     fn migrate_needs_only_the_admin_url() {
         let err = MigrateConfig::from_lookup(lookup(&[])).err();
