@@ -371,7 +371,10 @@ fn drop_database(name: &str) -> bool {
     };
     let admin_url = url(&s.host, s.port, &s.user, &s.password, "postgres");
     let sql = format!("drop database if exists {name} with (force)");
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
         return false;
     };
     rt.block_on(async {
