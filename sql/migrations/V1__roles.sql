@@ -2,7 +2,7 @@
 --
 -- Roles are cluster-wide while migrations run per database, so every role is
 -- created only when missing (tests create many databases on one server), and
--- its security-relevant attributes are re-asserted each time.
+-- its security-relevant attributes are corrected when they are wrong.
 
 do $$
 declare

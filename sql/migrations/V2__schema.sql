@@ -4,7 +4,9 @@
 --   * Every id is a uuid, every time a timestamptz.
 --   * Tenant tables carry organization_id and key on (organization_id, id);
 --     foreign keys between tenant tables include organization_id, so a row can
---     never point into another tenant.
+--     never point into another tenant. Keys to users (invited_by, sender_id)
+--     are plain because the platform admin has no organization; the member
+--     insert policies (V3) pin them to the caller instead.
 --   * Raw secrets are never stored: tokens are stored as SHA-256 (bytea). The
 --     one exception is an email waiting in email_outbox, whose context holds
 --     the one-time token it carries until the worker delivers it and strips it

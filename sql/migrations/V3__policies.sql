@@ -72,7 +72,7 @@ create policy organizations_member_update on public.organizations
   using (id = app.current_org_id())
   with check (id = app.current_org_id());
 comment on policy organizations_member_update on public.organizations is
-  'Members may update their own organization (columns name and settings only, by grant; who among them may is checked by the API functions).';
+  'Members may update their own organization (columns name and settings only, by grant; app.update_organization lets owners and admins do it).';
 
 create policy organizations_platform_admin_all on public.organizations
   for all to vectra_platform_admin
@@ -101,7 +101,7 @@ create policy users_member_update on public.users
   using (organization_id = app.current_org_id())
   with check (organization_id = app.current_org_id());
 comment on policy users_member_update on public.users is
-  'Members may update users of their own organization (role, status, name by grant); the role ladder is enforced by the API functions.';
+  'Members may update users of their own organization (role, status, name by grant); app.change_user_role and app.remove_user enforce the role ladder.';
 
 create policy users_platform_admin_all on public.users
   for all to vectra_platform_admin
@@ -210,7 +210,7 @@ create policy email_outbox_worker_update on public.email_outbox
   for update to vectra_worker
   using (true) with check (true);
 comment on policy email_outbox_worker_update on public.email_outbox is
-  'The worker claims rows and records the outcome of each delivery (status columns only, by grant).';
+  'The worker claims rows and records the outcome of each delivery (status, subject and context columns only, by grant).';
 
 ------------------------------------------------------------------------------
 -- audit_log (append-only: no UPDATE or DELETE grant or policy for anyone,

@@ -119,13 +119,17 @@ select table_privs_are('public', 'audit_log', 'vectra_anon', '{}'::text[]);
 select is(app.current_org_id(), null, 'no app.org_id means NULL');
 select is((select app.current_org_id() from (select set_config('app.org_id', '', true)) s), null, 'empty app.org_id means NULL');
 
--- Every member policy keys on the organization setting, in USING and in WITH CHECK.
+-- Every member policy keys on the organization setting, in USING and in WITH
+-- CHECK: the expression must *start* with that equality and may only narrow
+-- it with AND (an added OR, or another column, fails).
 select is_empty(
   $$ select policyname from pg_policies
       where 'vectra_member' = any (roles)
-        and ((qual is not null and qual !~ 'organization_id = app\.current_org_id\(\)|id = app\.current_org_id\(\)')
-          or (with_check is not null and with_check !~ 'organization_id = app\.current_org_id\(\)|id = app\.current_org_id\(\)')) $$,
-  'every vectra_member policy compares organization_id with app.current_org_id()'
+        and ((qual is not null
+              and qual !~ '^\(\(?(organization_id|id) = app\.current_org_id\(\)\)( AND .*\))?$')
+          or (with_check is not null
+              and with_check !~ '^\(\(?(organization_id|id) = app\.current_org_id\(\)\)( AND .*\))?$')) $$,
+  'every vectra_member policy is organization_id = app.current_org_id(), possibly narrowed with AND'
 );
 -- No policy applies to PUBLIC, and none to the authenticator.
 select is_empty(

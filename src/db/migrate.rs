@@ -37,15 +37,16 @@ pub async fn run(config: &MigrateConfig) -> anyhow::Result<Outcome> {
 
     let row = client
         .query_one(
-            "select rolsuper or rolbypassrls from pg_catalog.pg_roles where rolname = current_user",
+            "select rolsuper or (rolbypassrls and rolcreaterole) from pg_catalog.pg_roles where rolname = current_user",
             &[],
         )
         .await
         .context("checking the migration role")?;
     if !row.get::<_, bool>(0) {
         bail!(
-            "DATABASE_ADMIN_URL must connect as a superuser or a role with BYPASSRLS: it owns the \
-             SECURITY DEFINER auth functions, which must read every tenant's rows under forced RLS"
+            "DATABASE_ADMIN_URL must connect as a superuser, or a role with BYPASSRLS and CREATEROLE: \
+             it creates the request roles and owns the SECURITY DEFINER auth functions, which must \
+             read every tenant's rows under forced RLS"
         );
     }
 

@@ -57,9 +57,11 @@ update email_outbox
        context = context - 'token'
  where id = $1";
 
+// A failure after the last attempt is final, and then the token goes too.
 const MARK_FAILED: &str = "
 update email_outbox
    set status = case when $4 or attempts >= max_attempts then 'failed' else 'pending' end::email_status,
+       context = case when $4 or attempts >= max_attempts then context - 'token' else context end,
        next_attempt_at = now() + make_interval(secs => $2),
        last_error = $3, claimed_at = null
  where id = $1";
@@ -143,13 +145,29 @@ impl Outbox {
             })
             .collect();
         for row in &claimed {
-            self.deliver(row).await?;
+            // One row's bookkeeping failing must not strand the rest of the
+            // batch in `sending`; a row left there is reclaimed later.
+            if let Err(e) = self.deliver(row).await {
+                tracing::error!(id = %row.id, error = %e, "recording an email delivery failed");
+            }
         }
         Ok(claimed.len())
     }
 
     async fn deliver(&self, row: &Claimed) -> Result<(), ApiError> {
-        let outcome = match self.templates.render(&row.template, &row.context) {
+        // A row reclaimed after its worker died may have used its last attempt.
+        let outcome = if row.attempts > row.max_attempts {
+            Err(SendError::Permanent(
+                "gave up: the last attempt was interrupted".to_owned(),
+            ))
+        } else {
+            self.attempt(row).await
+        };
+        self.record(row, outcome).await
+    }
+
+    async fn attempt(&self, row: &Claimed) -> Result<String, SendError> {
+        match self.templates.render(&row.template, &row.context) {
             Ok(rendered) => self
                 .mailer
                 .send(&row.to, &rendered)
@@ -159,7 +177,14 @@ impl Outbox {
                 "rendering {}: {e:#}",
                 row.template
             ))),
-        };
+        }
+    }
+
+    async fn record(
+        &self,
+        row: &Claimed,
+        outcome: Result<String, SendError>,
+    ) -> Result<(), ApiError> {
         match outcome {
             Ok(subject) => {
                 tracing::info!(id = %row.id, template = %row.template, "email sent");

@@ -3,8 +3,8 @@
 //! for anyone else), so the console's shape is not probeable.
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, State};
+use axum::http::{Method, StatusCode};
 use axum::middleware::from_extractor_with_state;
 use axum::routing::any;
 
@@ -13,11 +13,13 @@ use crate::auth::PlatformAdmin;
 use crate::error::{ApiError, Problem};
 
 pub fn router(state: AppState) -> Router<AppState> {
-    // A catch-all route rather than a fallback: axum does not use a nested
-    // router's fallback when the router has no routes.
+    // Catch-all routes rather than a fallback (axum does not use a nested
+    // router's fallback when it has no routes), with and without the
+    // trailing slash, so that no path under /admin escapes the gate.
     Router::new()
-        .route("/", any(unknown))
-        .route("/{*rest}", any(unknown))
+        .route("/admin", any(unknown))
+        .route("/admin/", any(unknown))
+        .route("/admin/{*rest}", any(unknown))
         .layer(from_extractor_with_state::<PlatformAdmin, AppState>(state))
 }
 
@@ -26,11 +28,12 @@ pub fn router(state: AppState) -> Router<AppState> {
 async fn unknown(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-    req: Request,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Problem, ApiError> {
     state.db.query(&admin.actor(), "select 1", &[]).await?;
     Ok(Problem::new(
         StatusCode::NOT_FOUND,
-        format!("No route for {} {}", req.method(), req.uri().path()),
+        format!("No route for {method} {}", uri.path()),
     ))
 }

@@ -363,6 +363,10 @@ async fn send_verification_email(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<impl IntoResponse, ApiError> {
+    // Each call sends an email: limited like the public routes, per user.
+    state
+        .limiter
+        .check([format!("send-verification:user:{}", user.claims.sub)])?;
     state
         .db
         .query(&user.actor(), "select auth.send_verification_email()", &[])

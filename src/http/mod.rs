@@ -15,5 +15,5 @@ pub fn api(state: AppState) -> Router<AppState> {
     Router::new()
         .nest("/auth", auth::router())
         .nest("/user", user::router())
-        .nest("/admin", admin::router(state))
+        .merge(admin::router(state))
 }

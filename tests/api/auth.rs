@@ -800,6 +800,8 @@ async fn admin_and_organization_routes_refuse_the_other_kind_of_user() {
     let app = TestApp::spawn().await;
     let owner = app.verified_owner("owner@example.com", "Acme").await;
     for path in [
+        "/api/v1/admin",
+        "/api/v1/admin/",
         "/api/v1/admin/overview",
         "/api/v1/admin/organizations",
         "/api/v1/admin/anything/at/all",
@@ -869,7 +871,7 @@ async fn create_platform_admin_makes_a_verified_admin() {
     assert_eq!(me.body["email_verified"], true);
     app.get("/api/v1/admin/nothing-here-yet", Some(&admin.access))
         .await
-        .expect(404);
+        .problem(404, "No route for GET /api/v1/admin/nothing-here-yet");
     // A second one with the same email is refused.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vectra"))
         .args([

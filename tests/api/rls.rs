@@ -439,3 +439,46 @@ async fn managers_and_members_do_not_read_the_audit_log() {
         assert!(rows.is_empty(), "{role} reads the audit log");
     }
 }
+
+#[tokio::test]
+async fn members_write_only_in_their_own_name_and_tenant() {
+    let (db, admin, seed) = seeded().await;
+    let b_notification: Uuid = admin
+        .query_one(
+            "select id from notifications where organization_id = $1",
+            &[&seed.b.id],
+        )
+        .await
+        .expect("B's notification")
+        .get(0);
+    let member = db.as_role("vectra_member", &seed.a.owner_settings()).await;
+    // Another user's name, even a colleague's.
+    let err = member
+        .execute(
+            "insert into invitations (organization_id, email, role, token_hash, invited_by, expires_at)
+             values (app.current_org_id(), 'x@x.test', 'member', sha256('x'), $1, now() + interval '1 day')",
+            &[&seed.a.member],
+        )
+        .await
+        .expect_err("invitation in a colleague's name");
+    assert_eq!(sqlstate(&err), "42501");
+    let err = member
+        .execute(
+            "insert into notifications (organization_id, type, sender_id, subject, body)
+             values (app.current_org_id(), 'org_owner_to_members', $1, 'S', 'B')",
+            &[&seed.b.owner],
+        )
+        .await
+        .expect_err("notification in another tenant's user's name");
+    assert_eq!(sqlstate(&err), "42501");
+    // An email of A attached to B's notification.
+    let err = member
+        .execute(
+            "insert into email_outbox (organization_id, notification_id, to_email, template)
+             values (app.current_org_id(), $1, 'x@x.test', 'notification')",
+            &[&b_notification],
+        )
+        .await
+        .expect_err("outbox row pointing at B's notification");
+    assert_eq!(sqlstate(&err), "23503", "{err}");
+}
