@@ -44,6 +44,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     pub outbox_poll_interval: Duration,
     pub outbox_retry_base: Duration,
+    /// How long an invitation link stays valid.
+    pub invitation_ttl: Duration,
 }
 
 /// What `vectra migrate` needs: the admin connection, and optionally the
@@ -95,6 +97,7 @@ impl std::fmt::Debug for Config {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("outbox_poll_interval", &self.outbox_poll_interval)
             .field("outbox_retry_base", &self.outbox_retry_base)
+            .field("invitation_ttl", &self.invitation_ttl)
             .finish()
     }
 }
@@ -183,6 +186,7 @@ impl Config {
             rate_limit_per_minute: env.parsed("RATE_LIMIT_PER_MINUTE", "10")?,
             outbox_poll_interval: env.duration("OUTBOX_POLL_INTERVAL", "1s")?,
             outbox_retry_base: env.duration("OUTBOX_RETRY_BASE", "5s")?,
+            invitation_ttl: env.duration("INVITATION_TTL", "7d")?,
         })
     }
 }

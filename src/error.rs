@@ -224,7 +224,7 @@ pub fn problem_for_db_error(db: &tokio_postgres::error::DbError) -> Option<Probl
         "VA404" => StatusCode::NOT_FOUND,
         "VA409" => StatusCode::CONFLICT,
         "VA422" => {
-            let errors = db
+            let errors: Vec<FieldError> = db
                 .detail()
                 .and_then(|d| {
                     serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(d).ok()
@@ -241,7 +241,12 @@ pub fn problem_for_db_error(db: &tokio_postgres::error::DbError) -> Option<Probl
                         .collect()
                 })
                 .unwrap_or_default();
-            let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_errors(errors);
+            // One field: say which in the detail, as Rust-side validation does.
+            let detail = match errors.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                _ => message,
+            };
+            let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_errors(errors);
             p.hint = db.hint().map(str::to_owned);
             return Some(p);
         }

@@ -2,10 +2,12 @@
 //! Each parser reports a field error naming the JSON field it came from.
 
 mod email;
+mod page;
 mod password;
 mod text;
 
 pub use email::Email;
+pub use page::Page;
 pub use password::Password;
 pub use text::{FullName, OrganizationName};
 

@@ -20,7 +20,12 @@ pub struct Templates {
 }
 
 /// The emails the service knows how to render.
-pub const TEMPLATES: &[&str] = &["verify-email", "reset-password"];
+pub const TEMPLATES: &[&str] = &[
+    "verify-email",
+    "reset-password",
+    "invite-user",
+    "organization-update",
+];
 
 impl Templates {
     /// `base_url` (PUBLIC_BASE_URL) prefixes every link.
@@ -70,18 +75,29 @@ mod tests {
         let t = Templates::new("https://app.example.com/");
         for name in TEMPLATES {
             let r = t
-                .render(name, &json!({"name": "Ann", "token": "tok123"}))
+                .render(name, &sample_context())
                 .unwrap_or_else(|e| panic!("{name}: {e:#}"));
             assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name}");
-            assert!(
-                r.text.contains("https://app.example.com/"),
-                "{name}: {}",
-                r.text
-            );
-            assert!(r.text.contains("token=tok123"), "{name}");
-            assert!(r.html.contains("token=tok123"), "{name}");
+            // Every email but the change notice carries a one-time link.
+            if *name != "organization-update" {
+                let link = "https://app.example.com/";
+                assert!(r.text.contains(link), "{name}: {}", r.text);
+                assert!(r.text.contains("token=tok123"), "{name}");
+                assert!(r.html.contains("token=tok123"), "{name}");
+            } else {
+                assert!(r.text.contains("name and settings"), "{}", r.text);
+            }
             assert!(r.html.starts_with("<!doctype html>"), "{name}");
         }
+    }
+
+    /// Every variable any template uses.
+    fn sample_context() -> serde_json::Value {
+        json!({
+            "name": "Ann", "token": "tok123", "organization_name": "Acme",
+            "inviter_name": "Olive", "role": "admin", "expires_at": "2026-12-04 10:00 UTC",
+            "actor_name": "Olive", "changes": ["name", "settings"],
+        })
     }
 
     #[test]

@@ -1,19 +1,51 @@
-//! `/api/v1/user`: the signed-in user and their organization.
+//! `/api/v1/user`: the signed-in user, their organization and its team.
+//!
+//! Each handler is one SQL function of schema `app` (V6), run as
+//! `vectra_member`: the policies confine it to the caller's organization and
+//! the function enforces who may do what. The role checks here only answer
+//! early; the SQL functions check the same rules again.
 
-use axum::extract::State;
-use axum::routing::get;
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::Value;
+use uuid::Uuid;
 
+use super::json::ApiJson;
 use crate::app::AppState;
-use crate::auth::{AuthUser, OrgUser};
+use crate::auth::{AuthUser, OrgUser, Role};
+use crate::domain::{Email, Fields, Page, checked};
 use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
-        .route("/organizations/me", get(my_organization))
+        .route(
+            "/organizations/me",
+            get(my_organization).patch(update_organization),
+        )
+        .route("/organizations/me/users", get(list_users))
+        .route("/organizations/me/users/invite", post(invite))
+        .route("/organizations/me/users/{user_id}/role", patch(change_role))
+        .route("/organizations/me/users/{user_id}", delete(remove_user))
+        .route("/organizations/me/invitations", get(list_invitations))
+        .route(
+            "/organizations/me/invitations/{invitation_id}",
+            delete(revoke_invitation),
+        )
+        .route(
+            "/organizations/me/invitations/{invitation_id}/resend",
+            post(resend_invitation),
+        )
+        .route("/organizations/me/audit-log", get(audit_log))
 }
+
+const OWNER_ADMIN: &[Role] = &[Role::Owner, Role::Admin];
 
 /// `GET /api/v1/user/me`: the caller's profile and organization (null for
 /// the platform admin).
@@ -35,6 +67,243 @@ async fn my_organization(
         state
             .db
             .call(&user.actor(), "select app.my_organization()", &[])
+            .await?,
+    ))
+}
+
+/// `PATCH /api/v1/user/organizations/me` (owner, admin): `name` and
+/// `settings`; `plan` and `status` belong to the platform admin (422).
+async fn update_organization(
+    State(state): State<AppState>,
+    user: OrgUser,
+    ApiJson(changes): ApiJson<serde_json::Map<String, Value>>,
+) -> Result<Json<Value>, ApiError> {
+    user.require_any(OWNER_ADMIN)?;
+    let changes = Value::Object(changes);
+    Ok(Json(
+        state
+            .db
+            .call(
+                &user.actor(),
+                "select app.update_organization($1)",
+                &[&changes],
+            )
+            .await?,
+    ))
+}
+
+/// Query string values, validated by each route (422 on bad values).
+type Params = HashMap<String, String>;
+
+fn page_of(params: &Params, f: &mut Fields) -> Option<Page> {
+    let page = f.check(
+        "page",
+        Page::parse_page(params.get("page").map(String::as_str)),
+    );
+    let per_page = f.check(
+        "per_page",
+        Page::parse_per_page(params.get("per_page").map(String::as_str)),
+    );
+    Some(Page {
+        page: page?,
+        per_page: per_page?,
+    })
+}
+
+/// The page of a list route that takes no other validated parameter.
+fn page_only(params: &Params) -> Result<Page, ApiError> {
+    let mut f = Fields::new();
+    let page = page_of(params, &mut f);
+    f.finish()?;
+    checked(page)
+}
+
+fn non_empty<'a>(params: &'a Params, key: &str) -> Option<&'a str> {
+    params.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// `GET /api/v1/user/organizations/me/users` (owner, admin, manager):
+/// `page`, `per_page`, `role`, `status`, `search` (name or email).
+async fn list_users(
+    State(state): State<AppState>,
+    user: OrgUser,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    user.require_any(&[Role::Owner, Role::Admin, Role::Manager])?;
+    let mut f = Fields::new();
+    let page = page_of(&params, &mut f);
+    let search = non_empty(&params, "search");
+    if search.is_some_and(|s| s.chars().count() > 100) {
+        f.reject("search", "must be at most 100 characters");
+    }
+    f.finish()?;
+    let page = checked(page)?;
+    Ok(Json(
+        state
+            .db
+            .call(
+                &user.actor(),
+                "select app.list_users($1, $2, $3, $4, $5)",
+                &[
+                    &page.page,
+                    &page.per_page,
+                    &non_empty(&params, "role"),
+                    &non_empty(&params, "status"),
+                    &search,
+                ],
+            )
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct InviteBody {
+    email: String,
+    role: String,
+}
+
+/// `POST /api/v1/user/organizations/me/users/invite` (owner, admin): emails
+/// an invitation link; answers 201 with the invitation (never its token).
+async fn invite(
+    State(state): State<AppState>,
+    user: OrgUser,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require_any(OWNER_ADMIN)?;
+    let mut f = Fields::new();
+    let email = f.check("email", Email::parse(&body.email));
+    f.finish()?;
+    let invitation: Value = state
+        .db
+        .call(
+            &user.actor(),
+            "select app.invite_user($1, $2, make_interval(secs => $3))",
+            &[
+                &checked(email)?.as_str(),
+                &body.role,
+                &state.config.invitation_ttl.as_secs_f64(),
+            ],
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: String,
+}
+
+/// `PATCH /api/v1/user/organizations/me/users/{user_id}/role` (owner, admin).
+async fn change_role(
+    State(state): State<AppState>,
+    user: OrgUser,
+    Path(user_id): Path<Uuid>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<Json<Value>, ApiError> {
+    user.require_any(OWNER_ADMIN)?;
+    Ok(Json(
+        state
+            .db
+            .call(
+                &user.actor(),
+                "select app.change_user_role($1, $2)",
+                &[&user_id, &body.role],
+            )
+            .await?,
+    ))
+}
+
+/// `DELETE /api/v1/user/organizations/me/users/{user_id}` (owner, admin): a
+/// soft delete that ends the user's sessions.
+async fn remove_user(
+    State(state): State<AppState>,
+    user: OrgUser,
+    Path(user_id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    user.require_any(OWNER_ADMIN)?;
+    state
+        .db
+        .query(&user.actor(), "select app.remove_user($1)", &[&user_id])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/user/organizations/me/invitations` (owner, admin): pending
+/// invitations, newest first.
+async fn list_invitations(
+    State(state): State<AppState>,
+    user: OrgUser,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    user.require_any(OWNER_ADMIN)?;
+    let page = page_only(&params)?;
+    Ok(Json(
+        state
+            .db
+            .call(
+                &user.actor(),
+                "select app.list_invitations($1, $2)",
+                &[&page.page, &page.per_page],
+            )
+            .await?,
+    ))
+}
+
+/// `DELETE /api/v1/user/organizations/me/invitations/{id}` (owner, admin).
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    user: OrgUser,
+    Path(invitation_id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    user.require_any(OWNER_ADMIN)?;
+    state
+        .db
+        .query(
+            &user.actor(),
+            "select app.revoke_invitation($1)",
+            &[&invitation_id],
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/user/organizations/me/invitations/{id}/resend` (owner,
+/// admin): a new link and expiry; the old link stops working.
+async fn resend_invitation(
+    State(state): State<AppState>,
+    user: OrgUser,
+    Path(invitation_id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    user.require_any(OWNER_ADMIN)?;
+    Ok(Json(
+        state
+            .db
+            .call(
+                &user.actor(),
+                "select app.resend_invitation($1, make_interval(secs => $2))",
+                &[&invitation_id, &state.config.invitation_ttl.as_secs_f64()],
+            )
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/user/organizations/me/audit-log` (owner, admin): newest
+/// first; `action` filters, `page` and `per_page` paginate.
+async fn audit_log(
+    State(state): State<AppState>,
+    user: OrgUser,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    user.require_any(OWNER_ADMIN)?;
+    let page = page_only(&params)?;
+    Ok(Json(
+        state
+            .db
+            .call(
+                &user.actor(),
+                "select app.list_audit_log($1, $2, $3)",
+                &[&page.page, &page.per_page, &non_empty(&params, "action")],
+            )
             .await?,
     ))
 }

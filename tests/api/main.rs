@@ -8,6 +8,7 @@ mod begin_request;
 mod catalog;
 mod http;
 mod migrate;
+mod organization;
 mod pgtap;
 mod pool;
 mod rls;

@@ -609,6 +609,33 @@ impl TestApp {
         self.send(r).await
     }
 
+    pub async fn patch(&self, path: &str, body: serde_json::Value, token: Option<&str>) -> Reply {
+        let mut r = self.http.patch(self.url(path)).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(r).await
+    }
+
+    pub async fn patch_raw(&self, path: &str, body: &str, token: &str) -> Reply {
+        self.send(
+            self.http
+                .patch(self.url(path))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body.to_owned()),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut r = self.http.delete(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        self.send(r).await
+    }
+
     /// A POST with a body as given, for malformed-input tests.
     pub async fn send_raw(&self, path: &str, body: &str, content_type: &str) -> Reply {
         self.send(
