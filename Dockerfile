@@ -24,16 +24,18 @@ ENV CARGO_TERM_COLOR=never \
 #    (`build.rs*`: the glob lets the build work with or without a build script.)
 COPY Cargo.toml Cargo.lock build.rs* ./
 RUN set -eux; \
-    mkdir -p src sql/migrations templates; \
+    mkdir -p src sql/migrations templates benches; \
     echo 'fn main() {}' > src/main.rs; \
     touch src/lib.rs; \
+    echo 'fn main() {}' > benches/request_transaction.rs; \
     cargo build --release --locked; \
-    rm -rf src sql templates
+    rm -rf src sql templates benches
 
 # 2) The real sources.  The dummy crate's build artefacts are removed and the
 #    sources touched so cargo cannot mistake them for up to date (COPY keeps the
 #    files' original, possibly older, modification times).
 COPY src ./src
+COPY benches ./benches
 COPY sql ./sql
 COPY templates ./templates
 RUN set -eux; \

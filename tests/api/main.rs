@@ -11,4 +11,5 @@ mod migrate;
 mod organization;
 mod pgtap;
 mod pool;
+mod repo;
 mod rls;
