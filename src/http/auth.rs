@@ -379,6 +379,27 @@ struct EmailBody {
     email: String,
 }
 
+/// The shape of the routes that take an email and must not reveal whether it
+/// has an account: rate limited, the same 202 whatever the email, and the SQL
+/// function (which does nothing for unknown emails) only for a valid one.
+async fn silently_for_email(
+    state: &AppState,
+    addr: SocketAddr,
+    email: &str,
+    route: &str,
+    sql: &str,
+    detail: &str,
+) -> Result<impl IntoResponse + use<>, ApiError> {
+    state.limiter.check(limit_keys(route, addr.ip(), email))?;
+    if let Ok(email) = Email::parse(email) {
+        state
+            .db
+            .query(&Actor::Anonymous, sql, &[&email.as_str()])
+            .await?;
+    }
+    Ok(accepted(detail))
+}
+
 /// `POST /api/v1/auth/resend-verification-email`: always 202, so it does not
 /// reveal which emails have accounts.
 async fn resend_verification_email(
@@ -386,20 +407,15 @@ async fn resend_verification_email(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state
-        .limiter
-        .check(limit_keys("resend-verification", addr.ip(), &body.email))?;
-    if let Ok(email) = Email::parse(&body.email) {
-        state
-            .db
-            .query(
-                &Actor::Anonymous,
-                "select auth.resend_verification_email($1)",
-                &[&email.as_str()],
-            )
-            .await?;
-    }
-    Ok(accepted(VERIFICATION_QUEUED))
+    silently_for_email(
+        &state,
+        addr,
+        &body.email,
+        "resend-verification",
+        "select auth.resend_verification_email($1)",
+        VERIFICATION_QUEUED,
+    )
+    .await
 }
 
 const RESET_QUEUED: &str = "If an account exists for this email, a reset link is on its way";
@@ -410,20 +426,15 @@ async fn forgot_password(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state
-        .limiter
-        .check(limit_keys("forgot-password", addr.ip(), &body.email))?;
-    if let Ok(email) = Email::parse(&body.email) {
-        state
-            .db
-            .query(
-                &Actor::Anonymous,
-                "select auth.request_password_reset($1)",
-                &[&email.as_str()],
-            )
-            .await?;
-    }
-    Ok(accepted(RESET_QUEUED))
+    silently_for_email(
+        &state,
+        addr,
+        &body.email,
+        "forgot-password",
+        "select auth.request_password_reset($1)",
+        RESET_QUEUED,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
