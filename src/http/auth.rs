@@ -297,7 +297,7 @@ async fn change_password(
         return Err(ApiError::unauthorized("Account not found"));
     };
     let (email, current_hash): (String, String) = (row.get(0), row.get(1));
-    let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
+    let email = stored_email(&email)?;
     let mut f = Fields::new();
     let new_password = f.check(
         "new_password",
@@ -445,23 +445,40 @@ struct ResetBody {
 
 const BAD_RESET_TOKEN: &str = "Invalid or expired token";
 
+/// The email a one-time token (reset, invitation) is bound to, so the new
+/// password can be checked against it; `bad` for a token that cannot be one
+/// (the SQL function raises the same message for unknown, used, expired).
+async fn email_for_token(
+    state: &AppState,
+    token: &str,
+    sql: &str,
+    bad: &str,
+) -> Result<Email, ApiError> {
+    if !plausible_token(token) {
+        return Err(ApiError::bad_request(bad));
+    }
+    let email: String = state.db.call(&Actor::Anonymous, sql, &[&token]).await?;
+    stored_email(&email)
+}
+
+/// An email read back from the database: valid by construction.
+fn stored_email(email: &str) -> Result<Email, ApiError> {
+    Email::parse(email)
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("stored email invalid: {e}")))
+}
+
 /// `POST /api/v1/auth/reset-password`: single-use token; signs out everywhere.
 async fn reset_password(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if !plausible_token(&body.token) {
-        return Err(ApiError::bad_request(BAD_RESET_TOKEN));
-    }
-    let email: String = state
-        .db
-        .call(
-            &Actor::Anonymous,
-            "select auth.reset_password_email($1)",
-            &[&body.token],
-        )
-        .await?;
-    let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
+    let email = email_for_token(
+        &state,
+        &body.token,
+        "select auth.reset_password_email($1)",
+        BAD_RESET_TOKEN,
+    )
+    .await?;
     let mut f = Fields::new();
     let password = f.check(
         "new_password",
@@ -498,18 +515,13 @@ async fn accept_invitation(
     ApiJson(body): ApiJson<AcceptInvitationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     const BAD_INVITATION: &str = "Invalid or expired invitation";
-    if !plausible_token(&body.token) {
-        return Err(ApiError::bad_request(BAD_INVITATION));
-    }
-    let email: String = state
-        .db
-        .call(
-            &Actor::Anonymous,
-            "select auth.invitation_email($1)",
-            &[&body.token],
-        )
-        .await?;
-    let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
+    let email = email_for_token(
+        &state,
+        &body.token,
+        "select auth.invitation_email($1)",
+        BAD_INVITATION,
+    )
+    .await?;
     let mut f = Fields::new();
     let password = f.check("password", Password::parse(&body.password, Some(&email)));
     let full_name = f.check("full_name", FullName::parse(&body.full_name));
