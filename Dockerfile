@@ -28,6 +28,7 @@ RUN set -eux; \
     echo 'fn main() {}' > src/main.rs; \
     touch src/lib.rs; \
     echo 'fn main() {}' > benches/request_transaction.rs; \
+    echo 'fn main() {}' > benches/rate_limit_memory.rs; \
     cargo build --release --locked; \
     rm -rf src sql templates benches
 

@@ -65,11 +65,7 @@ async fn run(server: &str, name: &str) -> anyhow::Result<()> {
         name,
         Some(("vectra_authenticator", "bench-password")),
     )?;
-    vectra::db::migrate::run(&MigrateConfig {
-        database_admin_url: admin_url.clone(),
-        database_url: Some(auth_url.clone()),
-    })
-    .await?;
+    vectra::db::migrate::run(&MigrateConfig::with_defaults(&admin_url, Some(&auth_url))?).await?;
 
     // Two organizations of 200 users each; we read org A's first 20.
     let admin = vectra::db::connect(&admin_url).await?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{FromRef, Request};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
@@ -20,7 +20,8 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::auth::JwtKeys;
-use crate::auth::rate_limit::RateLimiter;
+use crate::auth::password::Passwords;
+use crate::auth::rate_limit::{LoginFailures, RateLimiter};
 use crate::config::Config;
 use crate::db::Db;
 use crate::email::{Mailer, Outbox, OutboxSettings, Templates};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
     pub limiter: RateLimiter,
+    pub login_failures: LoginFailures,
+    pub passwords: Passwords,
 }
 
 impl FromRef<AppState> for JwtKeys {
@@ -60,6 +63,10 @@ pub fn router(state: AppState) -> Router {
             config.request_timeout,
         ))
         .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn_with_state(
+            config.public_base_url.starts_with("https://"),
+            security_headers,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
@@ -83,6 +90,36 @@ pub fn router(state: AppState) -> Router {
                 }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Headers every response carries. API responses hold tokens or tenant data,
+/// so no cache keeps them; HSTS only when the service is reached over https.
+async fn security_headers(
+    axum::extract::State(https): axum::extract::State<bool>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if is_api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 async fn fallback(req: Request) -> Problem {
@@ -136,6 +173,7 @@ pub struct Application {
     router: Router,
     outbox: Outbox,
     limiter: RateLimiter,
+    login_failures: LoginFailures,
 }
 
 impl Application {
@@ -158,7 +196,11 @@ impl Application {
             .await
             .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
         crate::auth::password::warm_up();
-        let limiter = RateLimiter::per_minute(config.rate_limit_per_minute);
+        let limiter = RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_max_keys);
+        let login_failures = LoginFailures::new(
+            config.login_failures_before_backoff,
+            config.rate_limit_max_keys,
+        );
         let state = AppState {
             db,
             jwt: JwtKeys::new(
@@ -166,6 +208,8 @@ impl Application {
                 config.access_token_ttl,
             ),
             limiter: limiter.clone(),
+            login_failures: login_failures.clone(),
+            passwords: Passwords::new(config.hash_concurrency),
             config: Arc::new(config),
         };
         Ok(Self {
@@ -173,6 +217,7 @@ impl Application {
             router: router(state),
             outbox,
             limiter,
+            login_failures,
         })
     }
 
@@ -188,12 +233,15 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(self.outbox.run(stopped.clone()));
-        let limiter = self.limiter;
+        let (limiter, login_failures) = (self.limiter, self.login_failures);
         let mut prune_stop = stopped;
         let pruner = tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(60)) => limiter.prune(),
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {
+                        limiter.prune();
+                        login_failures.prune();
+                    }
                     _ = prune_stop.changed() => break,
                 }
             }

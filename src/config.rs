@@ -30,7 +30,6 @@ pub struct Config {
     /// Connection of the migration owner; when set, `serve` migrates at start.
     pub database_admin_url: Option<String>,
     pub jwt_secret: Secret,
-    pub platform_admin_email: String,
     pub bind_addr: SocketAddr,
     pub public_base_url: String,
     pub smtp_url: String,
@@ -44,16 +43,44 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     pub outbox_poll_interval: Duration,
     pub outbox_retry_base: Duration,
-    /// How long an invitation link stays valid.
-    pub invitation_ttl: Duration,
+    /// Settings the database keeps for itself (`auth.settings`), written by
+    /// `migrate` (and `serve` when it migrates).
+    pub instance: InstanceSettings,
+    /// How long the refresh token that just rotated still yields the same
+    /// successor (two tabs, a retried request) instead of revoking the session.
+    pub refresh_grace_period: Duration,
+    /// Most keys each rate limiter holds before new keys share one bucket.
+    pub rate_limit_max_keys: usize,
+    /// Failed logins per email before each further attempt waits (doubling).
+    pub login_failures_before_backoff: u32,
+    /// Password hashes computed at once (argon2id takes 19 MiB each).
+    pub hash_concurrency: usize,
 }
 
-/// What `vectra migrate` needs: the admin connection, and optionally the
-/// service's own URL, whose password is then given to `vectra_authenticator`.
+/// Operator settings that carry rules, stored in the database (`auth.settings`)
+/// so that no caller of the SQL functions can choose them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSettings {
+    /// Whoever registers with this email becomes the platform admin.
+    pub platform_admin_email: String,
+    /// How long an invitation link stays valid.
+    pub invitation_ttl: Duration,
+    /// Invitation emails (new and resent) per rolling hour, per sender.
+    pub invites_per_sender_per_hour: i32,
+    /// … per organization.
+    pub invites_per_organization_per_hour: i32,
+    /// … per recipient address, across organizations.
+    pub invites_per_recipient_per_hour: i32,
+}
+
+/// What `vectra migrate` needs: the admin connection, optionally the
+/// service's own URL (whose password is then given to `vectra_authenticator`),
+/// and the settings to store.
 #[derive(Clone)]
 pub struct MigrateConfig {
     pub database_admin_url: String,
     pub database_url: Option<String>,
+    pub instance: InstanceSettings,
 }
 
 /// A string that never shows up in logs or `Debug` output.
@@ -84,7 +111,6 @@ impl std::fmt::Debug for Config {
                 &self.database_admin_url.as_deref().map(redact_url),
             )
             .field("jwt_secret", &self.jwt_secret)
-            .field("platform_admin_email", &self.platform_admin_email)
             .field("bind_addr", &self.bind_addr)
             .field("public_base_url", &self.public_base_url)
             .field("smtp_url", &redact_url(&self.smtp_url))
@@ -97,7 +123,14 @@ impl std::fmt::Debug for Config {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("outbox_poll_interval", &self.outbox_poll_interval)
             .field("outbox_retry_base", &self.outbox_retry_base)
-            .field("invitation_ttl", &self.invitation_ttl)
+            .field("instance", &self.instance)
+            .field("refresh_grace_period", &self.refresh_grace_period)
+            .field("rate_limit_max_keys", &self.rate_limit_max_keys)
+            .field(
+                "login_failures_before_backoff",
+                &self.login_failures_before_backoff,
+            )
+            .field("hash_concurrency", &self.hash_concurrency)
             .finish()
     }
 }
@@ -137,17 +170,6 @@ impl Config {
                 ),
             ));
         }
-        let platform_admin_email = env
-            .optional("PLATFORM_ADMIN_EMAIL")
-            .unwrap_or_else(|| "admin@vectra.io".to_owned())
-            .trim()
-            .to_lowercase();
-        if !looks_like_email(&platform_admin_email) {
-            return Err(ConfigError::new(
-                "PLATFORM_ADMIN_EMAIL",
-                "must be an email address",
-            ));
-        }
         let smtp_url = env
             .optional("SMTP_URL")
             .unwrap_or_else(|| "smtp://127.0.0.1:1025".to_owned());
@@ -173,7 +195,6 @@ impl Config {
                 None => None,
             },
             jwt_secret: Secret::new(jwt_secret),
-            platform_admin_email,
             bind_addr: env.parsed("BIND_ADDR", "0.0.0.0:8080")?,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             smtp_url,
@@ -186,12 +207,66 @@ impl Config {
             rate_limit_per_minute: env.parsed("RATE_LIMIT_PER_MINUTE", "10")?,
             outbox_poll_interval: env.duration("OUTBOX_POLL_INTERVAL", "1s")?,
             outbox_retry_base: env.duration("OUTBOX_RETRY_BASE", "5s")?,
+            instance: InstanceSettings::from_env(&env)?,
+            refresh_grace_period: env.duration("REFRESH_GRACE_PERIOD", "10s")?,
+            rate_limit_max_keys: env.positive("RATE_LIMIT_MAX_KEYS", "100000")?,
+            login_failures_before_backoff: env.parsed("LOGIN_FAILURES_BEFORE_BACKOFF", "5")?,
+            hash_concurrency: match env.optional("HASH_CONCURRENCY") {
+                Some(_) => env.positive("HASH_CONCURRENCY", "1")?,
+                None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            },
+        })
+    }
+
+    /// What `serve` hands to the migration runner when it migrates at start.
+    pub fn migrate_config(&self) -> Option<MigrateConfig> {
+        self.database_admin_url
+            .as_ref()
+            .map(|admin_url| MigrateConfig {
+                database_admin_url: admin_url.clone(),
+                database_url: Some(self.database_url.clone()),
+                instance: self.instance.clone(),
+            })
+    }
+}
+
+impl InstanceSettings {
+    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let platform_admin_email = env
+            .optional("PLATFORM_ADMIN_EMAIL")
+            .unwrap_or_else(|| "admin@vectra.io".to_owned())
+            .trim()
+            .to_lowercase();
+        if !looks_like_email(&platform_admin_email) {
+            return Err(ConfigError::new(
+                "PLATFORM_ADMIN_EMAIL",
+                "must be an email address",
+            ));
+        }
+        Ok(Self {
+            platform_admin_email,
             invitation_ttl: env.duration("INVITATION_TTL", "7d")?,
+            invites_per_sender_per_hour: env.positive("INVITES_PER_SENDER_PER_HOUR", "20")?,
+            invites_per_organization_per_hour: env
+                .positive("INVITES_PER_ORGANIZATION_PER_HOUR", "50")?,
+            invites_per_recipient_per_hour: env.positive("INVITES_PER_RECIPIENT_PER_HOUR", "3")?,
         })
     }
 }
 
 impl MigrateConfig {
+    /// The two connections, with every setting at its documented default.
+    pub fn with_defaults(
+        database_admin_url: &str,
+        database_url: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| match name {
+            "DATABASE_ADMIN_URL" => Some(database_admin_url.to_owned()),
+            "DATABASE_URL" => database_url.map(str::to_owned),
+            _ => None,
+        })
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -204,6 +279,7 @@ impl MigrateConfig {
                 Some(_) => Some(env.postgres_url("DATABASE_URL")?),
                 None => None,
             },
+            instance: InstanceSettings::from_env(&env)?,
         })
     }
 }
@@ -237,6 +313,20 @@ impl Env<'_> {
         raw.trim()
             .parse()
             .map_err(|e| ConfigError::new(var, format!("cannot parse {raw:?}: {e}")))
+    }
+
+    /// A whole number greater than zero.
+    fn positive<T>(&self, var: &'static str, default: &str) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + Default,
+        T::Err: std::fmt::Display,
+    {
+        let value: T = self.parsed(var, default)?;
+        if value > T::default() {
+            Ok(value)
+        } else {
+            Err(ConfigError::new(var, "must be greater than zero"))
+        }
     }
 
     fn mailbox(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
@@ -296,7 +386,10 @@ mod tests {
     fn minimal_config_gets_documented_defaults() {
         let c = Config::from_lookup(lookup(&[("DATABASE_URL", DB), ("JWT_SECRET", SECRET)]))
             .expect("valid");
-        assert_eq!(c.platform_admin_email, "admin@vectra.io");
+        assert_eq!(c.instance.platform_admin_email, "admin@vectra.io");
+        assert_eq!(c.instance.invitation_ttl, Duration::from_secs(7 * 86400));
+        assert_eq!(c.refresh_grace_period, Duration::from_secs(10));
+        assert!(c.hash_concurrency >= 1);
         assert_eq!(c.bind_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.access_token_ttl, Duration::from_secs(15 * 60));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
@@ -332,6 +425,10 @@ mod tests {
             ("EMAIL_FROM", "Vectra <not an address>"),
             ("RATE_LIMIT_PER_MINUTE", "lots"),
             ("OUTBOX_POLL_INTERVAL", "-1"),
+            ("INVITES_PER_SENDER_PER_HOUR", "0"),
+            ("RATE_LIMIT_MAX_KEYS", "0"),
+            ("HASH_CONCURRENCY", "none"),
+            ("REFRESH_GRACE_PERIOD", "0"),
         ] {
             let mut pairs = vec![("DATABASE_URL", DB), ("JWT_SECRET", SECRET)];
             pairs.retain(|(k, _)| *k != var);
@@ -353,7 +450,7 @@ mod tests {
         .expect("valid");
         assert_eq!(c.access_token_ttl, Duration::from_secs(600));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(7 * 86400));
-        assert_eq!(c.platform_admin_email, "boss@example.com");
+        assert_eq!(c.instance.platform_admin_email, "boss@example.com");
     }
 
     #[test]
@@ -386,7 +483,37 @@ mod tests {
         })
         .expect(".env.example is a valid configuration");
         let read = read.into_inner().expect("lock");
-        assert!(read.len() >= 17, "{read:?}");
+        // Exactly the documented variables, no more and no fewer.
+        let seen: std::collections::BTreeSet<&str> = read.iter().map(String::as_str).collect();
+        let expected: std::collections::BTreeSet<&str> = [
+            "JWT_SECRET",
+            "SMTP_URL",
+            "PUBLIC_BASE_URL",
+            "DATABASE_URL",
+            "DATABASE_ADMIN_URL",
+            "BIND_ADDR",
+            "EMAIL_FROM",
+            "ACCESS_TOKEN_TTL",
+            "REFRESH_TOKEN_TTL",
+            "REQUEST_TIMEOUT",
+            "MAX_BODY_BYTES",
+            "DATABASE_POOL_SIZE",
+            "RATE_LIMIT_PER_MINUTE",
+            "OUTBOX_POLL_INTERVAL",
+            "OUTBOX_RETRY_BASE",
+            "PLATFORM_ADMIN_EMAIL",
+            "INVITATION_TTL",
+            "INVITES_PER_SENDER_PER_HOUR",
+            "INVITES_PER_ORGANIZATION_PER_HOUR",
+            "INVITES_PER_RECIPIENT_PER_HOUR",
+            "REFRESH_GRACE_PERIOD",
+            "RATE_LIMIT_MAX_KEYS",
+            "LOGIN_FAILURES_BEFORE_BACKOFF",
+            "HASH_CONCURRENCY",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(seen, expected);
         for name in read {
             assert!(
                 pairs.contains_key(&name),

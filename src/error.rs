@@ -6,9 +6,10 @@
 //!
 //! SQL functions signal client errors with SQLSTATEs of our own class `VA`
 //! (documented in docs/api.md and sql/migrations/V4__request.sql):
-//! `VA400` `VA401` `VA403` `VA404` `VA409` `VA422`. The exception message
-//! becomes the problem's `detail`; for `VA422` the exception's DETAIL may hold
-//! a JSON object of field errors (`{"field": "message"}`).
+//! `VA400` `VA401` `VA403` `VA404` `VA409` `VA422` `VA429`. The exception
+//! message becomes the problem's `detail`; for `VA422` the exception's DETAIL
+//! may hold a JSON object of field errors (`{"field": "message"}`), for
+//! `VA429` `{"retry_after": seconds}` (sent as `Retry-After`).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -223,6 +224,18 @@ pub fn problem_for_db_error(db: &tokio_postgres::error::DbError) -> Option<Probl
         "VA403" => StatusCode::FORBIDDEN,
         "VA404" => StatusCode::NOT_FOUND,
         "VA409" => StatusCode::CONFLICT,
+        "VA429" => {
+            // DETAIL: {"retry_after": seconds}
+            let retry_after = db
+                .detail()
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                .and_then(|v| v.get("retry_after").and_then(serde_json::Value::as_u64))
+                .unwrap_or(60);
+            let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, message);
+            p.retry_after = Some(retry_after.max(1));
+            p.hint = db.hint().map(str::to_owned);
+            return Some(p);
+        }
         "VA422" => {
             let errors: Vec<FieldError> = db
                 .detail()
@@ -306,6 +319,15 @@ fn problem_for_standard_sqlstate(db: &tokio_postgres::error::DbError) -> Option<
         return Some(Problem::new(
             StatusCode::FORBIDDEN,
             "You do not have permission to do this",
+        ));
+    }
+    if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *code == SqlState::UNTRANSLATABLE_CHARACTER
+    {
+        // NUL in a text value (22021) or in JSON text (22P05): the request
+        // extractors refuse these first; this is the net behind them.
+        return Some(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A text value contains a character that cannot be stored (such as NUL)",
         ));
     }
     if *code == SqlState::QUERY_CANCELED {

@@ -63,12 +63,8 @@ async fn main() -> ExitCode {
 
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    if let Some(admin_url) = &config.database_admin_url {
-        let outcome = vectra::db::migrate::run(&MigrateConfig {
-            database_admin_url: admin_url.clone(),
-            database_url: Some(config.database_url.clone()),
-        })
-        .await?;
+    if let Some(migrate) = config.migrate_config() {
+        let outcome = vectra::db::migrate::run(&migrate).await?;
         tracing::info!(applied = ?outcome.applied, "migrations checked");
     }
     let app = vectra::app::Application::build(config).await?;
@@ -116,7 +112,9 @@ async fn create_platform_admin(
     };
     let password =
         Password::parse(&raw, Some(&email)).map_err(|e| anyhow::anyhow!("password {e}"))?;
-    let hash = vectra::auth::password::hash(password.expose().to_owned()).await?;
+    let hash = vectra::auth::password::Passwords::new(1)
+        .hash(password.expose().to_owned())
+        .await?;
     let client = vectra::db::connect(&config.database_admin_url).await?;
     let id: uuid::Uuid = client
         .query_one(

@@ -1,140 +1,185 @@
 -- Structure of the row-level security model, asserted in pgTAP.
 -- Every policy of every table: its name, the roles it applies to and its command.
 -- A policy added, dropped, or given to another role or command fails here;
--- the expression checks at the end catch a member policy that stops keying on
--- app.current_org_id().
+-- the expression checks at the end catch a tenant policy that stops keying on
+-- app.current_org_id(), and a platform-admin policy that stops requiring a
+-- platform-admin context.
 
 begin;
-select plan(80);
-
+select plan(100);
 
 -- organizations
-select policies_are('public', 'organizations', array['organizations_member_select', 'organizations_member_update', 'organizations_platform_admin_all']);
-select policy_roles_are('public', 'organizations', 'organizations_member_select', array['vectra_member']);
+select policies_are('public', 'organizations', array['organizations_definer_all', 'organizations_member_select', 'organizations_platform_admin_select']);
+select policy_roles_are('public', 'organizations', 'organizations_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'organizations', 'organizations_member_select', 'SELECT', 'organizations_member_select is a SELECT policy');
-select policy_roles_are('public', 'organizations', 'organizations_member_update', array['vectra_member']);
-select policy_cmd_is('public', 'organizations', 'organizations_member_update', 'UPDATE', 'organizations_member_update is a UPDATE policy');
-select policy_roles_are('public', 'organizations', 'organizations_platform_admin_all', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'organizations', 'organizations_platform_admin_all', 'ALL', 'organizations_platform_admin_all is a ALL policy');
+select policy_roles_are('public', 'organizations', 'organizations_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'organizations', 'organizations_platform_admin_select', 'SELECT', 'organizations_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'organizations', 'organizations_definer_all', array['vectra_definer']);
+select policy_cmd_is('public', 'organizations', 'organizations_definer_all', 'ALL', 'organizations_definer_all is an ALL policy');
 
 -- users
-select policies_are('public', 'users', array['users_member_select', 'users_member_update', 'users_platform_admin_all']);
-select policy_roles_are('public', 'users', 'users_member_select', array['vectra_member']);
+select policies_are('public', 'users', array['users_definer_all', 'users_member_select', 'users_platform_admin_select']);
+select policy_roles_are('public', 'users', 'users_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'users', 'users_member_select', 'SELECT', 'users_member_select is a SELECT policy');
-select policy_roles_are('public', 'users', 'users_member_update', array['vectra_member']);
-select policy_cmd_is('public', 'users', 'users_member_update', 'UPDATE', 'users_member_update is a UPDATE policy');
-select policy_roles_are('public', 'users', 'users_platform_admin_all', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'users', 'users_platform_admin_all', 'ALL', 'users_platform_admin_all is a ALL policy');
+select policy_roles_are('public', 'users', 'users_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'users', 'users_platform_admin_select', 'SELECT', 'users_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'users', 'users_definer_all', array['vectra_definer']);
+select policy_cmd_is('public', 'users', 'users_definer_all', 'ALL', 'users_definer_all is an ALL policy');
 
 -- invitations
-select policies_are('public', 'invitations', array['invitations_member_insert', 'invitations_member_select', 'invitations_member_update', 'invitations_platform_admin_all']);
-select policy_roles_are('public', 'invitations', 'invitations_member_insert', array['vectra_member']);
-select policy_cmd_is('public', 'invitations', 'invitations_member_insert', 'INSERT', 'invitations_member_insert is a INSERT policy');
-select policy_roles_are('public', 'invitations', 'invitations_member_select', array['vectra_member']);
+select policies_are('public', 'invitations', array['invitations_definer_all', 'invitations_member_select', 'invitations_platform_admin_select']);
+select policy_roles_are('public', 'invitations', 'invitations_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'invitations', 'invitations_member_select', 'SELECT', 'invitations_member_select is a SELECT policy');
-select policy_roles_are('public', 'invitations', 'invitations_member_update', array['vectra_member']);
-select policy_cmd_is('public', 'invitations', 'invitations_member_update', 'UPDATE', 'invitations_member_update is a UPDATE policy');
-select policy_roles_are('public', 'invitations', 'invitations_platform_admin_all', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'invitations', 'invitations_platform_admin_all', 'ALL', 'invitations_platform_admin_all is a ALL policy');
+select policy_roles_are('public', 'invitations', 'invitations_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'invitations', 'invitations_platform_admin_select', 'SELECT', 'invitations_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'invitations', 'invitations_definer_all', array['vectra_definer']);
+select policy_cmd_is('public', 'invitations', 'invitations_definer_all', 'ALL', 'invitations_definer_all is an ALL policy');
 
 -- notifications
-select policies_are('public', 'notifications', array['notifications_member_insert', 'notifications_member_select', 'notifications_platform_admin_all']);
-select policy_roles_are('public', 'notifications', 'notifications_member_insert', array['vectra_member']);
-select policy_cmd_is('public', 'notifications', 'notifications_member_insert', 'INSERT', 'notifications_member_insert is a INSERT policy');
-select policy_roles_are('public', 'notifications', 'notifications_member_select', array['vectra_member']);
+select policies_are('public', 'notifications', array['notifications_member_select', 'notifications_platform_admin_select']);
+select policy_roles_are('public', 'notifications', 'notifications_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'notifications', 'notifications_member_select', 'SELECT', 'notifications_member_select is a SELECT policy');
-select policy_roles_are('public', 'notifications', 'notifications_platform_admin_all', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'notifications', 'notifications_platform_admin_all', 'ALL', 'notifications_platform_admin_all is a ALL policy');
+select policy_roles_are('public', 'notifications', 'notifications_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'notifications', 'notifications_platform_admin_select', 'SELECT', 'notifications_platform_admin_select is a SELECT policy');
 
 -- email_outbox
-select policies_are('public', 'email_outbox', array['email_outbox_member_insert', 'email_outbox_member_select', 'email_outbox_platform_admin_all', 'email_outbox_worker_select', 'email_outbox_worker_update']);
-select policy_roles_are('public', 'email_outbox', 'email_outbox_member_insert', array['vectra_member']);
-select policy_cmd_is('public', 'email_outbox', 'email_outbox_member_insert', 'INSERT', 'email_outbox_member_insert is a INSERT policy');
-select policy_roles_are('public', 'email_outbox', 'email_outbox_member_select', array['vectra_member']);
+select policies_are('public', 'email_outbox', array['email_outbox_definer_insert', 'email_outbox_member_select', 'email_outbox_platform_admin_select']);
+select policy_roles_are('public', 'email_outbox', 'email_outbox_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'email_outbox', 'email_outbox_member_select', 'SELECT', 'email_outbox_member_select is a SELECT policy');
-select policy_roles_are('public', 'email_outbox', 'email_outbox_platform_admin_all', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'email_outbox', 'email_outbox_platform_admin_all', 'ALL', 'email_outbox_platform_admin_all is a ALL policy');
-select policy_roles_are('public', 'email_outbox', 'email_outbox_worker_select', array['vectra_worker']);
-select policy_cmd_is('public', 'email_outbox', 'email_outbox_worker_select', 'SELECT', 'email_outbox_worker_select is a SELECT policy');
-select policy_roles_are('public', 'email_outbox', 'email_outbox_worker_update', array['vectra_worker']);
-select policy_cmd_is('public', 'email_outbox', 'email_outbox_worker_update', 'UPDATE', 'email_outbox_worker_update is a UPDATE policy');
+select policy_roles_are('public', 'email_outbox', 'email_outbox_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'email_outbox', 'email_outbox_platform_admin_select', 'SELECT', 'email_outbox_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'email_outbox', 'email_outbox_definer_insert', array['vectra_definer']);
+select policy_cmd_is('public', 'email_outbox', 'email_outbox_definer_insert', 'INSERT', 'email_outbox_definer_insert is an INSERT policy');
 
 -- audit_log
-select policies_are('public', 'audit_log', array['audit_log_member_insert', 'audit_log_member_select', 'audit_log_platform_admin_insert', 'audit_log_platform_admin_select']);
-select policy_roles_are('public', 'audit_log', 'audit_log_member_insert', array['vectra_member']);
-select policy_cmd_is('public', 'audit_log', 'audit_log_member_insert', 'INSERT', 'audit_log_member_insert is a INSERT policy');
-select policy_roles_are('public', 'audit_log', 'audit_log_member_select', array['vectra_member']);
+select policies_are('public', 'audit_log', array['audit_log_definer_insert', 'audit_log_member_select', 'audit_log_platform_admin_select']);
+select policy_roles_are('public', 'audit_log', 'audit_log_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'audit_log', 'audit_log_member_select', 'SELECT', 'audit_log_member_select is a SELECT policy');
-select policy_roles_are('public', 'audit_log', 'audit_log_platform_admin_insert', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'audit_log', 'audit_log_platform_admin_insert', 'INSERT', 'audit_log_platform_admin_insert is a INSERT policy');
 select policy_roles_are('public', 'audit_log', 'audit_log_platform_admin_select', array['vectra_platform_admin']);
 select policy_cmd_is('public', 'audit_log', 'audit_log_platform_admin_select', 'SELECT', 'audit_log_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'audit_log', 'audit_log_definer_insert', array['vectra_definer']);
+select policy_cmd_is('public', 'audit_log', 'audit_log_definer_insert', 'INSERT', 'audit_log_definer_insert is an INSERT policy');
 
 -- campaigns
-select policies_are('public', 'campaigns', array['campaigns_member_all', 'campaigns_platform_admin_all']);
-select policy_roles_are('public', 'campaigns', 'campaigns_member_all', array['vectra_member']);
-select policy_cmd_is('public', 'campaigns', 'campaigns_member_all', 'ALL', 'campaigns_member_all is a ALL policy');
-select policy_roles_are('public', 'campaigns', 'campaigns_platform_admin_all', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'campaigns', 'campaigns_platform_admin_all', 'ALL', 'campaigns_platform_admin_all is a ALL policy');
+select policies_are('public', 'campaigns', array['campaigns_member_delete', 'campaigns_member_insert', 'campaigns_member_select', 'campaigns_member_update', 'campaigns_platform_admin_select']);
+select policy_roles_are('public', 'campaigns', 'campaigns_member_select', array['vectra_member', 'vectra_tenant_reader']);
+select policy_cmd_is('public', 'campaigns', 'campaigns_member_select', 'SELECT', 'campaigns_member_select is a SELECT policy');
+select policy_roles_are('public', 'campaigns', 'campaigns_member_insert', array['vectra_member']);
+select policy_cmd_is('public', 'campaigns', 'campaigns_member_insert', 'INSERT', 'campaigns_member_insert is an INSERT policy');
+select policy_roles_are('public', 'campaigns', 'campaigns_member_update', array['vectra_member']);
+select policy_cmd_is('public', 'campaigns', 'campaigns_member_update', 'UPDATE', 'campaigns_member_update is an UPDATE policy');
+select policy_roles_are('public', 'campaigns', 'campaigns_member_delete', array['vectra_member']);
+select policy_cmd_is('public', 'campaigns', 'campaigns_member_delete', 'DELETE', 'campaigns_member_delete is a DELETE policy');
+select policy_roles_are('public', 'campaigns', 'campaigns_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'campaigns', 'campaigns_platform_admin_select', 'SELECT', 'campaigns_platform_admin_select is a SELECT policy');
 
 -- leads
-select policies_are('public', 'leads', array['leads_member_all', 'leads_platform_admin_all']);
-select policy_roles_are('public', 'leads', 'leads_member_all', array['vectra_member']);
-select policy_cmd_is('public', 'leads', 'leads_member_all', 'ALL', 'leads_member_all is a ALL policy');
-select policy_roles_are('public', 'leads', 'leads_platform_admin_all', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'leads', 'leads_platform_admin_all', 'ALL', 'leads_platform_admin_all is a ALL policy');
+select policies_are('public', 'leads', array['leads_member_delete', 'leads_member_insert', 'leads_member_select', 'leads_member_update', 'leads_platform_admin_select']);
+select policy_roles_are('public', 'leads', 'leads_member_select', array['vectra_member', 'vectra_tenant_reader']);
+select policy_cmd_is('public', 'leads', 'leads_member_select', 'SELECT', 'leads_member_select is a SELECT policy');
+select policy_roles_are('public', 'leads', 'leads_member_insert', array['vectra_member']);
+select policy_cmd_is('public', 'leads', 'leads_member_insert', 'INSERT', 'leads_member_insert is an INSERT policy');
+select policy_roles_are('public', 'leads', 'leads_member_update', array['vectra_member']);
+select policy_cmd_is('public', 'leads', 'leads_member_update', 'UPDATE', 'leads_member_update is an UPDATE policy');
+select policy_roles_are('public', 'leads', 'leads_member_delete', array['vectra_member']);
+select policy_cmd_is('public', 'leads', 'leads_member_delete', 'DELETE', 'leads_member_delete is a DELETE policy');
+select policy_roles_are('public', 'leads', 'leads_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'leads', 'leads_platform_admin_select', 'SELECT', 'leads_platform_admin_select is a SELECT policy');
 
 -- meetings
-select policies_are('public', 'meetings', array['meetings_member_all', 'meetings_platform_admin_all']);
-select policy_roles_are('public', 'meetings', 'meetings_member_all', array['vectra_member']);
-select policy_cmd_is('public', 'meetings', 'meetings_member_all', 'ALL', 'meetings_member_all is a ALL policy');
-select policy_roles_are('public', 'meetings', 'meetings_platform_admin_all', array['vectra_platform_admin']);
-select policy_cmd_is('public', 'meetings', 'meetings_platform_admin_all', 'ALL', 'meetings_platform_admin_all is a ALL policy');
+select policies_are('public', 'meetings', array['meetings_member_delete', 'meetings_member_insert', 'meetings_member_select', 'meetings_member_update', 'meetings_platform_admin_select']);
+select policy_roles_are('public', 'meetings', 'meetings_member_select', array['vectra_member', 'vectra_tenant_reader']);
+select policy_cmd_is('public', 'meetings', 'meetings_member_select', 'SELECT', 'meetings_member_select is a SELECT policy');
+select policy_roles_are('public', 'meetings', 'meetings_member_insert', array['vectra_member']);
+select policy_cmd_is('public', 'meetings', 'meetings_member_insert', 'INSERT', 'meetings_member_insert is an INSERT policy');
+select policy_roles_are('public', 'meetings', 'meetings_member_update', array['vectra_member']);
+select policy_cmd_is('public', 'meetings', 'meetings_member_update', 'UPDATE', 'meetings_member_update is an UPDATE policy');
+select policy_roles_are('public', 'meetings', 'meetings_member_delete', array['vectra_member']);
+select policy_cmd_is('public', 'meetings', 'meetings_member_delete', 'DELETE', 'meetings_member_delete is a DELETE policy');
+select policy_roles_are('public', 'meetings', 'meetings_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'meetings', 'meetings_platform_admin_select', 'SELECT', 'meetings_platform_admin_select is a SELECT policy');
 
 -- sessions and one_time_tokens: RLS on and no policy at all, so no request
 -- role can reach a row even if a grant were added by mistake.
 select is_empty($$ select polname from pg_policy where polrelid = 'public.sessions'::regclass $$, 'sessions has no policy');
 select is_empty($$ select polname from pg_policy where polrelid = 'public.one_time_tokens'::regclass $$, 'one_time_tokens has no policy');
+select is_empty($$ select polname from pg_policy where polrelid = 'auth.settings'::regclass $$, 'auth.settings has no policy');
 select table_privs_are('public', 'sessions', 'vectra_member', '{}'::text[]);
 select table_privs_are('public', 'sessions', 'vectra_platform_admin', '{}'::text[]);
+select table_privs_are('public', 'sessions', 'vectra_tenant_reader', '{}'::text[]);
 select table_privs_are('public', 'one_time_tokens', 'vectra_member', '{}'::text[]);
 select table_privs_are('public', 'one_time_tokens', 'vectra_platform_admin', '{}'::text[]);
+select table_privs_are('public', 'one_time_tokens', 'vectra_tenant_reader', '{}'::text[]);
 
 -- RLS enabled and forced on every table of the data model.
 select results_eq(
-  $$ select relname::text from pg_class
-      where relnamespace = 'public'::regnamespace and relkind = 'r'
-        and relname <> 'refinery_schema_history' and not (relrowsecurity and relforcerowsecurity) $$,
+  $$ select c.oid::regclass::text from pg_class c
+      where c.relnamespace in ('public'::regnamespace, 'app'::regnamespace, 'auth'::regnamespace) and c.relkind = 'r'
+        and c.relname <> 'refinery_schema_history' and not (c.relrowsecurity and c.relforcerowsecurity) $$,
   $$ select null::text where false $$,
   'every table has RLS enabled and forced'
 );
 
--- Append-only audit log: no UPDATE or DELETE privilege for any request role.
-select table_privs_are('public', 'audit_log', 'vectra_member', array['INSERT', 'SELECT']);
-select table_privs_are('public', 'audit_log', 'vectra_platform_admin', array['INSERT', 'SELECT']);
+-- Append-only audit log, written only by definer functions: no request role
+-- may insert, update or delete.
+select table_privs_are('public', 'audit_log', 'vectra_member', array['SELECT']);
+select table_privs_are('public', 'audit_log', 'vectra_platform_admin', array['SELECT']);
+select table_privs_are('public', 'audit_log', 'vectra_tenant_reader', array['SELECT']);
 select table_privs_are('public', 'audit_log', 'vectra_worker', '{}'::text[]);
 select table_privs_are('public', 'audit_log', 'vectra_anon', '{}'::text[]);
+select table_privs_are('public', 'audit_log', 'vectra_definer', array['INSERT']);
+-- The outbox likewise; the worker reaches it through functions only.
+select table_privs_are('public', 'email_outbox', 'vectra_worker', '{}'::text[]);
+select table_privs_are('public', 'email_outbox', 'vectra_definer', array['INSERT']);
+select is_empty(
+  $$ select grantee || ' ' || privilege_type || ' ' || table_name from information_schema.role_table_grants
+      where table_schema = 'public' and grantee in ('vectra_member', 'vectra_platform_admin', 'vectra_tenant_reader')
+        and privilege_type in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+        and table_name not in ('campaigns', 'leads', 'meetings') $$,
+  'request roles hold no direct write but on the prospecting tables (whose rules are policies)'
+);
+select is_empty(
+  $$ select grantee || ' ' || privilege_type || ' ' || table_name || '.' || column_name
+       from information_schema.column_privileges
+      where table_schema = 'public' and grantee in ('vectra_member', 'vectra_platform_admin', 'vectra_tenant_reader')
+        and privilege_type in ('INSERT', 'UPDATE') and table_name not in ('campaigns', 'leads', 'meetings') $$,
+  'nor a column-level write'
+);
+select is_empty(
+  $$ select grantee || ' ' || privilege_type || ' ' || table_name from information_schema.role_table_grants
+      where table_schema = 'public' and grantee = 'vectra_tenant_reader' and privilege_type <> 'SELECT' $$,
+  'the DBA reader only reads'
+);
 
 -- The setting helpers read transaction-local settings and fail closed.
 select is(app.current_org_id(), null, 'no app.org_id means NULL');
 select is((select app.current_org_id() from (select set_config('app.org_id', '', true)) s), null, 'empty app.org_id means NULL');
+select is(app.is_platform_admin(), false, 'no settings is no platform-admin context');
 
--- Every member policy keys on the organization setting, in USING and in WITH
--- CHECK: the expression must *start* with that equality and may only narrow
--- it with AND (an added OR, or another column, fails).
+-- Every tenant policy (members, readers, the rule functions) keys on the
+-- organization setting, in USING and in WITH CHECK: the expression must
+-- *start* with that equality and may only narrow it with AND (an added OR,
+-- or another column, fails).
 select is_empty(
   $$ select policyname from pg_policies
-      where 'vectra_member' = any (roles)
+      where roles && array['vectra_member', 'vectra_tenant_reader', 'vectra_definer']::name[]
         and ((qual is not null
               and qual !~ '^\(\(?(organization_id|id) = app\.current_org_id\(\)\)( AND .*\))?$')
           or (with_check is not null
               and with_check !~ '^\(\(?(organization_id|id) = app\.current_org_id\(\)\)( AND .*\))?$')) $$,
-  'every vectra_member policy is organization_id = app.current_org_id(), possibly narrowed with AND'
+  'every tenant policy is organization_id = app.current_org_id(), possibly narrowed with AND'
 );
--- No policy applies to PUBLIC, and none to the authenticator.
+-- Every platform-admin policy requires the platform-admin context, and only reads.
 select is_empty(
-  $$ select policyname from pg_policies where roles && array['public', 'vectra_authenticator']::name[] $$,
-  'no policy for PUBLIC or vectra_authenticator'
+  $$ select policyname from pg_policies
+      where 'vectra_platform_admin' = any (roles)
+        and (qual is distinct from 'app.is_platform_admin()' or with_check is not null or cmd <> 'SELECT') $$,
+  'every vectra_platform_admin policy is a SELECT using app.is_platform_admin()'
+);
+-- No policy applies to PUBLIC, the authenticator or the worker.
+select is_empty(
+  $$ select policyname from pg_policies where roles && array['public', 'vectra_authenticator', 'vectra_worker']::name[] $$,
+  'no policy for PUBLIC, vectra_authenticator or vectra_worker'
 );
 
 select * from finish();

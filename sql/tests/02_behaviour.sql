@@ -3,7 +3,7 @@
 -- request transaction does, asserts, and switches back.
 
 begin;
-select plan(24);
+select plan(25);
 
 -- Fixtures (as the superuser): orgs A and B, an owner each, the platform admin.
 insert into organizations (id, name, slug) values
@@ -90,8 +90,9 @@ select throws_ok($$ select 1 from organizations $$, '42501', null, 'anonymous re
 reset role;
 set local role vectra_worker;
 select throws_ok($$ select 1 from users $$, '42501', null, 'the worker reads no user');
-select results_eq($$ select count(*)::int from email_outbox where context ? 'token' $$, array[2],
-  'the worker reads every organization''s outbox, context included');
+select throws_ok($$ select 1 from email_outbox $$, '42501', null, 'the worker does not browse the outbox');
+select results_eq($$ select count(*)::int from auth.outbox_claim(10, '5 minutes') where context ? 'token' $$, array[2],
+  'the worker claims every organization''s due email, context included');
 reset role;
 
 select * from finish();

@@ -1,55 +1,349 @@
-//! Per-key rate limits for the public auth routes (per client IP and per
-//! email), answering 429 with `Retry-After`. In memory: each instance of the
-//! service counts for itself.
+//! Rate limits for the routes an attacker can call in bulk, answering 429
+//! with `Retry-After`. In memory: each instance of the service counts for
+//! itself (limits that must hold across instances, such as invitations per
+//! hour, live in the database).
+//!
+//! Memory is bounded whatever clients send:
+//! * a key is a 64-bit hash (keyed per process) of the route and the value,
+//!   never the value itself, so a 900 kB "email" costs 8 bytes;
+//! * IPv6 clients are keyed by their /64, which one host usually holds whole;
+//! * each limiter holds at most `max_keys` keys; when full, new keys share one
+//!   overflow bucket until pruning makes room (`prune`, every minute).
+//!
+//! [`LoginFailures`] is the per-email login limit: it counts failures only,
+//! backs off progressively, and a success resets it, so a stranger's bad
+//! guesses cannot lock the real user out for long.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::nanos::Nanos;
+use governor::state::StateStore;
+use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
+use governor::{Quota, RateLimiter as Governor};
+use uuid::Uuid;
 
 use crate::error::{ApiError, Problem};
 
+/// What a request is counted against.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    /// The client address (IPv6 by its /64), per route.
+    Ip(&'static str, IpAddr),
+    /// An email as typed (trimmed, case-folded), per route.
+    Email(&'static str, &'a str),
+    /// A signed-in user, per route.
+    User(&'static str, Uuid),
+}
+
+/// Characters of an email that make its key: more than any valid address.
+const MAX_KEYED_CHARS: usize = 320;
+
+/// The shared bucket of keys that arrive while a limiter is full. Hashed
+/// keys are always odd, so none is this one.
+const OVERFLOW: u64 = 0;
+
+/// Hashes keys the same way for a limiter's lifetime, with a per-process
+/// secret (an attacker cannot aim two emails at one bucket).
+#[derive(Clone, Default)]
+struct Keyer(RandomState);
+
+impl Keyer {
+    fn key(&self, key: &Key<'_>) -> u64 {
+        let mut h = self.0.build_hasher();
+        match key {
+            Key::Ip(route, ip) => {
+                (0u8, route).hash(&mut h);
+                normalized(*ip).hash(&mut h);
+            }
+            Key::Email(route, email) => {
+                (1u8, route).hash(&mut h);
+                // Folded on the fly, no copy made, and no more than an email
+                // can hold: a 900 kB "email" costs what a real one does
+                // (all such strings share their first characters' bucket).
+                let email = email.trim();
+                for c in email
+                    .chars()
+                    .take(MAX_KEYED_CHARS)
+                    .flat_map(char::to_lowercase)
+                {
+                    h.write_u32(c as u32);
+                }
+                email.len().min(MAX_KEYED_CHARS + 1).hash(&mut h);
+            }
+            Key::User(route, id) => {
+                (2u8, route).hash(&mut h);
+                id.hash(&mut h);
+            }
+        }
+        h.finish() | 1
+    }
+}
+
+/// IPv4 as is (IPv4-mapped IPv6 too); other IPv6 addresses by their /64.
+pub fn normalized(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// governor's DashMap store with a ceiling on the number of keys.
+struct BoundedStore {
+    map: DashMapStateStore<u64>,
+    max_keys: usize,
+}
+
+impl StateStore for BoundedStore {
+    type Key = u64;
+
+    fn measure_and_replace<T, F, E>(&self, key: &u64, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let key = if self.map.len() >= self.max_keys && !self.map.contains_key(key) {
+            &OVERFLOW
+        } else {
+            key
+        };
+        self.map.measure_and_replace(key, f)
+    }
+}
+
+impl ShrinkableKeyedStateStore<u64> for BoundedStore {
+    fn retain_recent(&self, drop_below: Nanos) {
+        ShrinkableKeyedStateStore::retain_recent(&self.map, drop_below);
+    }
+    fn shrink_to_fit(&self) {
+        self.map.shrink_to_fit();
+    }
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 #[derive(Clone)]
 pub struct RateLimiter {
-    inner: Arc<DefaultKeyedRateLimiter<String>>,
+    inner: Arc<Governor<u64, BoundedStore, DefaultClock>>,
     clock: DefaultClock,
+    keyer: Keyer,
+    max_keys: usize,
+    last_prune: Arc<AtomicU64>,
+    started: Instant,
 }
 
 impl RateLimiter {
-    /// `per_minute` requests per key per minute, all usable at once.
-    pub fn per_minute(per_minute: u32) -> Self {
+    /// `per_minute` requests per key per minute, all usable at once; at most
+    /// `max_keys` keys held.
+    pub fn new(per_minute: u32, max_keys: usize) -> Self {
         let n = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let clock = DefaultClock::default();
+        let store = BoundedStore {
+            map: DashMapStateStore::default(),
+            max_keys: max_keys.max(1),
+        };
         Self {
-            inner: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))),
-            clock: DefaultClock::default(),
+            inner: Arc::new(Governor::new(Quota::per_minute(n), store, clock.clone())),
+            clock,
+            keyer: Keyer::default(),
+            max_keys: max_keys.max(1),
+            last_prune: Arc::new(AtomicU64::new(0)),
+            started: Instant::now(),
         }
     }
 
     /// Counts one request against each key; refuses if any is exhausted.
-    pub fn check<I>(&self, keys: I) -> Result<(), ApiError>
-    where
-        I: IntoIterator<Item = String>,
-    {
+    pub fn check(&self, keys: &[Key<'_>]) -> Result<(), ApiError> {
+        if self.inner.len() >= self.max_keys {
+            self.prune_at_most_every(Duration::from_secs(1));
+        }
         for key in keys {
-            if let Err(not_until) = self.inner.check_key(&key) {
+            if let Err(not_until) = self.inner.check_key(&self.keyer.key(key)) {
                 let wait = not_until.wait_time_from(self.clock.now());
-                let mut p = Problem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many attempts; try again later",
-                );
-                p.retry_after = Some(wait.as_secs().max(1));
-                return Err(p.into());
+                return Err(too_many(wait));
             }
         }
         Ok(())
     }
 
-    /// Forgets keys whose limits have fully recovered (bounded memory).
+    /// Forgets keys whose limits have fully recovered.
     pub fn prune(&self) {
         self.inner.retain_recent();
         self.inner.shrink_to_fit();
+    }
+
+    fn prune_at_most_every(&self, every: Duration) {
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= every.as_millis() as u64
+            && self
+                .last_prune
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.inner.retain_recent();
+        }
+    }
+
+    /// Keys held now.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+}
+
+fn too_many(wait: Duration) -> ApiError {
+    let mut p = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts; try again later",
+    );
+    p.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+    p.into()
+}
+
+/// A failed login is forgotten this long after the last one.
+const FAILURE_MEMORY: Duration = Duration::from_secs(3600);
+/// The longest wait between attempts, however many failures.
+pub const MAX_LOGIN_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+    blocked_until: Instant,
+}
+
+/// Failed logins per email. The first `free` failures cost nothing; each
+/// further one makes the next attempt wait 1 s, 2 s, 4 s … up to
+/// [`MAX_LOGIN_BACKOFF`]. A successful login clears the email.
+#[derive(Default)]
+struct FailureTable {
+    entries: HashMap<u64, Failures>,
+    /// When a full table was last scanned for stale entries: a flood of new
+    /// emails must not rescan it on every request.
+    last_scan: Option<Instant>,
+}
+
+#[derive(Clone)]
+pub struct LoginFailures {
+    inner: Arc<Mutex<FailureTable>>,
+    keyer: Keyer,
+    free: u32,
+    max_keys: usize,
+}
+
+impl LoginFailures {
+    pub fn new(free: u32, max_keys: usize) -> Self {
+        Self {
+            inner: Arc::default(),
+            keyer: Keyer::default(),
+            free,
+            max_keys: max_keys.max(1),
+        }
+    }
+
+    fn key(&self, email: &str) -> u64 {
+        self.keyer.key(&Key::Email("login", email))
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, FailureTable> {
+        // A panic while holding the lock leaves plain counters behind: usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// 429 while the email is backing off.
+    pub fn check(&self, email: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        match self.table().entries.get(&self.key(email)) {
+            Some(f) if f.blocked_until > now => Err(too_many(f.blocked_until - now)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failed attempt.
+    pub fn failed(&self, email: &str) {
+        let now = Instant::now();
+        let key = self.key(email);
+        let mut table = self.table();
+        if !table.entries.contains_key(&key) && table.entries.len() >= self.max_keys {
+            if table
+                .last_scan
+                .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
+            {
+                table.last_scan = Some(now);
+                table.entries.retain(|_, f| {
+                    f.blocked_until > now || now.duration_since(f.last) < FAILURE_MEMORY
+                });
+            }
+            let entries = &table.entries;
+            if entries.len() >= self.max_keys {
+                // Full of recent failures (an attack on many emails): this
+                // email is limited by the per-address limit alone.
+                tracing::warn!(
+                    keys = entries.len(),
+                    "login failure table full; not tracking a new email"
+                );
+                return;
+            }
+        }
+        let f = table.entries.entry(key).or_insert(Failures {
+            count: 0,
+            last: now,
+            blocked_until: now,
+        });
+        if now.duration_since(f.last) >= FAILURE_MEMORY {
+            f.count = 0;
+        }
+        f.count = f.count.saturating_add(1);
+        f.last = now;
+        if f.count > self.free {
+            let exponent = (f.count - self.free - 1).min(20);
+            let wait = Duration::from_secs(1u64 << exponent).min(MAX_LOGIN_BACKOFF);
+            f.blocked_until = now + wait;
+        }
+    }
+
+    /// A successful login: the email starts afresh.
+    pub fn succeeded(&self, email: &str) {
+        let key = self.key(email);
+        self.table().entries.remove(&key);
+    }
+
+    /// Forgets emails whose last failure is old and whose wait is over.
+    pub fn prune(&self) {
+        let now = Instant::now();
+        let mut table = self.table();
+        table
+            .entries
+            .retain(|_, f| f.blocked_until > now || now.duration_since(f.last) < FAILURE_MEMORY);
+        table.entries.shrink_to_fit();
+    }
+
+    pub fn len(&self) -> usize {
+        self.table().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table().entries.is_empty()
     }
 }
 
@@ -57,21 +351,126 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_eleventh_attempt_in_a_minute_is_refused_with_retry_after() {
-        let limiter = RateLimiter::per_minute(10);
-        for _ in 0..10 {
-            limiter.check(["ip:1".to_owned()]).expect("allowed");
-        }
-        match limiter.check(["ip:1".to_owned()]) {
+    fn retry_after(result: Result<(), ApiError>) -> u64 {
+        match result {
             Err(ApiError::Problem(p)) => {
                 assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
-                assert!(p.retry_after.is_some_and(|s| (1..=60).contains(&s)));
+                p.retry_after.expect("Retry-After")
             }
             other => panic!("not limited: {other:?}"),
         }
+    }
+
+    const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+
+    #[test]
+    fn the_eleventh_attempt_in_a_minute_is_refused_with_retry_after() {
+        let limiter = RateLimiter::new(10, 1000);
+        for _ in 0..10 {
+            limiter.check(&[Key::Ip("login", IP)]).expect("allowed");
+        }
+        let wait = retry_after(limiter.check(&[Key::Ip("login", IP)]));
+        assert!((1..=60).contains(&wait), "{wait}");
         limiter
-            .check(["ip:2".to_owned()])
-            .expect("other keys are independent");
+            .check(&[Key::Ip("register", IP)])
+            .expect("other routes are independent");
+        limiter
+            .check(&[Key::Ip("login", "192.0.2.2".parse().expect("ip"))])
+            .expect("other addresses are independent");
+    }
+
+    #[test]
+    fn emails_are_keyed_case_insensitively_and_hashed() {
+        let limiter = RateLimiter::new(2, 1000);
+        limiter
+            .check(&[Key::Email("forgot", " Ann@Example.com")])
+            .expect("1");
+        limiter
+            .check(&[Key::Email("forgot", "ann@example.COM ")])
+            .expect("2");
+        retry_after(limiter.check(&[Key::Email("forgot", "ANN@EXAMPLE.COM")]));
+        // A huge "email" is a key like any other: 8 bytes held, and its
+        // tail past any real address's length makes no new key.
+        let huge = "x".repeat(900_000);
+        limiter.check(&[Key::Email("forgot", &huge)]).expect("huge");
+        let other = format!("{}y", "x".repeat(899_999));
+        limiter
+            .check(&[Key::Email("forgot", &other)])
+            .expect("huge");
+        assert_eq!(limiter.len(), 2);
+        retry_after(limiter.check(&[Key::Email("forgot", &huge)]));
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb:cccc:dddd:eeee".parse().expect("ip");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(normalized(a), normalized(b));
+        assert_ne!(normalized(a), normalized(other));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
+        assert_eq!(normalized(mapped), IP);
+        let limiter = RateLimiter::new(1, 1000);
+        limiter.check(&[Key::Ip("login", a)]).expect("first");
+        retry_after(limiter.check(&[Key::Ip("login", b)]));
+        limiter
+            .check(&[Key::Ip("login", other)])
+            .expect("another /64");
+    }
+
+    #[test]
+    fn a_full_limiter_holds_no_more_keys_and_newcomers_share_one_bucket() {
+        let limiter = RateLimiter::new(3, 100);
+        for i in 0..10_000u32 {
+            let _ = limiter.check(&[Key::Email("register", &format!("user{i}@example.com"))]);
+        }
+        // 100 keys, plus the overflow bucket.
+        assert!(limiter.len() <= 101, "{}", limiter.len());
+        // The overflow bucket is exhausted: a newcomer is refused …
+        retry_after(limiter.check(&[Key::Email("register", "new@example.com")]));
+        // … while a key that was already held keeps its own bucket.
+        limiter
+            .check(&[Key::Email("register", "user0@example.com")])
+            .expect("existing key");
+    }
+
+    #[test]
+    fn login_failures_back_off_progressively_and_a_success_resets() {
+        let failures = LoginFailures::new(3, 1000);
+        for _ in 0..3 {
+            failures.check("ann@example.com").expect("free attempts");
+            failures.failed("ann@example.com");
+        }
+        failures
+            .check("ann@example.com")
+            .expect("three failures are free");
+        failures.failed("ANN@example.com");
+        assert_eq!(retry_after(failures.check("ann@example.com")), 1);
+        failures.failed("ann@example.com");
+        assert_eq!(retry_after(failures.check("ann@example.com")), 2);
+        failures.failed("ann@example.com");
+        assert_eq!(retry_after(failures.check("ann@example.com")), 4);
+        for _ in 0..30 {
+            failures.failed("ann@example.com");
+        }
+        assert_eq!(
+            retry_after(failures.check("ann@example.com")),
+            MAX_LOGIN_BACKOFF.as_secs()
+        );
+        failures
+            .check("bob@example.com")
+            .expect("other emails are independent");
+        failures.succeeded("ann@example.com");
+        failures.check("ann@example.com").expect("reset");
+        assert!(failures.is_empty());
+    }
+
+    #[test]
+    fn the_failure_table_is_bounded() {
+        let failures = LoginFailures::new(3, 50);
+        for i in 0..1000 {
+            failures.failed(&format!("user{i}@example.com"));
+        }
+        assert_eq!(failures.len(), 50);
     }
 }

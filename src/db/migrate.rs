@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 
-use crate::config::MigrateConfig;
+use crate::config::{InstanceSettings, MigrateConfig};
 
 mod embedded {
     refinery::embed_migrations!("sql/migrations");
@@ -20,6 +20,37 @@ pub fn latest_version() -> i64 {
         .map(|m| i64::from(m.version()))
         .max()
         .unwrap_or(0)
+}
+
+/// Writes the operator settings into `auth.settings` (V7), where the SQL
+/// functions read them: no caller can pass its own platform-admin email or
+/// invitation limits. Columns not configured by the environment keep their
+/// values.
+async fn store_settings(
+    client: &tokio_postgres::Client,
+    settings: &InstanceSettings,
+) -> anyhow::Result<()> {
+    client
+        .execute(
+            "update auth.settings
+                set platform_admin_email = $1,
+                    invitation_ttl = make_interval(secs => $2),
+                    invites_per_sender_per_hour = $3,
+                    invites_per_organization_per_hour = $4,
+                    invites_per_recipient_per_hour = $5,
+                    updated_at = now()
+              where id",
+            &[
+                &settings.platform_admin_email,
+                &settings.invitation_ttl.as_secs_f64(),
+                &settings.invites_per_sender_per_hour,
+                &settings.invites_per_organization_per_hour,
+                &settings.invites_per_recipient_per_hour,
+            ],
+        )
+        .await
+        .context("storing the instance settings (auth.settings)")?;
+    Ok(())
 }
 
 /// What one run did.
@@ -75,6 +106,8 @@ async fn apply(
         .iter()
         .map(|m| format!("V{}__{}", m.version(), m.name()))
         .collect();
+
+    store_settings(client, &config.instance).await?;
 
     let mut authenticator_password_set = false;
     if let Some(url) = &config.database_url {

@@ -25,6 +25,7 @@ pub const TEMPLATES: &[&str] = &[
     "reset-password",
     "invite-user",
     "organization-update",
+    "account-exists",
 ];
 
 impl Templates {
@@ -78,14 +79,28 @@ mod tests {
                 .render(name, &sample_context())
                 .unwrap_or_else(|e| panic!("{name}: {e:#}"));
             assert!(!r.subject.is_empty() && !r.subject.contains('\n'), "{name}");
-            // Every email but the change notice carries a one-time link.
-            if *name != "organization-update" {
-                let link = "https://app.example.com/";
-                assert!(r.text.contains(link), "{name}: {}", r.text);
-                assert!(r.text.contains("token=tok123"), "{name}");
-                assert!(r.html.contains("token=tok123"), "{name}");
-            } else {
-                assert!(r.text.contains("name and settings"), "{}", r.text);
+            match *name {
+                "organization-update" => {
+                    assert!(r.text.contains("name and settings"), "{}", r.text)
+                }
+                // No token: the address's owner signs in or asks for a reset.
+                "account-exists" => {
+                    assert!(
+                        r.text.contains("https://app.example.com/login"),
+                        "{}",
+                        r.text
+                    );
+                    assert!(r.text.contains("https://app.example.com/forgot-password"));
+                    assert!(r.html.contains("forgot-password"), "{}", r.html);
+                    assert!(!r.text.contains("token="), "{}", r.text);
+                }
+                // Every other email carries a one-time link.
+                _ => {
+                    let link = "https://app.example.com/";
+                    assert!(r.text.contains(link), "{name}: {}", r.text);
+                    assert!(r.text.contains("token=tok123"), "{name}");
+                    assert!(r.html.contains("token=tok123"), "{name}");
+                }
             }
             assert!(r.html.starts_with("<!doctype html>"), "{name}");
         }

@@ -22,7 +22,7 @@ pub struct OutboxSettings {
     /// First retry delay; doubles with each attempt, capped at one hour.
     pub retry_base: Duration,
     /// Rows claimed per round.
-    pub batch_size: i64,
+    pub batch_size: i32,
 }
 
 impl Default for OutboxSettings {
@@ -39,32 +39,15 @@ impl Default for OutboxSettings {
 const STALE_CLAIM: &str = "5 minutes";
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
-const CLAIM: &str = "
-update email_outbox o
-   set status = 'sending', claimed_at = now(), attempts = o.attempts + 1
- where o.id in (select id from email_outbox
-                 where (status = 'pending' and next_attempt_at <= now())
-                    or (status = 'sending' and claimed_at < now() - $2::text::interval)
-                 order by next_attempt_at
-                 limit $1
-                 for update skip locked)
-returning o.id, o.to_email, o.template, o.context, o.attempts, o.max_attempts";
-
+// The worker holds no privilege on email_outbox: these three functions
+// (sql/migrations/V9) are all it may call, and only rows it claimed can be
+// marked.
+const CLAIM: &str = "select id, to_email, template, context, attempts, max_attempts
+                       from auth.outbox_claim($1::int4, $2::text::interval)";
 // One-time tokens leave the outbox once delivered.
-const MARK_SENT: &str = "
-update email_outbox
-   set status = 'sent', sent_at = now(), subject = $2, last_error = null, claimed_at = null,
-       context = context - 'token'
- where id = $1";
-
+const MARK_SENT: &str = "select auth.outbox_mark_sent($1, $2)";
 // A failure after the last attempt is final, and then the token goes too.
-const MARK_FAILED: &str = "
-update email_outbox
-   set status = case when $4 or attempts >= max_attempts then 'failed' else 'pending' end::email_status,
-       context = case when $4 or attempts >= max_attempts then context - 'token' else context end,
-       next_attempt_at = now() + make_interval(secs => $2),
-       last_error = $3, claimed_at = null
- where id = $1";
+const MARK_FAILED: &str = "select auth.outbox_mark_failed($1, $2, $3, $4)";
 
 struct Claimed {
     id: Uuid,
@@ -103,7 +86,7 @@ impl Outbox {
         tracing::info!("email outbox worker started");
         loop {
             let busy = match self.deliver_due().await {
-                Ok(n) => n as i64 >= self.settings.batch_size,
+                Ok(n) => n >= self.settings.batch_size as usize,
                 Err(e) => {
                     tracing::warn!(error = %e, "email outbox round failed");
                     false

@@ -2,7 +2,8 @@
 //! invitations. Each handler parses its input, hashes or verifies passwords,
 //! and calls the SQL functions of schema `auth` (sql/migrations/V5__auth.sql).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,7 +16,8 @@ use uuid::Uuid;
 
 use super::json::ApiJson;
 use crate::app::AppState;
-use crate::auth::{AuthUser, password};
+use crate::auth::AuthUser;
+use crate::auth::rate_limit::Key;
 use crate::db::{Actor, SessionClaims};
 use crate::domain::{Email, Fields, FullName, OrganizationName, Password, checked};
 use crate::error::{ApiError, FieldError};
@@ -101,18 +103,18 @@ fn user_agent(headers: &HeaderMap) -> Option<String> {
         .map(|s| s.chars().take(512).collect())
 }
 
-/// Rate-limit keys: the client address, and the email when there is one.
-fn limit_keys(route: &str, ip: IpAddr, email: &str) -> Vec<String> {
-    let mut keys = vec![format!("{route}:ip:{ip}")];
-    let email = email.trim().to_lowercase();
-    if !email.is_empty() {
-        keys.push(format!("{route}:email:{email}"));
-    }
-    keys
-}
-
 fn accepted(detail: &str) -> impl IntoResponse + use<> {
     (StatusCode::ACCEPTED, Json(json!({ "detail": detail })))
+}
+
+/// The routes that must not reveal whether an email has an account answer
+/// no sooner than this after the request arrived, whichever path they took:
+/// the work done for a known email (a token, an outbox row) then cannot be
+/// timed. Longer than that work, and than a password hash, on a loaded machine.
+pub const SILENT_ROUTE_FLOOR: Duration = Duration::from_millis(100);
+
+async fn no_sooner_than(started: tokio::time::Instant) {
+    tokio::time::sleep_until(started + SILENT_ROUTE_FLOOR).await;
 }
 
 #[derive(Deserialize)]
@@ -124,23 +126,29 @@ struct RegisterBody {
     organization_name: Option<String>,
 }
 
-/// `POST /api/v1/auth/register`: a new organization and its owner (or the
-/// platform admin, for `PLATFORM_ADMIN_EMAIL`), with a verification email.
+/// `POST /api/v1/auth/register`: the same 202 whether the email is new or
+/// not. A new email gets its organization (or, for `PLATFORM_ADMIN_EMAIL`,
+/// the platform admin) and a verification link; an existing one is told by
+/// email that someone tried to register with it.
 async fn register(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state
-        .limiter
-        .check(limit_keys("register", addr.ip(), &body.email))?;
+    let started = tokio::time::Instant::now();
+    state.limiter.check(&[
+        Key::Ip("register", addr.ip()),
+        Key::Email("register", &body.email),
+    ])?;
     let mut f = Fields::new();
     let email = f.check("email", Email::parse(&body.email));
     let password = f.check("password", Password::parse(&body.password, email.as_ref()));
     let full_name = f.check("full_name", FullName::parse(&body.full_name));
+    // The database decides who is the platform admin (auth.settings); this
+    // only spares that address a pointless 422.
     let is_platform_admin = email
         .as_ref()
-        .is_some_and(|e| e.as_str() == state.config.platform_admin_email);
+        .is_some_and(|e| e.as_str() == state.config.instance.platform_admin_email);
     let organization_name = match (&body.organization_name, is_platform_admin) {
         (_, true) => None,
         (Some(name), false) => f.check("organization_name", OrganizationName::parse(name)),
@@ -151,23 +159,25 @@ async fn register(
     };
     f.finish()?;
     let (email, password, full_name) = (checked(email)?, checked(password)?, checked(full_name)?);
-    let hash = password::hash(password.expose().to_owned()).await?;
-    let user: Value = state
+    let hash = state.passwords.hash(password.expose().to_owned()).await?;
+    state
         .db
-        .call(
+        .query(
             &Actor::Anonymous,
-            "select auth.register($1, $2, $3, $4, $5)",
+            "select auth.register($1, $2, $3, $4)",
             &[
                 &email.as_str(),
                 &hash,
                 &full_name.as_str(),
                 &organization_name.as_ref().map(|n| n.as_str()),
-                &state.config.platform_admin_email,
             ],
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(user)))
+    no_sooner_than(started).await;
+    Ok(accepted(REGISTERED))
 }
+
+const REGISTERED: &str = "Check your email: the link in it confirms your address and signs you in";
 
 #[derive(Deserialize)]
 struct LoginBody {
@@ -184,9 +194,11 @@ async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state
-        .limiter
-        .check(limit_keys("login", addr.ip(), &body.email))?;
+    // Every attempt counts against the address; only failures count against
+    // the email, so a stranger's bad guesses delay the real user briefly
+    // rather than lock them out.
+    state.limiter.check(&[Key::Ip("login", addr.ip())])?;
+    state.login_failures.check(&body.email)?;
     // A malformed email cannot match an account: the same 401, the same work.
     let email = Email::parse(&body.email).ok();
     let found = match &email {
@@ -206,10 +218,12 @@ async fn login(
         Some((id, hash)) => (Some(id), Some(hash)),
         None => (None, None),
     };
-    let valid = password::verify(body.password, hash.clone()).await?;
+    let valid = state.passwords.verify(body.password, hash.clone()).await?;
     let (Some(user_id), Some(hash), true) = (user_id, hash, valid) else {
+        state.login_failures.failed(&body.email);
         return Err(ApiError::unauthorized(BAD_CREDENTIALS));
     };
+    state.login_failures.succeeded(&body.email);
     let opened: OpenedSession = state
         .db
         .call_json(
@@ -232,7 +246,9 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-/// `POST /api/v1/auth/refresh`: rotates the refresh token. Presenting an
+/// `POST /api/v1/auth/refresh`: rotates the refresh token. The token that
+/// just rotated, presented again within `REFRESH_GRACE_PERIOD` (a second
+/// tab, a retried request), yields the same successor; any other
 /// already-rotated token revokes the whole session.
 async fn refresh(
     State(state): State<AppState>,
@@ -247,8 +263,13 @@ async fn refresh(
         .db
         .call(
             &Actor::Anonymous,
-            "select auth.refresh($1, $2, $3)",
-            &[&body.refresh_token, &user_agent(&headers), &addr.ip()],
+            "select auth.refresh($1, $2, $3, make_interval(secs => $4))",
+            &[
+                &body.refresh_token,
+                &user_agent(&headers),
+                &addr.ip(),
+                &state.config.refresh_grace_period.as_secs_f64(),
+            ],
         )
         .await?;
     if result.get("error").is_some() {
@@ -284,6 +305,10 @@ async fn change_password(
     user: AuthUser,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    // Each attempt costs a password verification and maybe a hash.
+    state
+        .limiter
+        .check(&[Key::User("change-password", user.claims.sub)])?;
     let actor = user.actor();
     let rows = state
         .db
@@ -305,13 +330,20 @@ async fn change_password(
     );
     f.finish()?;
     let new_password = checked(new_password)?;
-    if !password::verify(body.current_password, Some(current_hash.clone())).await? {
+    if !state
+        .passwords
+        .verify(body.current_password, Some(current_hash.clone()))
+        .await?
+    {
         return Err(ApiError::validation(vec![FieldError {
             field: "current_password".into(),
             message: "is incorrect".into(),
         }]));
     }
-    let new_hash = password::hash(new_password.expose().to_owned()).await?;
+    let new_hash = state
+        .passwords
+        .hash(new_password.expose().to_owned())
+        .await?;
     let revoked: i32 = state
         .db
         .call(
@@ -336,23 +368,38 @@ fn plausible_token(token: &str) -> bool {
     !token.is_empty() && token.len() <= 256
 }
 
-/// `POST /api/v1/auth/verify-email`: marks the email verified.
+/// `POST /api/v1/auth/verify-email`: marks the email verified and signs the
+/// user in (a token pair): following the emailed link is the sign-up's last
+/// step. An account that may not sign in (suspended …) is still verified,
+/// and told why with a 403.
 async fn verify_email(
     State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !plausible_token(&body.token) {
         return Err(ApiError::bad_request("Invalid or expired token"));
     }
-    let user: Value = state
+    let result: Value = state
         .db
         .call(
             &Actor::Anonymous,
-            "select auth.verify_email($1)",
-            &[&body.token],
+            "select auth.verify_email($1, $2, $3, make_interval(secs => $4))",
+            &[
+                &body.token,
+                &user_agent(&headers),
+                &addr.ip(),
+                &state.refresh_ttl_secs(),
+            ],
         )
         .await?;
-    Ok(Json(user))
+    if let Some(reason) = result.get("error").and_then(Value::as_str) {
+        return Err(ApiError::forbidden(format!("Email verified. {reason}")));
+    }
+    let opened: OpenedSession = serde_json::from_value(result)
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("auth.verify_email result: {e}")))?;
+    state.tokens(opened)
 }
 
 const VERIFICATION_QUEUED: &str =
@@ -366,7 +413,7 @@ async fn send_verification_email(
     // Each call sends an email: limited like the public routes, per user.
     state
         .limiter
-        .check([format!("send-verification:user:{}", user.claims.sub)])?;
+        .check(&[Key::User("send-verification", user.claims.sub)])?;
     state
         .db
         .query(&user.actor(), "select auth.send_verification_email()", &[])
@@ -380,23 +427,28 @@ struct EmailBody {
 }
 
 /// The shape of the routes that take an email and must not reveal whether it
-/// has an account: rate limited, the same 202 whatever the email, and the SQL
-/// function (which does nothing for unknown emails) only for a valid one.
+/// has an account: rate limited, the same 202 whatever the email, answered
+/// no sooner than [`SILENT_ROUTE_FLOOR`], and the SQL function (which does
+/// nothing for unknown emails) only for a valid one.
 async fn silently_for_email(
     state: &AppState,
     addr: SocketAddr,
     email: &str,
-    route: &str,
+    route: &'static str,
     sql: &str,
     detail: &str,
 ) -> Result<impl IntoResponse + use<>, ApiError> {
-    state.limiter.check(limit_keys(route, addr.ip(), email))?;
+    let started = tokio::time::Instant::now();
+    state
+        .limiter
+        .check(&[Key::Ip(route, addr.ip()), Key::Email(route, email)])?;
     if let Ok(email) = Email::parse(email) {
         state
             .db
             .query(&Actor::Anonymous, sql, &[&email.as_str()])
             .await?;
     }
+    no_sooner_than(started).await;
     Ok(accepted(detail))
 }
 
@@ -485,7 +537,10 @@ async fn reset_password(
         Password::parse(&body.new_password, Some(&email)),
     );
     f.finish()?;
-    let hash = password::hash(checked(password)?.expose().to_owned()).await?;
+    let hash = state
+        .passwords
+        .hash(checked(password)?.expose().to_owned())
+        .await?;
     state
         .db
         .query(
@@ -526,7 +581,10 @@ async fn accept_invitation(
     let password = f.check("password", Password::parse(&body.password, Some(&email)));
     let full_name = f.check("full_name", FullName::parse(&body.full_name));
     f.finish()?;
-    let hash = password::hash(checked(password)?.expose().to_owned()).await?;
+    let hash = state
+        .passwords
+        .hash(checked(password)?.expose().to_owned())
+        .await?;
     let opened: OpenedSession = state
         .db
         .call_json(

@@ -1,12 +1,19 @@
-//! A JSON body extractor whose rejections are problem+json: malformed JSON
-//! is a 400, a body of the wrong shape a 422 naming the field.
+//! Request extractors whose rejections are problem+json: malformed JSON is a
+//! 400, a body of the wrong shape a 422 naming the field, and a NUL character
+//! anywhere in a string (which PostgreSQL cannot store) a 422 naming where.
+
+use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::{ApiError, FieldError, Problem};
+
+const NUL_MESSAGE: &str = "must not contain NUL characters";
 
 pub struct ApiJson<T>(pub T);
 
@@ -37,8 +44,13 @@ where
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| Problem::new(e.status(), e.body_text()))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
+        let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))?;
+        let mut nul = Vec::new();
+        find_nul(&value, "", &mut nul);
+        if !nul.is_empty() {
+            return Err(ApiError::validation(nul));
+        }
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
             .map_err(|e| ApiError::validation(vec![field_error(&e)]))
@@ -66,5 +78,108 @@ fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError 
     FieldError {
         field: if path == "." { "body".to_owned() } else { path },
         message,
+    }
+}
+
+/// Every place in `value` where a string (or an object key) holds a NUL, as
+/// a field error named like the other 422s (`name`, `settings.a`, `items[2]`).
+fn find_nul(value: &Value, path: &str, out: &mut Vec<FieldError>) {
+    let here = |path: &str| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => out.push(FieldError {
+            field: here(path),
+            message: NUL_MESSAGE.to_owned(),
+        }),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_nul(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if key.contains('\0') {
+                    out.push(FieldError {
+                        field: here(path),
+                        message: "must not contain NUL characters in its keys".to_owned(),
+                    });
+                } else {
+                    find_nul(item, &child, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The query string as a map of strings, refusing NUL in any name or value
+/// (422 naming the parameter). A repeated parameter keeps its last value.
+pub struct QueryParams(pub HashMap<String, String>);
+
+impl QueryParams {
+    /// A parameter's value, trimmed; `None` when absent or blank.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| ApiError::bad_request(format!("Malformed query string: {e}")))?;
+        let mut errors = Vec::new();
+        let mut map = HashMap::new();
+        for (k, v) in pairs {
+            if k.contains('\0') || v.contains('\0') {
+                errors.push(FieldError {
+                    field: k.replace('\0', "\\0"),
+                    message: NUL_MESSAGE.to_owned(),
+                });
+            } else {
+                map.insert(k, v);
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self(map))
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nul_is_found_wherever_it_hides() {
+        let mut out = Vec::new();
+        find_nul(
+            &json!({"name": "a\u{0}b", "settings": {"x": ["ok", "\u{0}"]}, "fine": "yes"}),
+            "",
+            &mut out,
+        );
+        let fields: Vec<&str> = out.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["name", "settings.x[1]"]);
+        let mut out = Vec::new();
+        find_nul(&json!("\u{0}"), "", &mut out);
+        assert_eq!(out[0].field, "body");
+        let mut out = Vec::new();
+        find_nul(&json!({"a\u{0}": 1}), "", &mut out);
+        assert_eq!(out.len(), 1);
     }
 }

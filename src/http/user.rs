@@ -5,9 +5,7 @@
 //! the function enforces who may do what. The role checks here only answer
 //! early; the SQL functions check the same rules again.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
@@ -16,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::json::ApiJson;
+use super::json::{ApiJson, QueryParams};
 use crate::app::AppState;
 use crate::auth::{AuthUser, OrgUser, Role};
 use crate::domain::{Email, Fields, Page, checked};
@@ -43,6 +41,9 @@ pub fn router() -> Router<AppState> {
             post(resend_invitation),
         )
         .route("/organizations/me/audit-log", get(audit_log))
+        .route("/sessions", get(list_sessions))
+        .route("/sessions/revoke-others", post(end_other_sessions))
+        .route("/sessions/{session_id}", delete(end_session))
 }
 
 const OWNER_ADMIN: &[Role] = &[Role::Owner, Role::Admin];
@@ -93,17 +94,11 @@ async fn update_organization(
 }
 
 /// Query string values, validated by each route (422 on bad values).
-type Params = HashMap<String, String>;
+type Params = QueryParams;
 
 fn page_of(params: &Params, f: &mut Fields) -> Option<Page> {
-    let page = f.check(
-        "page",
-        Page::parse_page(params.get("page").map(String::as_str)),
-    );
-    let per_page = f.check(
-        "per_page",
-        Page::parse_per_page(params.get("per_page").map(String::as_str)),
-    );
+    let page = f.check("page", Page::parse_page(params.get("page")));
+    let per_page = f.check("per_page", Page::parse_per_page(params.get("per_page")));
     Some(Page {
         page: page?,
         per_page: per_page?,
@@ -118,8 +113,25 @@ fn page_only(params: &Params) -> Result<Page, ApiError> {
     checked(page)
 }
 
+/// A list route whose SQL function takes the page alone: `sql` is called
+/// with `(page, per_page)`.
+async fn list_page(
+    state: &AppState,
+    actor: &crate::db::Actor,
+    sql: &str,
+    params: &Params,
+) -> Result<Json<Value>, ApiError> {
+    let page = page_only(params)?;
+    Ok(Json(
+        state
+            .db
+            .call(actor, sql, &[&page.page, &page.per_page])
+            .await?,
+    ))
+}
+
 fn non_empty<'a>(params: &'a Params, key: &str) -> Option<&'a str> {
-    params.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
+    params.get(key)
 }
 
 /// `GET /api/v1/user/organizations/me/users` (owner, admin, manager):
@@ -127,7 +139,7 @@ fn non_empty<'a>(params: &'a Params, key: &str) -> Option<&'a str> {
 async fn list_users(
     State(state): State<AppState>,
     user: OrgUser,
-    Query(params): Query<Params>,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
     user.require_any(&[Role::Owner, Role::Admin, Role::Manager])?;
     let mut f = Fields::new();
@@ -177,12 +189,8 @@ async fn invite(
         .db
         .call(
             &user.actor(),
-            "select app.invite_user($1, $2, make_interval(secs => $3))",
-            &[
-                &checked(email)?.as_str(),
-                &body.role,
-                &state.config.invitation_ttl.as_secs_f64(),
-            ],
+            "select app.invite_user($1, $2)",
+            &[&checked(email)?.as_str(), &body.role],
         )
         .await?;
     Ok((StatusCode::CREATED, Json(invitation)))
@@ -233,20 +241,16 @@ async fn remove_user(
 async fn list_invitations(
     State(state): State<AppState>,
     user: OrgUser,
-    Query(params): Query<Params>,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
     user.require_any(OWNER_ADMIN)?;
-    let page = page_only(&params)?;
-    Ok(Json(
-        state
-            .db
-            .call(
-                &user.actor(),
-                "select app.list_invitations($1, $2)",
-                &[&page.page, &page.per_page],
-            )
-            .await?,
-    ))
+    list_page(
+        &state,
+        &user.actor(),
+        "select app.list_invitations($1, $2)",
+        &params,
+    )
+    .await
 }
 
 /// `DELETE /api/v1/user/organizations/me/invitations/{id}` (owner, admin).
@@ -280,8 +284,8 @@ async fn resend_invitation(
             .db
             .call(
                 &user.actor(),
-                "select app.resend_invitation($1, make_interval(secs => $2))",
-                &[&invitation_id, &state.config.invitation_ttl.as_secs_f64()],
+                "select app.resend_invitation($1)",
+                &[&invitation_id],
             )
             .await?,
     ))
@@ -292,7 +296,7 @@ async fn resend_invitation(
 async fn audit_log(
     State(state): State<AppState>,
     user: OrgUser,
-    Query(params): Query<Params>,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
     user.require_any(OWNER_ADMIN)?;
     let page = page_only(&params)?;
@@ -306,4 +310,49 @@ async fn audit_log(
             )
             .await?,
     ))
+}
+
+/// `GET /api/v1/user/sessions`: the caller's live sessions (one per sign-in:
+/// created, last used, user agent, IP, which one is this request's), most
+/// recently used first.
+async fn list_sessions(
+    State(state): State<AppState>,
+    user: AuthUser,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    list_page(
+        &state,
+        &user.actor(),
+        "select auth.my_sessions($1, $2)",
+        &params,
+    )
+    .await
+}
+
+/// `DELETE /api/v1/user/sessions/{session_id}`: ends one of the caller's
+/// sessions (its access tokens stop working on their next request; ending
+/// the current one is a logout). Another user's session is a 404.
+async fn end_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(session_id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .db
+        .query(&user.actor(), "select auth.end_session($1)", &[&session_id])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/user/sessions/revoke-others`: ends every session of the
+/// caller except the current one.
+async fn end_other_sessions(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
+    let revoked: i32 = state
+        .db
+        .call(&user.actor(), "select auth.end_other_sessions()", &[])
+        .await?;
+    Ok(Json(serde_json::json!({ "sessions_revoked": revoked })))
 }

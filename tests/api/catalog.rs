@@ -299,3 +299,110 @@ async fn request_roles_cannot_create_in_our_schemas() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_definer_and_reader_roles_are_powerless_logins_of_nobody() {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    for role in ["vectra_definer", "vectra_tenant_reader"] {
+        let row = admin
+            .query_one(
+                "select rolcanlogin, rolbypassrls, rolsuper, rolcreaterole, rolcreatedb,
+                        pg_has_role('vectra_authenticator', oid, 'member')
+                   from pg_roles where rolname = $1",
+                &[&role],
+            )
+            .await
+            .expect(role);
+        assert!(!row.get::<_, bool>(0), "{role} can log in");
+        assert!(!row.get::<_, bool>(1), "{role} has BYPASSRLS");
+        assert!(!row.get::<_, bool>(2), "{role} is superuser");
+        assert!(!row.get::<_, bool>(3) && !row.get::<_, bool>(4), "{role}");
+        assert!(!row.get::<_, bool>(5), "the service could switch to {role}");
+        for request_role in REQUEST_ROLES {
+            let member: bool = admin
+                .query_one(
+                    "select pg_has_role($1, $2, 'member')",
+                    &[request_role, &role],
+                )
+                .await
+                .expect("membership")
+                .get(0);
+            assert!(!member, "{request_role} can become {role}");
+        }
+    }
+    // vectra_definer owns functions of schema app and nothing else.
+    let owned: Vec<String> = admin
+        .query(
+            "select c.oid::regclass::text from pg_class c join pg_roles r on r.oid = c.relowner
+              where r.rolname = 'vectra_definer'
+             union all
+             select n.nspname from pg_namespace n join pg_roles r on r.oid = n.nspowner
+              where r.rolname = 'vectra_definer'
+             union all
+             select p.oid::regprocedure::text from pg_proc p join pg_roles r on r.oid = p.proowner
+              join pg_namespace n on n.oid = p.pronamespace
+              where r.rolname = 'vectra_definer' and n.nspname <> 'app'",
+            &[],
+        )
+        .await
+        .expect("owned")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(owned.is_empty(), "{owned:?}");
+    // Every SECURITY DEFINER function of app is vectra_definer's, but the two
+    // that need pgcrypto or refinery's table (and touch no tenant row).
+    let others: Vec<String> = admin
+        .query(
+            "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+              join pg_roles r on r.oid = p.proowner
+              where n.nspname = 'app' and p.prosecdef and r.rolname <> 'vectra_definer'
+              order by 1",
+            &[],
+        )
+        .await
+        .expect("definers")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(others, vec!["app.new_token()", "app.schema_version()"]);
+    // And it can create nothing anywhere.
+    for schema in ["public", "app", "auth"] {
+        let can: bool = admin
+            .query_one(
+                "select has_schema_privilege('vectra_definer', $1, 'create')",
+                &[&schema],
+            )
+            .await
+            .expect("schema privilege")
+            .get(0);
+        assert!(!can, "vectra_definer may create in {schema}");
+    }
+}
+
+#[tokio::test]
+async fn no_role_but_the_owner_reads_the_secrets() {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    for role in ["vectra_tenant_reader", "vectra_definer", "vectra_worker"] {
+        for (table, column) in [
+            ("users", "password_hash"),
+            ("invitations", "token_hash"),
+            ("email_outbox", "context"),
+            ("sessions", "token_hash"),
+            ("sessions", "token_key"),
+            ("one_time_tokens", "token_hash"),
+        ] {
+            let has: bool = admin
+                .query_one(
+                    "select has_column_privilege($1, 'public.' || $2, $3, 'select')",
+                    &[&role, &table, &column],
+                )
+                .await
+                .expect("column privilege")
+                .get(0);
+            assert!(!has, "{role} can read {table}.{column}");
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod begin_request;
 mod catalog;
+mod hardening;
 mod http;
 mod migrate;
 mod organization;

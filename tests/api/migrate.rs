@@ -1,8 +1,6 @@
 //! `vectra migrate`: creates everything on an empty database, changes nothing
 //! the second time, and refuses an owner that RLS would blind.
 
-use vectra::config::MigrateConfig;
-
 use crate::harness::TestDb;
 
 async fn schema_snapshot(client: &tokio_postgres::Client) -> String {
@@ -27,10 +25,7 @@ async fn schema_snapshot(client: &tokio_postgres::Client) -> String {
 #[tokio::test]
 async fn migrate_creates_everything_then_changes_nothing() {
     let db = TestDb::empty().await;
-    let config = MigrateConfig {
-        database_admin_url: db.admin_url(),
-        database_url: Some(db.authenticator_url()),
-    };
+    let config = crate::harness::migrate_config(&db.admin_url(), Some(&db.authenticator_url()));
     let first = vectra::db::migrate::run(&config).await.expect("first run");
     assert_eq!(
         first.applied.len() as i64,
@@ -70,12 +65,9 @@ async fn migrate_refuses_an_owner_without_bypassrls() {
         .await
         .expect("create role");
     let url = db.url_as(&role, "pw");
-    let err = vectra::db::migrate::run(&MigrateConfig {
-        database_admin_url: url,
-        database_url: None,
-    })
-    .await
-    .expect_err("a plain owner was accepted");
+    let err = vectra::db::migrate::run(&crate::harness::migrate_config(&url, None))
+        .await
+        .expect_err("a plain owner was accepted");
     assert!(err.to_string().contains("BYPASSRLS"), "{err:#}");
     let tables: i64 = admin
         .query_one(

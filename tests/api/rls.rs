@@ -34,11 +34,11 @@ fn insert_for_org(table: &str) -> String {
     }
 }
 
-/// A harmless UPDATE for tables where members hold an UPDATE privilege.
+/// A harmless UPDATE for tables where members hold an UPDATE privilege:
+/// the prospecting data, whose rules are policies. Every other write goes
+/// through a SECURITY DEFINER function (V9).
 fn member_update(table: &str) -> Option<&'static str> {
     match table {
-        "users" => Some("full_name = full_name"),
-        "invitations" => Some("revoked_at = revoked_at"),
         "campaigns" => Some("name = name"),
         "leads" => Some("status = status"),
         "meetings" => Some("status = status"),
@@ -51,7 +51,7 @@ fn member_may_delete(table: &str) -> bool {
 }
 
 fn member_may_insert(table: &str) -> bool {
-    !matches!(table, "users")
+    matches!(table, "campaigns" | "leads" | "meetings")
 }
 
 async fn lead_of(admin: &Client, org: Uuid) -> Uuid {
@@ -166,6 +166,14 @@ async fn a_member_cannot_write_into_another_tenant() {
             .await
             .expect_err(&format!("{t}: insert for org B accepted"));
         assert_eq!(sqlstate(&err), "42501", "{t}: {err}");
+        if !member_may_insert(t) {
+            // Not even for its own organization: only definer functions write here.
+            let err = member
+                .execute(&sql, &[&a, &lead_a])
+                .await
+                .expect_err(&format!("{t}: direct insert accepted"));
+            assert_eq!(sqlstate(&err), "42501", "{t}: {err}");
+        }
 
         let err = member
             .execute(
@@ -223,18 +231,10 @@ async fn a_member_cannot_write_into_another_tenant() {
             assert_eq!(sqlstate(&err), "42501", "{t}: {err}");
         }
     }
-    // organizations: the tenant itself.
-    assert_eq!(
-        member
-            .execute(
-                "update organizations set name = 'Taken' where id = $1",
-                &[&b]
-            )
-            .await
-            .expect("update"),
-        0
-    );
+    // organizations: the tenant itself (renamed only through
+    // app.update_organization).
     for sql in [
+        "update organizations set name = 'Taken' where id = $1",
         "update organizations set id = $1 where id = app.current_org_id()",
         "delete from organizations where id = $1",
         "insert into organizations (id, name, slug) values ($1, 'X', 'x-org')",
@@ -313,7 +313,7 @@ async fn the_platform_admin_sees_every_tenant_through_its_policies() {
 }
 
 #[tokio::test]
-async fn the_worker_reads_the_outbox_and_nothing_else() {
+async fn the_worker_reaches_the_outbox_through_its_functions_only() {
     let (db, admin, _seed) = seeded().await;
     let worker = db.as_role("vectra_worker", &[]).await;
     let total: i64 = admin
@@ -321,21 +321,32 @@ async fn the_worker_reads_the_outbox_and_nothing_else() {
         .await
         .expect("count")
         .get(0);
-    let rows = worker
-        .query("select id, context from email_outbox", &[])
-        .await
-        .expect("outbox");
-    assert_eq!(rows.len() as i64, total);
+    for sql in [
+        "select id, context from email_outbox",
+        "update email_outbox set to_email = 'elsewhere@x.test'",
+        "update email_outbox set status = 'sending'",
+    ] {
+        let err = worker.query(sql, &[]).await.expect_err(sql);
+        assert_eq!(sqlstate(&err), "42501", "{sql}: {err}");
+    }
     let claimed = worker
-        .execute("update email_outbox set status = 'sending', claimed_at = now() where status = 'pending'", &[])
+        .query("select id from auth.outbox_claim(100, '5 minutes')", &[])
         .await
         .expect("claim");
-    assert_eq!(claimed as i64, total);
-    let err = worker
-        .execute("update email_outbox set to_email = 'elsewhere@x.test'", &[])
+    assert_eq!(claimed.len() as i64, total, "every due row, every tenant");
+    let id: Uuid = claimed[0].get(0);
+    let sent: bool = worker
+        .query("select auth.outbox_mark_sent($1, 'Subject')", &[&id])
         .await
-        .expect_err("worker rewrote a recipient");
-    assert_eq!(sqlstate(&err), "42501");
+        .expect("mark sent")[0]
+        .get(0);
+    assert!(sent);
+    let again: bool = worker
+        .query("select auth.outbox_mark_sent($1, 'Subject')", &[&id])
+        .await
+        .expect("mark sent")[0]
+        .get(0);
+    assert!(!again, "a row no longer claimed was marked again");
     for t in TENANT_TABLES
         .iter()
         .filter(|t| **t != "email_outbox")
@@ -403,22 +414,17 @@ async fn the_audit_log_is_append_only_for_everyone() {
         assert_eq!(sqlstate(&err), "42501", "owner: {sql}: {err}");
         assert_eq!(message(&err), "audit_log is append-only");
     }
-    // Appending still works, in one's own name only.
-    member
-        .execute(
-            "insert into audit_log (organization_id, actor_id, action) values (app.current_org_id(), app.current_user_id(), 'test.append')",
-            &[],
-        )
-        .await
-        .expect("append");
-    let err = member
-        .execute(
-            "insert into audit_log (organization_id, actor_id, action) values (app.current_org_id(), $1, 'test.forged')",
-            &[&seed.a.member],
-        )
-        .await
-        .expect_err("forged actor");
-    assert_eq!(sqlstate(&err), "42501");
+    // Nor do request roles append: entries come from the definer functions.
+    for (who, session) in [("member", &member), ("platform admin", &pa)] {
+        let err = session
+            .execute(
+                "insert into audit_log (organization_id, actor_id, action) values ($1, app.current_user_id(), 'test.append')",
+                &[&seed.a.id],
+            )
+            .await
+            .expect_err(who);
+        assert_eq!(sqlstate(&err), "42501", "{who}: {err}");
+    }
     assert_eq!(before, fingerprint(&admin, "audit_log", seed.a.id).await);
 }
 
@@ -441,44 +447,92 @@ async fn managers_and_members_do_not_read_the_audit_log() {
 }
 
 #[tokio::test]
-async fn members_write_only_in_their_own_name_and_tenant() {
+async fn prospecting_rows_never_point_into_another_tenant() {
     let (db, admin, seed) = seeded().await;
-    let b_notification: Uuid = admin
+    let b_campaign: Uuid = admin
         .query_one(
-            "select id from notifications where organization_id = $1",
+            "select id from campaigns where organization_id = $1",
             &[&seed.b.id],
         )
         .await
-        .expect("B's notification")
+        .expect("B's campaign")
         .get(0);
+    let b_lead = lead_of(&admin, seed.b.id).await;
+    let a_lead = lead_of(&admin, seed.a.id).await;
     let member = db.as_role("vectra_member", &seed.a.owner_settings()).await;
-    // Another user's name, even a colleague's.
+    // A lead of A in B's campaign, a meeting of A with B's lead: the
+    // composite foreign keys (organization_id, id) have no such row.
     let err = member
         .execute(
-            "insert into invitations (organization_id, email, role, token_hash, invited_by, expires_at)
-             values (app.current_org_id(), 'x@x.test', 'member', sha256('x'), $1, now() + interval '1 day')",
-            &[&seed.a.member],
+            "insert into leads (organization_id, campaign_id, email) values (app.current_org_id(), $1, 'x@x.test')",
+            &[&b_campaign],
         )
         .await
-        .expect_err("invitation in a colleague's name");
-    assert_eq!(sqlstate(&err), "42501");
-    let err = member
-        .execute(
-            "insert into notifications (organization_id, type, sender_id, subject, body)
-             values (app.current_org_id(), 'org_owner_to_members', $1, 'S', 'B')",
-            &[&seed.b.owner],
-        )
-        .await
-        .expect_err("notification in another tenant's user's name");
-    assert_eq!(sqlstate(&err), "42501");
-    // An email of A attached to B's notification.
-    let err = member
-        .execute(
-            "insert into email_outbox (organization_id, notification_id, to_email, template)
-             values (app.current_org_id(), $1, 'x@x.test', 'notification')",
-            &[&b_notification],
-        )
-        .await
-        .expect_err("outbox row pointing at B's notification");
+        .expect_err("lead in another tenant's campaign");
     assert_eq!(sqlstate(&err), "23503", "{err}");
+    let err = member
+        .execute(
+            "insert into meetings (organization_id, lead_id, scheduled_at) values (app.current_org_id(), $1, now())",
+            &[&b_lead],
+        )
+        .await
+        .expect_err("meeting with another tenant's lead");
+    assert_eq!(sqlstate(&err), "23503", "{err}");
+    let err = member
+        .execute(
+            "update leads set campaign_id = $1 where id = $2",
+            &[&b_campaign, &a_lead],
+        )
+        .await
+        .expect_err("lead moved into another tenant's campaign");
+    assert_eq!(sqlstate(&err), "23503", "{err}");
+    // Positive control: the same statements within A work.
+    let a_campaign: Uuid = member
+        .query("select id from campaigns", &[])
+        .await
+        .expect("A's campaign")[0]
+        .get(0);
+    member
+        .execute(
+            "insert into leads (organization_id, campaign_id, email) values (app.current_org_id(), $1, 'x@x.test')",
+            &[&a_campaign],
+        )
+        .await
+        .expect("lead in A's own campaign");
+}
+
+#[tokio::test]
+async fn members_write_nothing_that_carries_a_rule() {
+    let (db, _admin, seed) = seeded().await;
+    // Even as the owner, with its real session.
+    let mut settings = seed.a.owner_settings();
+    settings.push(("app.session_id", seed.a.owner_session.to_string()));
+    let member = db.as_role("vectra_member", &settings).await;
+    for (what, sql) in [
+        ("promote itself", "update users set role = 'owner' where id = app.current_user_id()"),
+        ("rename the organization", "update organizations set name = 'x'"),
+        (
+            "forge an audit entry",
+            "insert into audit_log (organization_id, actor_id, action) values (app.current_org_id(), app.current_user_id(), 'user.remove')",
+        ),
+        (
+            "queue an email",
+            "insert into email_outbox (organization_id, to_email, template, context)
+             values (app.current_org_id(), 'victim@elsewhere.test', 'reset-password', '{\"token\": \"chosen\"}')",
+        ),
+        (
+            "plant an invitation",
+            "insert into invitations (organization_id, email, role, token_hash, invited_by, expires_at)
+             values (app.current_org_id(), 'x@x.test', 'owner', sha256('known'), app.current_user_id(), now() + interval '1 day')",
+        ),
+        ("swap an invitation token", "update invitations set token_hash = sha256('known')"),
+        (
+            "record a notification",
+            "insert into notifications (organization_id, type, sender_id, subject, body)
+             values (app.current_org_id(), 'org_owner_to_members', app.current_user_id(), 'S', 'B')",
+        ),
+    ] {
+        let err = member.execute(sql, &[]).await.expect_err(what);
+        assert_eq!(sqlstate(&err), "42501", "{what}: {err}");
+    }
 }

@@ -78,18 +78,17 @@ fn start_server() -> Server {
             .batch_execute(&format!("create database {template}"))
             .await
             .expect("create the template database");
-        let outcome = vectra::db::migrate::run(&vectra::config::MigrateConfig {
-            database_admin_url: url(&host, port, &user, &password, &template),
-            database_url: Some(url(
-                &host,
-                port,
-                "vectra_authenticator",
-                AUTHENTICATOR_PASSWORD,
-                &template,
-            )),
-        })
-        .await
-        .expect("migrating the template database");
+        let admin_url = url(&host, port, &user, &password, &template);
+        let auth_url = url(
+            &host,
+            port,
+            "vectra_authenticator",
+            AUTHENTICATOR_PASSWORD,
+            &template,
+        );
+        let outcome = vectra::db::migrate::run(&migrate_config(&admin_url, Some(&auth_url)))
+            .await
+            .expect("migrating the template database");
         assert!(outcome.authenticator_password_set);
     });
     Server {
@@ -180,6 +179,25 @@ fn remove_orphaned_containers() {
                 .output();
         }
     }
+}
+
+/// What the tests migrate with: the documented defaults, but the test
+/// platform-admin email and limits generous enough for the suite (the
+/// limits' own tests set theirs in `auth.settings`).
+pub fn migrate_config(
+    admin_url: &str,
+    database_url: Option<&str>,
+) -> vectra::config::MigrateConfig {
+    vectra::config::MigrateConfig::from_lookup(|name| match name {
+        "DATABASE_ADMIN_URL" => Some(admin_url.to_owned()),
+        "DATABASE_URL" => database_url.map(str::to_owned),
+        "PLATFORM_ADMIN_EMAIL" => Some(PLATFORM_ADMIN_EMAIL.to_owned()),
+        "INVITES_PER_SENDER_PER_HOUR"
+        | "INVITES_PER_ORGANIZATION_PER_HOUR"
+        | "INVITES_PER_RECIPIENT_PER_HOUR" => Some("1000".to_owned()),
+        _ => None,
+    })
+    .expect("test migration configuration")
 }
 
 fn url(host: &str, port: u16, user: &str, password: &str, db: &str) -> String {
@@ -543,6 +561,17 @@ pub struct Tokens {
     pub user_id: Uuid,
 }
 
+impl From<&Reply> for Tokens {
+    /// The tokens of a token response (login, refresh, verify-email …).
+    fn from(r: &Reply) -> Self {
+        Tokens {
+            access: r.str("/access_token"),
+            refresh: r.str("/refresh_token"),
+            user_id: r.str("/user/id").parse().expect("uuid"),
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(&[]).await
@@ -572,6 +601,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Any request, as built by the caller.
+    pub async fn send_with(&self, request: reqwest::RequestBuilder) -> Reply {
+        self.send(request).await
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
@@ -669,26 +703,51 @@ impl TestApp {
             )
             .await
             .expect(200);
-        Tokens {
-            access: r.str("/access_token"),
-            refresh: r.str("/refresh_token"),
-            user_id: r.str("/user/id").parse().expect("uuid"),
-        }
+        Tokens::from(&r)
     }
 
-    /// Registers, follows the emailed verification link, and signs in.
-    pub async fn verified_owner(&self, email: &str, org: &str) -> Tokens {
-        self.register(email, PASSWORD, org).await.expect(201);
-        let mail = self.mail.last_to(email).await;
+    /// Asserts that both tokens of a session are refused as revoked: the
+    /// access token at its next request, the refresh token at refresh.
+    pub async fn assert_session_revoked(&self, tokens: &Tokens) {
+        self.get("/api/v1/user/me", Some(&tokens.access))
+            .await
+            .problem(401, "Session revoked");
         self.post(
-            "/api/v1/auth/verify-email",
-            serde_json::json!({"token": mail.token()}),
+            "/api/v1/auth/refresh",
+            serde_json::json!({"refresh_token": tokens.refresh}),
             None,
         )
         .await
-        .expect(200);
-        self.login(email, PASSWORD).await
+        .problem(401, "Session revoked");
+    }
+
+    /// Registers and follows the emailed verification link, which signs in.
+    pub async fn verified_owner(&self, email: &str, org: &str) -> Tokens {
+        self.register(email, PASSWORD, org).await.expect(202);
+        let mail = self.mail.last_to(email).await;
+        let r = self
+            .post(
+                "/api/v1/auth/verify-email",
+                serde_json::json!({"token": mail.token()}),
+                None,
+            )
+            .await
+            .expect(200);
+        Tokens::from(&r)
     }
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// The claims of an access token issued by a test app (signature checked).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    v.set_audience(&["vectra-api"]);
+    jsonwebtoken::decode::<serde_json::Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes()),
+        &v,
+    )
+    .expect("decode")
+    .claims
+}

@@ -1,0 +1,186 @@
+-- Direct SQL as each request role is never more powerful than the API for
+-- the same caller. Every statement a security review found succeeding as
+-- vectra_member is tried here and must be refused; then the same for the
+-- platform admin, the worker and the DBAs' reader.
+
+begin;
+select plan(53);
+
+insert into organizations (id, name, slug) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'Alpha', 'alpha'),
+  ('bbbbbbbb-0000-0000-0000-000000000000', 'Beta', 'beta');
+insert into users (id, organization_id, email, password_hash, full_name, role, email_verified_at) values
+  ('aaaaaaaa-0000-0000-0000-000000000001', 'aaaaaaaa-0000-0000-0000-000000000000', 'owner@alpha.test', 'h', 'Ann', 'owner', now()),
+  ('aaaaaaaa-0000-0000-0000-000000000002', 'aaaaaaaa-0000-0000-0000-000000000000', 'member@alpha.test', 'h', 'Mo', 'member', now()),
+  ('aaaaaaaa-0000-0000-0000-000000000003', 'aaaaaaaa-0000-0000-0000-000000000000', 'manager@alpha.test', 'h', 'Max', 'manager', now()),
+  ('bbbbbbbb-0000-0000-0000-000000000001', 'bbbbbbbb-0000-0000-0000-000000000000', 'owner@beta.test', 'h', 'Bob', 'owner', now()),
+  ('cccccccc-0000-0000-0000-000000000001', null, 'admin@vectra.test', 'h', 'Pat', 'platform_admin', now());
+insert into sessions (id, user_id, token_hash, expires_at) values
+  ('aaaaaaaa-5555-0000-0000-000000000001', 'aaaaaaaa-0000-0000-0000-000000000001', sha256('s1'), now() + interval '1 day'),
+  ('aaaaaaaa-5555-0000-0000-000000000002', 'aaaaaaaa-0000-0000-0000-000000000002', sha256('s2'), now() + interval '1 day');
+insert into invitations (organization_id, id, email, role, token_hash, invited_by, expires_at) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-1111-0000-0000-000000000001', 'invitee@alpha.test', 'member',
+   sha256('real'), 'aaaaaaaa-0000-0000-0000-000000000001', now() + interval '7 days');
+insert into email_outbox (organization_id, to_email, template, context) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'member@alpha.test', 'verify-email', '{"name": "Mo", "token": "secret-1"}'),
+  ('bbbbbbbb-0000-0000-0000-000000000000', 'owner@beta.test', 'verify-email', '{"name": "Bob", "token": "secret-2"}');
+insert into campaigns (organization_id, id, name) values
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-cccc-0000-0000-000000000001', 'A launch');
+
+-- An ordinary member of A, with its own live session ----------------------------
+set local role vectra_member;
+select set_config('app.org_id', 'aaaaaaaa-0000-0000-0000-000000000000', true),
+       set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000002', true),
+       set_config('app.session_id', 'aaaaaaaa-5555-0000-0000-000000000002', true),
+       set_config('app.role', 'member', true);
+
+select throws_ok($$ update public.users set role = 'owner' where id = app.current_user_id() $$,
+  '42501', null, 'a member cannot make itself owner');
+select throws_ok($$ update public.users set role = 'member' where role = 'owner' and id <> app.current_user_id() $$,
+  '42501', null, 'a member cannot demote the owners (leaving none)');
+select throws_ok($$ update public.organizations set name = 'x' $$,
+  '42501', null, 'a member cannot rename the organization');
+select throws_ok($$ insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
+                    values (app.current_org_id(), app.current_user_id(), 'user.role_change', 'user', app.current_user_id()) $$,
+  '42501', null, 'a member cannot forge an audit entry');
+select throws_ok($$ insert into public.email_outbox (organization_id, to_email, template, context)
+                    values (app.current_org_id(), 'victim@elsewhere.test', 'reset-password', '{"token":"chosen"}') $$,
+  '42501', null, 'a member cannot queue an email to anyone with any template');
+select throws_ok($$ insert into public.invitations (organization_id, email, role, token_hash, invited_by, expires_at)
+                    values (app.current_org_id(), 'attacker@evil.test', 'owner', sha256(convert_to('known', 'UTF8')),
+                            app.current_user_id(), now() + interval '7 days') $$,
+  '42501', null, 'a member cannot plant an owner invitation with a token it knows');
+select throws_ok($$ update public.invitations set token_hash = sha256(convert_to('known', 'UTF8'))
+                     where accepted_at is null $$,
+  '42501', null, 'a member cannot swap the token hash of a pending invitation');
+select throws_ok($$ select app.hash_token('known') $$,
+  '42501', null, 'token hashing is not the member''s to call');
+select throws_ok($$ select app.audit('user.remove', 'user', null, '{}') $$,
+  '42501', null, 'the audit helper is not callable directly');
+select throws_ok($$ select auth.revoke_member_sessions('aaaaaaaa-0000-0000-0000-000000000001', 'spite') $$,
+  '42501', null, 'ending a colleague''s sessions is not callable directly');
+select throws_ok($$ insert into public.notifications (organization_id, type, sender_id, subject, body)
+                    values (app.current_org_id(), 'org_owner_to_members', app.current_user_id(), 'S', 'B') $$,
+  '42501', null, 'a member cannot record a notification directly');
+
+-- Through the functions, with its own settings: the API's answers.
+select throws_ok($$ select app.change_user_role('aaaaaaaa-0000-0000-0000-000000000002', 'owner') $$,
+  'VA403', 'This action requires one of the roles: owner, admin', 'the function refuses a member');
+select throws_ok($$ select app.invite_user('friend@evil.test', 'member') $$,
+  'VA403', 'This action requires one of the roles: owner, admin', 'a member cannot invite');
+
+-- Forged settings: the member claims to be the owner (role, then user).
+select set_config('app.role', 'owner', true);
+select throws_ok($$ select app.change_user_role('aaaaaaaa-0000-0000-0000-000000000002', 'owner') $$,
+  'VA401', 'Token no longer matches the account', 'a forged role setting is caught against the session');
+select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true);
+select throws_ok($$ select app.change_user_role('aaaaaaaa-0000-0000-0000-000000000002', 'owner') $$,
+  'VA401', 'Token no longer matches the account', 'another user''s id without that user''s session is caught too');
+select throws_ok($$ select app.update_organization('{"name": "Owned"}') $$,
+  'VA401', 'Token no longer matches the account', 'renaming with forged settings is refused');
+select is((select role::text from users where id = 'aaaaaaaa-0000-0000-0000-000000000002'), 'member',
+  'the member is still a member');
+
+-- Prospecting data: the role matrix holds for direct SQL too.
+select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000002', true), set_config('app.role', 'member', true);
+select throws_ok($$ insert into campaigns (organization_id, name) values (app.current_org_id(), 'Mine') $$,
+  '42501', null, 'a member does not create campaigns');
+select is_empty($$ update campaigns set name = 'Renamed' returning id $$, 'a member does not update campaigns');
+select results_eq($$ select name from campaigns $$, $$ values ('A launch') $$, 'a member reads its organization''s campaigns');
+select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000003', true), set_config('app.role', 'manager', true);
+select lives_ok($$ insert into campaigns (organization_id, name) values (app.current_org_id(), 'Q3') $$,
+  'a manager creates a campaign');
+select is_empty($$ delete from campaigns returning id $$, 'a manager deletes nothing');
+select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true), set_config('app.role', 'admin', true);
+select isnt_empty($$ delete from campaigns where name = 'Q3' returning id $$, 'an admin deletes a campaign');
+reset role;
+
+-- The owner of A, with its real session: even the top role goes through the
+-- functions, and they still work --------------------------------------------------
+set local role vectra_member;
+select set_config('app.org_id', 'aaaaaaaa-0000-0000-0000-000000000000', true),
+       set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true),
+       set_config('app.session_id', 'aaaaaaaa-5555-0000-0000-000000000001', true),
+       set_config('app.role', 'owner', true);
+select throws_ok($$ update public.users set role = 'admin' where id = 'aaaaaaaa-0000-0000-0000-000000000002' $$,
+  '42501', null, 'an owner changes roles only through the function');
+select throws_ok($$ insert into public.audit_log (organization_id, actor_id, action)
+                    values (app.current_org_id(), app.current_user_id(), 'organization.update') $$,
+  '42501', null, 'an owner cannot write the audit log directly');
+select is(app.change_user_role('aaaaaaaa-0000-0000-0000-000000000002', 'admin') ->> 'role', 'admin',
+  'the owner promotes through the function');
+select is((select count(*)::int from audit_log where action = 'user.role_change'
+             and actor_id = 'aaaaaaaa-0000-0000-0000-000000000001'), 1,
+  'and the function wrote the audit entry, in the owner''s name');
+select throws_ok($$ select app.change_user_role('aaaaaaaa-0000-0000-0000-000000000001', 'member') $$,
+  'VA409', 'The organization must keep at least one active owner', 'the last owner stays');
+select throws_ok($$ select app.change_user_role('bbbbbbbb-0000-0000-0000-000000000001', 'member') $$,
+  'VA404', 'User not found', 'another tenant''s user is not found');
+select is(app.invite_user('new@alpha.test', 'manager') ->> 'status', 'pending', 'the owner invites');
+select is((select count(*)::int from email_outbox where template = 'invite-user'), 1,
+  'the invitation email was queued by the function');
+reset role;
+
+-- vectra_platform_admin -----------------------------------------------------------
+set local role vectra_platform_admin;
+select is_empty($$ select 1 from organizations $$, 'the bare platform-admin role sees no organization');
+select is_empty($$ select 1 from users $$, 'the bare platform-admin role sees no user');
+select set_config('app.user_id', 'cccccccc-0000-0000-0000-000000000001', true),
+       set_config('app.role', 'platform_admin', true);
+select results_eq($$ select count(*)::int from organizations $$, array[2], 'in its context it sees every organization');
+select throws_ok($$ update public.users set role = 'member' where role = 'owner' $$,
+  '42501', null, 'the platform admin does not rewrite roles directly');
+select throws_ok($$ insert into public.audit_log (organization_id, actor_id, action)
+                    values (null, app.current_user_id(), 'organization.create') $$,
+  '42501', null, 'the platform admin does not write the audit log directly');
+select throws_ok($$ insert into public.email_outbox (to_email, template, context)
+                    values ('victim@elsewhere.test', 'reset-password', '{"token":"chosen"}') $$,
+  '42501', null, 'the platform admin does not queue arbitrary email');
+select throws_ok($$ delete from public.organizations $$, '42501', null, 'the platform admin does not delete directly');
+reset role;
+
+-- vectra_worker: the outbox through its three functions only ------------------------
+set local role vectra_worker;
+select throws_ok($$ select context from public.email_outbox $$, '42501', null, 'the worker cannot browse pending tokens');
+select throws_ok($$ update public.email_outbox set to_email = 'elsewhere@x.test' $$, '42501', null,
+  'the worker cannot redirect an email');
+select is((select count(*)::int from auth.outbox_claim(10, '5 minutes') where context ? 'token'), 3,
+  'claiming returns the due rows with their context');
+select is((select count(*)::int from auth.outbox_claim(10, '5 minutes')), 0, 'a second claim finds nothing due');
+reset role;
+update email_outbox set status = 'pending', claimed_at = null where to_email = 'owner@beta.test';
+select set_config('test.unclaimed', (select id::text from email_outbox where to_email = 'owner@beta.test'), true);
+set local role vectra_worker;
+select is(auth.outbox_mark_sent(current_setting('test.unclaimed')::uuid, 'Hi'), false,
+  'a row the worker has not claimed cannot be marked sent');
+reset role;
+
+-- vectra_tenant_reader: a DBA's view of one tenant ---------------------------------------
+select set_config('app.org_id', '', true), set_config('app.user_id', '', true),
+       set_config('app.session_id', '', true), set_config('app.role', '', true);
+set local role vectra_tenant_reader;
+select is_empty($$ select 1 from users $$, 'the reader without settings sees no user');
+select set_config('app.org_id', 'aaaaaaaa-0000-0000-0000-000000000000', true),
+       set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true),
+       set_config('app.role', 'owner', true);
+select results_eq($$ select count(*)::int from users $$, array[3], 'with A''s settings it sees A''s three users');
+select is_empty($$ select 1 from users where organization_id <> app.current_org_id() $$, 'and nobody else''s');
+select results_eq($$ select (app.list_users(1, 10, null, null, null) ->> 'total')::int $$, array[3],
+  'it may call the read functions');
+select throws_ok($$ select password_hash from users $$, '42501', null, 'the reader reads no password hash');
+select throws_ok($$ select context from email_outbox $$, '42501', null, 'the reader reads no email context');
+select throws_ok($$ select 1 from sessions $$, '42501', null, 'the reader reads no session');
+select throws_ok($$ insert into campaigns (organization_id, name) values (app.current_org_id(), 'X') $$,
+  '42501', null, 'the reader writes nothing');
+select throws_ok($$ select app.update_organization('{"name": "x"}') $$, '42501', null,
+  'the reader calls no write function');
+reset role;
+
+-- Nobody can become vectra_definer -------------------------------------------------------
+select is((select count(*)::int from pg_auth_members m join pg_roles r on r.oid = m.roleid
+            join pg_roles g on g.oid = m.member
+           where r.rolname = 'vectra_definer' and g.rolname <> current_user), 0,
+  'vectra_definer is granted to nobody (a migration owner that is not a superuser excepted)');
+
+select * from finish();
+rollback;
