@@ -35,7 +35,6 @@ pub struct Config {
     pub smtp_url: String,
     pub email_from: String,
     pub access_token_ttl: Duration,
-    pub refresh_token_ttl: Duration,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub db_pool_size: usize,
@@ -46,9 +45,6 @@ pub struct Config {
     /// Settings the database keeps for itself (`auth.settings`), written by
     /// `migrate` (and `serve` when it migrates).
     pub instance: InstanceSettings,
-    /// How long the refresh token that just rotated still yields the same
-    /// successor (two tabs, a retried request) instead of revoking the session.
-    pub refresh_grace_period: Duration,
     /// Most keys each rate limiter holds before new keys share one bucket.
     pub rate_limit_max_keys: usize,
     /// Failed logins per email before each further attempt waits (doubling).
@@ -71,6 +67,11 @@ pub struct InstanceSettings {
     pub invites_per_organization_per_hour: i32,
     /// … per recipient address, across organizations.
     pub invites_per_recipient_per_hour: i32,
+    /// How long a session (its refresh tokens) lasts from the sign-in.
+    pub refresh_token_ttl: Duration,
+    /// How long the refresh token that just rotated still yields the same
+    /// successor (two tabs, a retried request) instead of revoking the session.
+    pub refresh_grace_period: Duration,
 }
 
 /// What `vectra migrate` needs: the admin connection, optionally the
@@ -116,7 +117,6 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &redact_url(&self.smtp_url))
             .field("email_from", &self.email_from)
             .field("access_token_ttl", &self.access_token_ttl)
-            .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("request_timeout", &self.request_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("db_pool_size", &self.db_pool_size)
@@ -124,7 +124,6 @@ impl std::fmt::Debug for Config {
             .field("outbox_poll_interval", &self.outbox_poll_interval)
             .field("outbox_retry_base", &self.outbox_retry_base)
             .field("instance", &self.instance)
-            .field("refresh_grace_period", &self.refresh_grace_period)
             .field("rate_limit_max_keys", &self.rate_limit_max_keys)
             .field(
                 "login_failures_before_backoff",
@@ -200,7 +199,6 @@ impl Config {
             smtp_url,
             email_from: env.mailbox("EMAIL_FROM", "Vectra <no-reply@vectra.local>")?,
             access_token_ttl: env.duration("ACCESS_TOKEN_TTL", "15m")?,
-            refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "30d")?,
             request_timeout: env.duration("REQUEST_TIMEOUT", "30s")?,
             max_body_bytes: env.parsed("MAX_BODY_BYTES", "1048576")?,
             db_pool_size: env.parsed("DATABASE_POOL_SIZE", "16")?,
@@ -208,7 +206,6 @@ impl Config {
             outbox_poll_interval: env.duration("OUTBOX_POLL_INTERVAL", "1s")?,
             outbox_retry_base: env.duration("OUTBOX_RETRY_BASE", "5s")?,
             instance: InstanceSettings::from_env(&env)?,
-            refresh_grace_period: env.duration("REFRESH_GRACE_PERIOD", "10s")?,
             rate_limit_max_keys: env.positive("RATE_LIMIT_MAX_KEYS", "100000")?,
             login_failures_before_backoff: env.parsed("LOGIN_FAILURES_BEFORE_BACKOFF", "5")?,
             hash_concurrency: match env.optional("HASH_CONCURRENCY") {
@@ -250,6 +247,17 @@ impl InstanceSettings {
             invites_per_organization_per_hour: env
                 .positive("INVITES_PER_ORGANIZATION_PER_HOUR", "50")?,
             invites_per_recipient_per_hour: env.positive("INVITES_PER_RECIPIENT_PER_HOUR", "3")?,
+            refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "30d")?,
+            refresh_grace_period: {
+                let grace = env.duration("REFRESH_GRACE_PERIOD", "10s")?;
+                if grace > Duration::from_secs(300) {
+                    return Err(ConfigError::new(
+                        "REFRESH_GRACE_PERIOD",
+                        "must be at most 5 minutes",
+                    ));
+                }
+                grace
+            },
         })
     }
 }
@@ -388,11 +396,14 @@ mod tests {
             .expect("valid");
         assert_eq!(c.instance.platform_admin_email, "admin@vectra.io");
         assert_eq!(c.instance.invitation_ttl, Duration::from_secs(7 * 86400));
-        assert_eq!(c.refresh_grace_period, Duration::from_secs(10));
+        assert_eq!(c.instance.refresh_grace_period, Duration::from_secs(10));
         assert!(c.hash_concurrency >= 1);
         assert_eq!(c.bind_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.access_token_ttl, Duration::from_secs(15 * 60));
-        assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 86400));
+        assert_eq!(
+            c.instance.refresh_token_ttl,
+            Duration::from_secs(30 * 86400)
+        );
         assert_eq!(c.smtp_url, "smtp://127.0.0.1:1025");
         assert!(c.database_admin_url.is_none());
     }
@@ -449,7 +460,7 @@ mod tests {
         ]))
         .expect("valid");
         assert_eq!(c.access_token_ttl, Duration::from_secs(600));
-        assert_eq!(c.refresh_token_ttl, Duration::from_secs(7 * 86400));
+        assert_eq!(c.instance.refresh_token_ttl, Duration::from_secs(7 * 86400));
         assert_eq!(c.instance.platform_admin_email, "boss@example.com");
     }
 

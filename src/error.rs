@@ -18,11 +18,29 @@ use tokio_postgres::error::SqlState;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// A field-level validation error (for 422 responses).
+/// A field-level validation error (for 422 responses). `row` numbers the
+/// element of a batch (1 is the first) when the request holds several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u32>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+            row: None,
+        }
+    }
+
+    pub fn in_row(mut self, row: u32) -> Self {
+        self.row = Some(row);
+        self
+    }
 }
 
 /// A client-facing problem.
@@ -153,7 +171,10 @@ impl ApiError {
     }
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
-            [one] => format!("{}: {}", one.field, one.message),
+            [one] if one.row.is_none() => format!("{}: {}", one.field, one.message),
+            _ if errors.iter().any(|e| e.row.is_some()) => {
+                "The import has invalid rows; nothing was imported".to_owned()
+            }
             _ => "The request has invalid fields".to_owned(),
         };
         Self::Problem(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_errors(errors))
@@ -237,23 +258,7 @@ pub fn problem_for_db_error(db: &tokio_postgres::error::DbError) -> Option<Probl
             return Some(p);
         }
         "VA422" => {
-            let errors: Vec<FieldError> = db
-                .detail()
-                .and_then(|d| {
-                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(d).ok()
-                })
-                .map(|m| {
-                    m.into_iter()
-                        .map(|(field, v)| FieldError {
-                            field,
-                            message: v
-                                .as_str()
-                                .map(str::to_owned)
-                                .unwrap_or_else(|| v.to_string()),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let errors = db.detail().map(field_errors_of_detail).unwrap_or_default();
             // One field: say which in the detail, as Rust-side validation does.
             let detail = match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
@@ -270,6 +275,26 @@ pub fn problem_for_db_error(db: &tokio_postgres::error::DbError) -> Option<Probl
     Some(p)
 }
 
+/// The DETAIL of a `VA422`: `{"field": "message", …}`, or
+/// `{"errors": [{"row", "field", "message"}, …]}` for a batch.
+fn field_errors_of_detail(detail: &str) -> Vec<FieldError> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(detail) else {
+        return Vec::new();
+    };
+    if let Some(rows) = map.get("errors").filter(|v| v.is_array()) {
+        return serde_json::from_value(rows.clone()).unwrap_or_default();
+    }
+    map.into_iter()
+        .map(|(field, v)| {
+            let message = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
+            FieldError::new(field, message)
+        })
+        .collect()
+}
+
 fn problem_for_standard_sqlstate(db: &tokio_postgres::error::DbError) -> Option<Problem> {
     let code = db.code();
     let constraint = db.constraint().unwrap_or("");
@@ -280,6 +305,7 @@ fn problem_for_standard_sqlstate(db: &tokio_postgres::error::DbError) -> Option<
             "invitations_pending_email_key" => {
                 "A pending invitation for this email already exists; resend it instead"
             }
+            "leads_org_email_key" => "A lead with this email already exists",
             _ => "The resource already exists",
         };
         return Some(Problem::new(StatusCode::CONFLICT, detail));
@@ -294,10 +320,7 @@ fn problem_for_standard_sqlstate(db: &tokio_postgres::error::DbError) -> Option<
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("{field}: invalid value"),
             )
-            .with_errors(vec![FieldError {
-                field,
-                message: "invalid value".to_owned(),
-            }]),
+            .with_errors(vec![FieldError::new(field, "invalid value")]),
         );
     }
     if *code == SqlState::FOREIGN_KEY_VIOLATION {
@@ -374,10 +397,7 @@ mod tests {
 
     #[test]
     fn validation_detail_names_a_single_field() {
-        let e = ApiError::validation(vec![FieldError {
-            field: "password".into(),
-            message: "too short".into(),
-        }]);
+        let e = ApiError::validation(vec![FieldError::new("password", "too short")]);
         assert_eq!(e.to_string(), "password: too short");
         assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }

@@ -6,7 +6,7 @@
 -- platform-admin context.
 
 begin;
-select plan(100);
+select plan(90);
 
 -- organizations
 select policies_are('public', 'organizations', array['organizations_definer_all', 'organizations_member_select', 'organizations_platform_admin_select']);
@@ -61,43 +61,31 @@ select policy_roles_are('public', 'audit_log', 'audit_log_definer_insert', array
 select policy_cmd_is('public', 'audit_log', 'audit_log_definer_insert', 'INSERT', 'audit_log_definer_insert is an INSERT policy');
 
 -- campaigns
-select policies_are('public', 'campaigns', array['campaigns_member_delete', 'campaigns_member_insert', 'campaigns_member_select', 'campaigns_member_update', 'campaigns_platform_admin_select']);
+select policies_are('public', 'campaigns', array['campaigns_definer_all', 'campaigns_member_select', 'campaigns_platform_admin_select']);
 select policy_roles_are('public', 'campaigns', 'campaigns_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'campaigns', 'campaigns_member_select', 'SELECT', 'campaigns_member_select is a SELECT policy');
-select policy_roles_are('public', 'campaigns', 'campaigns_member_insert', array['vectra_member']);
-select policy_cmd_is('public', 'campaigns', 'campaigns_member_insert', 'INSERT', 'campaigns_member_insert is an INSERT policy');
-select policy_roles_are('public', 'campaigns', 'campaigns_member_update', array['vectra_member']);
-select policy_cmd_is('public', 'campaigns', 'campaigns_member_update', 'UPDATE', 'campaigns_member_update is an UPDATE policy');
-select policy_roles_are('public', 'campaigns', 'campaigns_member_delete', array['vectra_member']);
-select policy_cmd_is('public', 'campaigns', 'campaigns_member_delete', 'DELETE', 'campaigns_member_delete is a DELETE policy');
 select policy_roles_are('public', 'campaigns', 'campaigns_platform_admin_select', array['vectra_platform_admin']);
 select policy_cmd_is('public', 'campaigns', 'campaigns_platform_admin_select', 'SELECT', 'campaigns_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'campaigns', 'campaigns_definer_all', array['vectra_definer']);
+select policy_cmd_is('public', 'campaigns', 'campaigns_definer_all', 'ALL', 'campaigns_definer_all is an ALL policy');
 
 -- leads
-select policies_are('public', 'leads', array['leads_member_delete', 'leads_member_insert', 'leads_member_select', 'leads_member_update', 'leads_platform_admin_select']);
+select policies_are('public', 'leads', array['leads_definer_all', 'leads_member_select', 'leads_platform_admin_select']);
 select policy_roles_are('public', 'leads', 'leads_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'leads', 'leads_member_select', 'SELECT', 'leads_member_select is a SELECT policy');
-select policy_roles_are('public', 'leads', 'leads_member_insert', array['vectra_member']);
-select policy_cmd_is('public', 'leads', 'leads_member_insert', 'INSERT', 'leads_member_insert is an INSERT policy');
-select policy_roles_are('public', 'leads', 'leads_member_update', array['vectra_member']);
-select policy_cmd_is('public', 'leads', 'leads_member_update', 'UPDATE', 'leads_member_update is an UPDATE policy');
-select policy_roles_are('public', 'leads', 'leads_member_delete', array['vectra_member']);
-select policy_cmd_is('public', 'leads', 'leads_member_delete', 'DELETE', 'leads_member_delete is a DELETE policy');
 select policy_roles_are('public', 'leads', 'leads_platform_admin_select', array['vectra_platform_admin']);
 select policy_cmd_is('public', 'leads', 'leads_platform_admin_select', 'SELECT', 'leads_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'leads', 'leads_definer_all', array['vectra_definer']);
+select policy_cmd_is('public', 'leads', 'leads_definer_all', 'ALL', 'leads_definer_all is an ALL policy');
 
 -- meetings
-select policies_are('public', 'meetings', array['meetings_member_delete', 'meetings_member_insert', 'meetings_member_select', 'meetings_member_update', 'meetings_platform_admin_select']);
+select policies_are('public', 'meetings', array['meetings_definer_all', 'meetings_member_select', 'meetings_platform_admin_select']);
 select policy_roles_are('public', 'meetings', 'meetings_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'meetings', 'meetings_member_select', 'SELECT', 'meetings_member_select is a SELECT policy');
-select policy_roles_are('public', 'meetings', 'meetings_member_insert', array['vectra_member']);
-select policy_cmd_is('public', 'meetings', 'meetings_member_insert', 'INSERT', 'meetings_member_insert is an INSERT policy');
-select policy_roles_are('public', 'meetings', 'meetings_member_update', array['vectra_member']);
-select policy_cmd_is('public', 'meetings', 'meetings_member_update', 'UPDATE', 'meetings_member_update is an UPDATE policy');
-select policy_roles_are('public', 'meetings', 'meetings_member_delete', array['vectra_member']);
-select policy_cmd_is('public', 'meetings', 'meetings_member_delete', 'DELETE', 'meetings_member_delete is a DELETE policy');
 select policy_roles_are('public', 'meetings', 'meetings_platform_admin_select', array['vectra_platform_admin']);
 select policy_cmd_is('public', 'meetings', 'meetings_platform_admin_select', 'SELECT', 'meetings_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'meetings', 'meetings_definer_all', array['vectra_definer']);
+select policy_cmd_is('public', 'meetings', 'meetings_definer_all', 'ALL', 'meetings_definer_all is an ALL policy');
 
 -- sessions and one_time_tokens: RLS on and no policy at all, so no request
 -- role can reach a row even if a grant were added by mistake.
@@ -133,17 +121,30 @@ select table_privs_are('public', 'email_outbox', 'vectra_worker', '{}'::text[]);
 select table_privs_are('public', 'email_outbox', 'vectra_definer', array['INSERT']);
 select is_empty(
   $$ select grantee || ' ' || privilege_type || ' ' || table_name from information_schema.role_table_grants
-      where table_schema = 'public' and grantee in ('vectra_member', 'vectra_platform_admin', 'vectra_tenant_reader')
-        and privilege_type in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
-        and table_name not in ('campaigns', 'leads', 'meetings') $$,
-  'request roles hold no direct write but on the prospecting tables (whose rules are policies)'
+      where table_schema in ('public', 'app', 'auth')
+        and grantee in ('vectra_anon', 'vectra_member', 'vectra_platform_admin', 'vectra_worker', 'vectra_tenant_reader')
+        and privilege_type in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE') $$,
+  'no request role (nor the reader) holds a direct write on any table'
 );
 select is_empty(
   $$ select grantee || ' ' || privilege_type || ' ' || table_name || '.' || column_name
        from information_schema.column_privileges
-      where table_schema = 'public' and grantee in ('vectra_member', 'vectra_platform_admin', 'vectra_tenant_reader')
-        and privilege_type in ('INSERT', 'UPDATE') and table_name not in ('campaigns', 'leads', 'meetings') $$,
+      where table_schema in ('public', 'app', 'auth')
+        and grantee in ('vectra_anon', 'vectra_member', 'vectra_platform_admin', 'vectra_worker', 'vectra_tenant_reader')
+        and privilege_type in ('INSERT', 'UPDATE') $$,
   'nor a column-level write'
+);
+select is_empty(
+  $$ select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname in ('app', 'auth') and p.proconfig is not null
+        and not (p.proconfig @> array['search_path=pg_catalog, pg_temp']) $$,
+  'every function of app and auth that pins a search_path pins pg_catalog, pg_temp (pg_temp last)'
+);
+select is_empty(
+  $$ select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname in ('app', 'auth') and p.prosecdef
+        and not coalesce(p.proconfig @> array['search_path=pg_catalog, pg_temp'], false) $$,
+  'every SECURITY DEFINER function pins it'
 );
 select is_empty(
   $$ select grantee || ' ' || privilege_type || ' ' || table_name from information_schema.role_table_grants

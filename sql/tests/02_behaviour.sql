@@ -54,13 +54,13 @@ select throws_ok(
   $$ update campaigns set organization_id = 'bbbbbbbb-0000-0000-0000-000000000000' $$,
   '42501', null, 'member of A cannot move its rows into B'
 );
-select is_empty(
-  $$ update leads set status = 'lost' where organization_id = 'bbbbbbbb-0000-0000-0000-000000000000' returning id $$,
-  'updating B''s leads touches no row'
+select throws_ok(
+  $$ update leads set status = 'lost' where organization_id = 'bbbbbbbb-0000-0000-0000-000000000000' $$,
+  '42501', null, 'members update no lead directly, B''s least of all'
 );
-select is_empty(
-  $$ delete from campaigns where id = 'bbbbbbbb-0000-0000-0000-0000000000c1' returning id $$,
-  'deleting B''s campaign touches no row'
+select throws_ok(
+  $$ delete from campaigns where id = 'bbbbbbbb-0000-0000-0000-0000000000c1' $$,
+  '42501', null, 'members delete no campaign directly'
 );
 select throws_ok($$ select password_hash from users $$, '42501', null, 'password hashes are not readable');
 select throws_ok($$ select context from email_outbox $$, '42501', null, 'email contexts (one-time tokens) are not readable');

@@ -4,7 +4,7 @@
 -- platform admin, the worker and the DBAs' reader.
 
 begin;
-select plan(53);
+select plan(56);
 
 insert into organizations (id, name, slug) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'Alpha', 'alpha'),
@@ -17,7 +17,8 @@ insert into users (id, organization_id, email, password_hash, full_name, role, e
   ('cccccccc-0000-0000-0000-000000000001', null, 'admin@vectra.test', 'h', 'Pat', 'platform_admin', now());
 insert into sessions (id, user_id, token_hash, expires_at) values
   ('aaaaaaaa-5555-0000-0000-000000000001', 'aaaaaaaa-0000-0000-0000-000000000001', sha256('s1'), now() + interval '1 day'),
-  ('aaaaaaaa-5555-0000-0000-000000000002', 'aaaaaaaa-0000-0000-0000-000000000002', sha256('s2'), now() + interval '1 day');
+  ('aaaaaaaa-5555-0000-0000-000000000002', 'aaaaaaaa-0000-0000-0000-000000000002', sha256('s2'), now() + interval '1 day'),
+  ('aaaaaaaa-5555-0000-0000-000000000003', 'aaaaaaaa-0000-0000-0000-000000000003', sha256('s3'), now() + interval '1 day');
 insert into invitations (organization_id, id, email, role, token_hash, invited_by, expires_at) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-1111-0000-0000-000000000001', 'invitee@alpha.test', 'member',
    sha256('real'), 'aaaaaaaa-0000-0000-0000-000000000001', now() + interval '7 days');
@@ -81,18 +82,28 @@ select throws_ok($$ select app.update_organization('{"name": "Owned"}') $$,
 select is((select role::text from users where id = 'aaaaaaaa-0000-0000-0000-000000000002'), 'member',
   'the member is still a member');
 
--- Prospecting data: the role matrix holds for direct SQL too.
-select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000002', true), set_config('app.role', 'member', true);
+-- Prospecting data: no role writes it directly; the functions carry the matrix.
+select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000002', true), set_config('app.role', 'member', true),
+       set_config('app.session_id', 'aaaaaaaa-5555-0000-0000-000000000002', true);
 select throws_ok($$ insert into campaigns (organization_id, name) values (app.current_org_id(), 'Mine') $$,
-  '42501', null, 'a member does not create campaigns');
-select is_empty($$ update campaigns set name = 'Renamed' returning id $$, 'a member does not update campaigns');
+  '42501', null, 'a member does not insert campaigns');
+select throws_ok($$ update campaigns set name = 'Renamed' $$, '42501', null, 'a member does not update campaigns');
 select results_eq($$ select name from campaigns $$, $$ values ('A launch') $$, 'a member reads its organization''s campaigns');
-select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000003', true), set_config('app.role', 'manager', true);
-select lives_ok($$ insert into campaigns (organization_id, name) values (app.current_org_id(), 'Q3') $$,
-  'a manager creates a campaign');
-select is_empty($$ delete from campaigns returning id $$, 'a manager deletes nothing');
-select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true), set_config('app.role', 'admin', true);
-select isnt_empty($$ delete from campaigns where name = 'Q3' returning id $$, 'an admin deletes a campaign');
+select throws_ok($$ select app.create_campaign('{"name": "Mine"}') $$,
+  'VA403', 'This action requires one of the roles: owner, admin, manager', 'the function refuses a member');
+select set_config('app.role', 'manager', true);
+select throws_ok($$ select app.create_campaign('{"name": "Mine"}') $$,
+  'VA401', 'Token no longer matches the account', 'a member claiming to be a manager is caught');
+select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000003', true),
+       set_config('app.session_id', 'aaaaaaaa-5555-0000-0000-000000000003', true);
+select throws_ok($$ insert into campaigns (organization_id, name) values (app.current_org_id(), 'Q3') $$,
+  '42501', null, 'even a manager writes only through the functions');
+select lives_ok($$ select app.create_campaign('{"name": "Q3"}') $$, 'a manager creates a campaign');
+select throws_ok($$ select app.delete_campaign((select id from campaigns where name = 'Q3')) $$,
+  'VA403', 'This action requires one of the roles: owner, admin', 'a manager deletes nothing');
+select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true), set_config('app.role', 'owner', true),
+       set_config('app.session_id', 'aaaaaaaa-5555-0000-0000-000000000001', true);
+select lives_ok($$ select app.delete_campaign((select id from campaigns where name = 'Q3')) $$, 'an owner deletes a campaign');
 reset role;
 
 -- The owner of A, with its real session: even the top role goes through the

@@ -68,15 +68,16 @@ impl Keyer {
                 // Folded on the fly, no copy made, and no more than an email
                 // can hold: a 900 kB "email" costs what a real one does
                 // (all such strings share their first characters' bucket).
-                let email = email.trim();
-                for c in email
-                    .chars()
-                    .take(MAX_KEYED_CHARS)
-                    .flat_map(char::to_lowercase)
-                {
+                // Length counted after folding, so that spellings the login
+                // lookup treats as one address (a Kelvin sign for a `k`)
+                // share one key.
+                let mut folded = email.trim().chars().flat_map(char::to_lowercase);
+                let mut n = 0;
+                for c in folded.by_ref().take(MAX_KEYED_CHARS) {
                     h.write_u32(c as u32);
+                    n += 1;
                 }
-                email.len().min(MAX_KEYED_CHARS + 1).hash(&mut h);
+                (n, folded.next().is_some()).hash(&mut h);
             }
             Key::User(route, id) => {
                 (2u8, route).hash(&mut h);
@@ -294,15 +295,19 @@ impl LoginFailures {
                     f.blocked_until > now || now.duration_since(f.last) < FAILURE_MEMORY
                 });
             }
-            let entries = &table.entries;
-            if entries.len() >= self.max_keys {
-                // Full of recent failures (an attack on many emails): this
-                // email is limited by the per-address limit alone.
+            if table.entries.len() >= self.max_keys {
+                // Full of recent failures (an attack on many emails): make
+                // room by forgetting one entry. The map's order is random
+                // (a per-process hasher), so an attacker cannot aim at one
+                // victim: evicting a given email takes about `max_keys` new
+                // failed logins, each rate-limited per address.
+                if let Some(victim) = table.entries.keys().next().copied() {
+                    table.entries.remove(&victim);
+                }
                 tracing::warn!(
-                    keys = entries.len(),
-                    "login failure table full; not tracking a new email"
+                    keys = self.max_keys,
+                    "login failure table full; forgot one email to track a new one"
                 );
-                return;
             }
         }
         let f = table.entries.entry(key).or_insert(Failures {
@@ -466,11 +471,32 @@ mod tests {
     }
 
     #[test]
-    fn the_failure_table_is_bounded() {
-        let failures = LoginFailures::new(3, 50);
+    fn the_failure_table_is_bounded_and_keeps_tracking_new_emails() {
+        let failures = LoginFailures::new(0, 50);
         for i in 0..1000 {
             failures.failed(&format!("user{i}@example.com"));
         }
         assert_eq!(failures.len(), 50);
+        // The newest email is tracked (its first failure already waits, free = 0).
+        retry_after(failures.check("user999@example.com"));
+    }
+
+    #[test]
+    fn spellings_the_login_treats_as_one_email_share_one_key() {
+        let limiter = RateLimiter::new(2, 1000);
+        // U+212A KELVIN SIGN lowercases to `k`, as Email::parse then sees it.
+        for email in ["kate@bank.test", "\u{212A}ate@bank.test"] {
+            assert_eq!(
+                crate::domain::Email::parse(email).map(|e| e.to_string()),
+                Ok("kate@bank.test".to_owned())
+            );
+        }
+        limiter
+            .check(&[Key::Email("login", "KATE@bank.test")])
+            .expect("1");
+        limiter
+            .check(&[Key::Email("login", "\u{212A}ate@bank.test")])
+            .expect("2");
+        retry_after(limiter.check(&[Key::Email("login", "kate@bank.test")]));
     }
 }

@@ -38,6 +38,8 @@ async fn store_settings(
                     invites_per_sender_per_hour = $3,
                     invites_per_organization_per_hour = $4,
                     invites_per_recipient_per_hour = $5,
+                    refresh_token_ttl = make_interval(secs => $6),
+                    refresh_grace_period = make_interval(secs => $7),
                     updated_at = now()
               where id",
             &[
@@ -46,10 +48,21 @@ async fn store_settings(
                 &settings.invites_per_sender_per_hour,
                 &settings.invites_per_organization_per_hour,
                 &settings.invites_per_recipient_per_hour,
+                &settings.refresh_token_ttl.as_secs_f64(),
+                &settings.refresh_grace_period.as_secs_f64(),
             ],
         )
         .await
         .context("storing the instance settings (auth.settings)")?;
+    // CREATE DATABASE … TEMPLATE does not copy a database's privileges, so
+    // a restored or copied database has PUBLIC's TEMP again: take it back on
+    // every run (V11). No role of the service creates temporary objects.
+    client
+        .batch_execute(
+            "do $$ begin execute format('revoke temporary on database %I from public', current_database()); end $$",
+        )
+        .await
+        .context("revoking TEMP on the database from PUBLIC")?;
     Ok(())
 }
 

@@ -29,10 +29,7 @@ impl Fields {
         match result {
             Ok(v) => Some(v),
             Err(message) => {
-                self.errors.push(FieldError {
-                    field: field.to_owned(),
-                    message,
-                });
+                self.errors.push(FieldError::new(field, message));
                 None
             }
         }
@@ -40,10 +37,8 @@ impl Fields {
 
     /// Records an error not tied to one parser.
     pub fn reject(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            field: field.to_owned(),
-            message: message.into(),
-        });
+        self.errors
+            .push(FieldError::new(field.to_owned(), message.into()));
     }
 
     /// `Ok(())` when nothing was recorded, else the 422.

@@ -90,10 +90,6 @@ impl AppState {
             user: opened.user,
         }))
     }
-
-    fn refresh_ttl_secs(&self) -> f64 {
-        self.config.refresh_token_ttl.as_secs_f64()
-    }
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
@@ -228,14 +224,8 @@ async fn login(
         .db
         .call_json(
             &Actor::Anonymous,
-            "select auth.login($1, $2, $3, $4, make_interval(secs => $5))",
-            &[
-                &user_id,
-                &hash,
-                &user_agent(&headers),
-                &addr.ip(),
-                &state.refresh_ttl_secs(),
-            ],
+            "select auth.login($1, $2, $3, $4)",
+            &[&user_id, &hash, &user_agent(&headers), &addr.ip()],
         )
         .await?;
     state.tokens(opened)
@@ -263,13 +253,8 @@ async fn refresh(
         .db
         .call(
             &Actor::Anonymous,
-            "select auth.refresh($1, $2, $3, make_interval(secs => $4))",
-            &[
-                &body.refresh_token,
-                &user_agent(&headers),
-                &addr.ip(),
-                &state.config.refresh_grace_period.as_secs_f64(),
-            ],
+            "select auth.refresh($1, $2, $3)",
+            &[&body.refresh_token, &user_agent(&headers), &addr.ip()],
         )
         .await?;
     if result.get("error").is_some() {
@@ -335,10 +320,10 @@ async fn change_password(
         .verify(body.current_password, Some(current_hash.clone()))
         .await?
     {
-        return Err(ApiError::validation(vec![FieldError {
-            field: "current_password".into(),
-            message: "is incorrect".into(),
-        }]));
+        return Err(ApiError::validation(vec![FieldError::new(
+            "current_password",
+            "is incorrect",
+        )]));
     }
     let new_hash = state
         .passwords
@@ -385,13 +370,8 @@ async fn verify_email(
         .db
         .call(
             &Actor::Anonymous,
-            "select auth.verify_email($1, $2, $3, make_interval(secs => $4))",
-            &[
-                &body.token,
-                &user_agent(&headers),
-                &addr.ip(),
-                &state.refresh_ttl_secs(),
-            ],
+            "select auth.verify_email($1, $2, $3)",
+            &[&body.token, &user_agent(&headers), &addr.ip()],
         )
         .await?;
     if let Some(reason) = result.get("error").and_then(Value::as_str) {
@@ -589,14 +569,13 @@ async fn accept_invitation(
         .db
         .call_json(
             &Actor::Anonymous,
-            "select auth.accept_invitation($1, $2, $3, $4, $5, make_interval(secs => $6))",
+            "select auth.accept_invitation($1, $2, $3, $4, $5)",
             &[
                 &body.token,
                 &hash,
                 &checked(full_name)?.as_str(),
                 &user_agent(&headers),
                 &addr.ip(),
-                &state.refresh_ttl_secs(),
             ],
         )
         .await?;

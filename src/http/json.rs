@@ -70,15 +70,9 @@ fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError 
         } else {
             format!("{path}.{name}")
         };
-        return FieldError {
-            field,
-            message: "is required".to_owned(),
-        };
+        return FieldError::new(field, "is required");
     }
-    FieldError {
-        field: if path == "." { "body".to_owned() } else { path },
-        message,
-    }
+    FieldError::new(if path == "." { "body".to_owned() } else { path }, message)
 }
 
 /// Every place in `value` where a string (or an object key) holds a NUL, as
@@ -92,10 +86,9 @@ fn find_nul(value: &Value, path: &str, out: &mut Vec<FieldError>) {
         }
     };
     match value {
-        Value::String(s) if s.contains('\0') => out.push(FieldError {
-            field: here(path),
-            message: NUL_MESSAGE.to_owned(),
-        }),
+        Value::String(s) if s.contains('\0') => {
+            out.push(FieldError::new(here(path), NUL_MESSAGE.to_owned()))
+        }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 find_nul(item, &format!("{path}[{i}]"), out);
@@ -109,10 +102,10 @@ fn find_nul(value: &Value, path: &str, out: &mut Vec<FieldError>) {
                     format!("{path}.{key}")
                 };
                 if key.contains('\0') {
-                    out.push(FieldError {
-                        field: here(path),
-                        message: "must not contain NUL characters in its keys".to_owned(),
-                    });
+                    out.push(FieldError::new(
+                        here(path),
+                        "must not contain NUL characters in its keys".to_owned(),
+                    ));
                 } else {
                     find_nul(item, &child, out);
                 }
@@ -144,10 +137,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
         let mut map = HashMap::new();
         for (k, v) in pairs {
             if k.contains('\0') || v.contains('\0') {
-                errors.push(FieldError {
-                    field: k.replace('\0', "\\0"),
-                    message: NUL_MESSAGE.to_owned(),
-                });
+                errors.push(FieldError::new(k.replace('\0', "\\0"), NUL_MESSAGE));
             } else {
                 map.insert(k, v);
             }

@@ -271,11 +271,13 @@ async fn security_definer_functions_pin_search_path_and_are_not_public() {
     for r in rows {
         let name: String = r.get(0);
         let config: Vec<String> = r.get(1);
+        // pg_temp listed last: with `search_path = ''` PostgreSQL still looks
+        // in pg_temp first for types, which a caller could shadow (V11).
         assert!(
             config
                 .iter()
-                .any(|c| c == "search_path=\"\"" || c == "search_path="),
-            "{name}: SECURITY DEFINER without SET search_path = '' ({config:?})"
+                .any(|c| c == "search_path=pg_catalog, pg_temp"),
+            "{name}: SECURITY DEFINER without SET search_path = pg_catalog, pg_temp ({config:?})"
         );
         assert!(!r.get::<_, bool>(2), "{name}: PUBLIC may execute it");
     }
@@ -405,4 +407,43 @@ async fn no_role_but_the_owner_reads_the_secrets() {
             assert!(!has, "{role} can read {table}.{column}");
         }
     }
+}
+
+/// A request role with TEMP could shadow a type in pg_temp (V11); the
+/// migration takes TEMP from PUBLIC, and no role of ours gets it back.
+#[tokio::test]
+async fn no_request_role_creates_temporary_objects() {
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    for role in REQUEST_ROLES.iter().chain(&[
+        "vectra_authenticator",
+        "vectra_tenant_reader",
+        "vectra_definer",
+    ]) {
+        let temp: bool = admin
+            .query_one(
+                "select has_database_privilege($1, current_database(), 'TEMPORARY')",
+                &[role],
+            )
+            .await
+            .expect("privilege")
+            .get(0);
+        assert!(!temp, "{role} may create temporary objects");
+    }
+    // A fresh database, migrated: the same.
+    let fresh = TestDb::empty().await;
+    vectra::db::migrate::run(&crate::harness::migrate_config(&fresh.admin_url(), None))
+        .await
+        .expect("migrate");
+    let temp: bool = fresh
+        .admin()
+        .await
+        .query_one(
+            "select has_database_privilege('vectra_anon', current_database(), 'TEMPORARY')",
+            &[],
+        )
+        .await
+        .expect("privilege")
+        .get(0);
+    assert!(!temp, "PUBLIC keeps TEMP after vectra migrate");
 }

@@ -34,24 +34,19 @@ fn insert_for_org(table: &str) -> String {
     }
 }
 
-/// A harmless UPDATE for tables where members hold an UPDATE privilege:
-/// the prospecting data, whose rules are policies. Every other write goes
-/// through a SECURITY DEFINER function (V9).
-fn member_update(table: &str) -> Option<&'static str> {
-    match table {
-        "campaigns" => Some("name = name"),
-        "leads" => Some("status = status"),
-        "meetings" => Some("status = status"),
-        _ => None,
-    }
+/// Members hold no direct write on any table since V12: every write that
+/// carries a rule (the prospecting role matrix included) goes through a
+/// SECURITY DEFINER function of `vectra_definer`.
+fn member_update(_table: &str) -> Option<&'static str> {
+    None
 }
 
-fn member_may_delete(table: &str) -> bool {
-    matches!(table, "campaigns" | "leads" | "meetings")
+fn member_may_delete(_table: &str) -> bool {
+    false
 }
 
-fn member_may_insert(table: &str) -> bool {
-    matches!(table, "campaigns" | "leads" | "meetings")
+fn member_may_insert(_table: &str) -> bool {
+    false
 }
 
 async fn lead_of(admin: &Client, org: Uuid) -> Uuid {
@@ -459,44 +454,50 @@ async fn prospecting_rows_never_point_into_another_tenant() {
         .get(0);
     let b_lead = lead_of(&admin, seed.b.id).await;
     let a_lead = lead_of(&admin, seed.a.id).await;
-    let member = db.as_role("vectra_member", &seed.a.owner_settings()).await;
-    // A lead of A in B's campaign, a meeting of A with B's lead: the
-    // composite foreign keys (organization_id, id) have no such row.
-    let err = member
-        .execute(
-            "insert into leads (organization_id, campaign_id, email) values (app.current_org_id(), $1, 'x@x.test')",
-            &[&b_campaign],
-        )
+    // Even the superuser, past every policy: the composite keys
+    // (organization_id, id) have no such row.
+    for (what, sql, params) in [
+        (
+            "a lead of A in B's campaign",
+            "insert into leads (organization_id, campaign_id, email) values ($1, $2, 'x@x.test')",
+            [
+                &seed.a.id as &(dyn tokio_postgres::types::ToSql + Sync),
+                &b_campaign,
+            ],
+        ),
+        (
+            "a meeting of A with B's lead",
+            "insert into meetings (organization_id, lead_id, scheduled_at) values ($1, $2, now())",
+            [&seed.a.id, &b_lead],
+        ),
+        (
+            "A's lead moved into B's campaign",
+            "update leads set campaign_id = $2 where id = $1",
+            [&a_lead, &b_campaign],
+        ),
+    ] {
+        let err = admin.execute(sql, &params).await.expect_err(what);
+        assert_eq!(sqlstate(&err), "23503", "{what}: {err}");
+    }
+    // Through the functions, as A's owner: B's campaign is unknown in A.
+    let mut settings = seed.a.owner_settings();
+    settings.push(("app.session_id", seed.a.owner_session.to_string()));
+    let owner = db.as_role("vectra_member", &settings).await;
+    let body = serde_json::json!({"email": "x@x.test", "campaign_id": b_campaign});
+    let err = owner
+        .query("select app.create_lead($1)", &[&body])
         .await
         .expect_err("lead in another tenant's campaign");
-    assert_eq!(sqlstate(&err), "23503", "{err}");
-    let err = member
-        .execute(
-            "insert into meetings (organization_id, lead_id, scheduled_at) values (app.current_org_id(), $1, now())",
-            &[&b_lead],
-        )
-        .await
-        .expect_err("meeting with another tenant's lead");
-    assert_eq!(sqlstate(&err), "23503", "{err}");
-    let err = member
-        .execute(
-            "update leads set campaign_id = $1 where id = $2",
-            &[&b_campaign, &a_lead],
-        )
-        .await
-        .expect_err("lead moved into another tenant's campaign");
-    assert_eq!(sqlstate(&err), "23503", "{err}");
-    // Positive control: the same statements within A work.
-    let a_campaign: Uuid = member
+    assert_eq!(sqlstate(&err), "VA422", "{err}");
+    // Positive control: in A's own campaign it works.
+    let a_campaign: Uuid = owner
         .query("select id from campaigns", &[])
         .await
         .expect("A's campaign")[0]
         .get(0);
-    member
-        .execute(
-            "insert into leads (organization_id, campaign_id, email) values (app.current_org_id(), $1, 'x@x.test')",
-            &[&a_campaign],
-        )
+    let body = serde_json::json!({"email": "x@x.test", "campaign_id": a_campaign});
+    owner
+        .query("select app.create_lead($1)", &[&body])
         .await
         .expect("lead in A's own campaign");
 }

@@ -267,6 +267,14 @@ impl TestDb {
             }
         }
         created().lock().map(|mut v| v.push(name.clone())).ok();
+        // As `vectra migrate` leaves a database it migrates: CREATE DATABASE
+        // … TEMPLATE does not copy the template's privileges.
+        if template.is_some() {
+            admin
+                .batch_execute(&format!("revoke temporary on database {name} from public"))
+                .await
+                .expect("revoke TEMP");
+        }
         Self { name }
     }
 
