@@ -9,4 +9,5 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod seed;
 pub mod telemetry;

@@ -27,6 +27,25 @@ enum Command {
     /// Create a platform admin with a verified email (uses DATABASE_ADMIN_URL).
     /// The password is read from a prompt, or from standard input with
     /// --password-stdin.
+    /// Load a realistic, reproducible demo dataset (uses DATABASE_ADMIN_URL):
+    /// organizations with their teams, campaigns, leads and meetings.
+    SeedDemo {
+        /// Organizations to create.
+        #[arg(long, default_value_t = 10)]
+        orgs: u32,
+        /// Users per organization, the owner included.
+        #[arg(long, default_value_t = 5)]
+        users_per_org: u32,
+        /// Leads per organization.
+        #[arg(long, default_value_t = 100)]
+        leads_per_org: u32,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Add demo data even though the database has real users.
+        #[arg(long)]
+        force: bool,
+    },
     CreatePlatformAdmin {
         #[arg(long)]
         email: String,
@@ -45,6 +64,22 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
+        Command::SeedDemo {
+            orgs,
+            users_per_org,
+            leads_per_org,
+            seed,
+            force,
+        } => {
+            seed_demo(vectra::seed::DemoOptions {
+                organizations: orgs,
+                users_per_org,
+                leads_per_org,
+                seed,
+                force,
+            })
+            .await
+        }
         Command::CreatePlatformAdmin {
             email,
             full_name,
@@ -87,6 +122,42 @@ async fn migrate() -> anyhow::Result<()> {
     if outcome.authenticator_password_set {
         println!("set the password of vectra_authenticator from DATABASE_URL");
     }
+    Ok(())
+}
+
+async fn seed_demo(options: vectra::seed::DemoOptions) -> anyhow::Result<()> {
+    let config = MigrateConfig::from_env()?;
+    let s = vectra::seed::seed_demo(&config.database_admin_url, &options).await?;
+    // Written, not printed: a closed pipe (`| head`) ends the listing
+    // quietly instead of panicking.
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = (|| -> std::io::Result<()> {
+        writeln!(
+            out,
+            "demo data: {} organizations, {} users, {} campaigns, {} leads, {} meetings in {:.1} s (seed {})",
+            s.organizations,
+            s.users,
+            s.campaigns,
+            s.leads,
+            s.meetings,
+            s.elapsed.as_secs_f64(),
+            options.seed
+        )?;
+        writeln!(
+            out,
+            "every demo user's password: {}",
+            vectra::seed::DEMO_PASSWORD
+        )?;
+        writeln!(
+            out,
+            "one owner per organization (organization, plan, status, email):"
+        )?;
+        for (name, plan, status, email) in &s.owners {
+            writeln!(out, "  {name}\t{plan}\t{status}\t{email}")?;
+        }
+        Ok(())
+    })();
     Ok(())
 }
 

@@ -7,9 +7,9 @@ mod password;
 mod text;
 
 pub use email::Email;
-pub use page::Page;
+pub use page::{DEFAULT_PER_PAGE, Page};
 pub use password::Password;
-pub use text::{FullName, OrganizationName};
+pub use text::{FullName, OrganizationName, display_name};
 
 use crate::error::{ApiError, FieldError};
 

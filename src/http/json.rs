@@ -77,7 +77,7 @@ fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError 
 
 /// Every place in `value` where a string (or an object key) holds a NUL, as
 /// a field error named like the other 422s (`name`, `settings.a`, `items[2]`).
-fn find_nul(value: &Value, path: &str, out: &mut Vec<FieldError>) {
+pub(crate) fn find_nul(value: &Value, path: &str, out: &mut Vec<FieldError>) {
     let here = |path: &str| {
         if path.is_empty() {
             "body".to_owned()

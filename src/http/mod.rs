@@ -4,6 +4,8 @@ pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod json;
+pub mod list;
+pub mod prospecting;
 pub mod user;
 
 use axum::Router;
@@ -14,6 +16,6 @@ use crate::app::AppState;
 pub fn api(state: AppState) -> Router<AppState> {
     Router::new()
         .nest("/auth", auth::router())
-        .nest("/user", user::router())
+        .nest("/user", user::router().merge(prospecting::router()))
         .merge(admin::router(state))
 }

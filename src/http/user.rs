@@ -14,10 +14,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::json::{ApiJson, QueryParams};
+use super::json::ApiJson;
+use super::list::ListQuery;
 use crate::app::AppState;
 use crate::auth::{AuthUser, OrgUser, Role};
-use crate::domain::{Email, Fields, Page, checked};
+use crate::domain::{Email, Fields, checked};
 use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
@@ -93,63 +94,33 @@ async fn update_organization(
     ))
 }
 
-/// Query string values, validated by each route (422 on bad values).
-type Params = QueryParams;
-
-fn page_of(params: &Params, f: &mut Fields) -> Option<Page> {
-    let page = f.check("page", Page::parse_page(params.get("page")));
-    let per_page = f.check("per_page", Page::parse_per_page(params.get("per_page")));
-    Some(Page {
-        page: page?,
-        per_page: per_page?,
-    })
-}
-
-/// The page of a list route that takes no other validated parameter.
-fn page_only(params: &Params) -> Result<Page, ApiError> {
-    let mut f = Fields::new();
-    let page = page_of(params, &mut f);
-    f.finish()?;
-    checked(page)
-}
-
 /// A list route whose SQL function takes the page alone: `sql` is called
 /// with `(page, per_page)`.
 async fn list_page(
     state: &AppState,
     actor: &crate::db::Actor,
     sql: &str,
-    params: &Params,
+    mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let page = page_only(params)?;
+    query.finish()?;
     Ok(Json(
         state
             .db
-            .call(actor, sql, &[&page.page, &page.per_page])
+            .call(actor, sql, &[&query.page.page, &query.page.per_page])
             .await?,
     ))
 }
 
-fn non_empty<'a>(params: &'a Params, key: &str) -> Option<&'a str> {
-    params.get(key)
-}
-
 /// `GET /api/v1/user/organizations/me/users` (owner, admin, manager):
-/// `page`, `per_page`, `role`, `status`, `search` (name or email).
+/// `page`, `per_page`, `role`, `status`, `search` or `q` (name or email).
 async fn list_users(
     State(state): State<AppState>,
     user: OrgUser,
-    params: Params,
+    mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     user.require_any(&[Role::Owner, Role::Admin, Role::Manager])?;
-    let mut f = Fields::new();
-    let page = page_of(&params, &mut f);
-    let search = non_empty(&params, "search");
-    if search.is_some_and(|s| s.chars().count() > 100) {
-        f.reject("search", "must be at most 100 characters");
-    }
-    f.finish()?;
-    let page = checked(page)?;
+    let search = query.search();
+    query.finish()?;
     Ok(Json(
         state
             .db
@@ -157,10 +128,10 @@ async fn list_users(
                 &user.actor(),
                 "select app.list_users($1, $2, $3, $4, $5)",
                 &[
-                    &page.page,
-                    &page.per_page,
-                    &non_empty(&params, "role"),
-                    &non_empty(&params, "status"),
+                    &query.page.page,
+                    &query.page.per_page,
+                    &query.filter("role"),
+                    &query.filter("status"),
                     &search,
                 ],
             )
@@ -241,14 +212,14 @@ async fn remove_user(
 async fn list_invitations(
     State(state): State<AppState>,
     user: OrgUser,
-    params: Params,
+    query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     user.require_any(OWNER_ADMIN)?;
     list_page(
         &state,
         &user.actor(),
         "select app.list_invitations($1, $2)",
-        &params,
+        query,
     )
     .await
 }
@@ -296,17 +267,21 @@ async fn resend_invitation(
 async fn audit_log(
     State(state): State<AppState>,
     user: OrgUser,
-    params: Params,
+    mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     user.require_any(OWNER_ADMIN)?;
-    let page = page_only(&params)?;
+    query.finish()?;
     Ok(Json(
         state
             .db
             .call(
                 &user.actor(),
                 "select app.list_audit_log($1, $2, $3)",
-                &[&page.page, &page.per_page, &non_empty(&params, "action")],
+                &[
+                    &query.page.page,
+                    &query.page.per_page,
+                    &query.filter("action"),
+                ],
             )
             .await?,
     ))
@@ -318,13 +293,13 @@ async fn audit_log(
 async fn list_sessions(
     State(state): State<AppState>,
     user: AuthUser,
-    params: Params,
+    query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     list_page(
         &state,
         &user.actor(),
         "select auth.my_sessions($1, $2)",
-        &params,
+        query,
     )
     .await
 }

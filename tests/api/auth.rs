@@ -1145,7 +1145,7 @@ async fn admin_and_organization_routes_refuse_the_other_kind_of_user() {
 }
 
 /// A verified platform admin, made the way an operator would.
-async fn platform_admin(app: &TestApp) -> Tokens {
+pub async fn platform_admin(app: &TestApp) -> Tokens {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vectra"))
         .args([
             "create-platform-admin",

@@ -12,5 +12,6 @@ mod migrate;
 mod organization;
 mod pgtap;
 mod pool;
+mod prospecting;
 mod repo;
 mod rls;

@@ -9,16 +9,16 @@ use crate::harness::{PASSWORD, Reply, TestApp, Tokens};
 const ORG: &str = "/api/v1/user/organizations/me";
 
 /// An organization with one user of each role, all signed in.
-struct Team {
-    org_id: Uuid,
-    owner: Tokens,
-    admin: Tokens,
-    manager: Tokens,
-    member: Tokens,
+pub struct Team {
+    pub org_id: Uuid,
+    pub owner: Tokens,
+    pub admin: Tokens,
+    pub manager: Tokens,
+    pub member: Tokens,
 }
 
 impl Team {
-    fn by_role(&self) -> [(&'static str, &Tokens); 4] {
+    pub fn by_role(&self) -> [(&'static str, &Tokens); 4] {
         [
             ("owner", &self.owner),
             ("admin", &self.admin),
@@ -30,7 +30,7 @@ impl Team {
 
 /// Invites `email` as `role` with `by`'s token and accepts through the
 /// emailed link; returns the newcomer's tokens.
-async fn join(app: &TestApp, by: &Tokens, email: &str, role: &str) -> Tokens {
+pub async fn join(app: &TestApp, by: &Tokens, email: &str, role: &str) -> Tokens {
     app.post(
         &format!("{ORG}/users/invite"),
         json!({"email": email, "role": role}),
@@ -54,7 +54,7 @@ async fn join(app: &TestApp, by: &Tokens, email: &str, role: &str) -> Tokens {
     }
 }
 
-async fn team(app: &TestApp, slug: &str) -> Team {
+pub async fn team(app: &TestApp, slug: &str) -> Team {
     let owner = app
         .verified_owner(&format!("owner@{slug}.test"), slug)
         .await;

@@ -1,0 +1,184 @@
+//! The query string of list routes: `page`, `per_page`, `sort`, `order`, a
+//! search and filters, parsed once with every error named (one 422 for all).
+//!
+//! Page bounds, search length and id syntax are checked here; which sort
+//! fields and filter values a list accepts is the SQL function's to say
+//! (`app.check_sort`, `app.check_filter`), so those rules live in one place.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use super::json::QueryParams;
+use crate::domain::Page;
+use crate::error::{ApiError, FieldError};
+
+/// Longest search accepted (`q`, or `search`).
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+pub struct ListQuery {
+    pub page: Page,
+    params: QueryParams,
+    errors: Vec<FieldError>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = QueryParams::from_request_parts(parts, state).await?;
+        Ok(Self::parse(params))
+    }
+}
+
+impl ListQuery {
+    pub fn parse(params: QueryParams) -> Self {
+        let mut errors = Vec::new();
+        let mut number = |field: &str, parsed: Result<i32, String>, fallback: i32| match parsed {
+            Ok(n) => n,
+            Err(message) => {
+                errors.push(FieldError::new(field, message));
+                fallback
+            }
+        };
+        let page = Page {
+            page: number("page", Page::parse_page(params.get("page")), 1),
+            per_page: number(
+                "per_page",
+                Page::parse_per_page(params.get("per_page")),
+                crate::domain::DEFAULT_PER_PAGE,
+            ),
+        };
+        if let Some(order) = params.get("order")
+            && order != "asc"
+            && order != "desc"
+        {
+            errors.push(FieldError::new("order", "must be asc or desc"));
+        }
+        Self {
+            page,
+            params,
+            errors,
+        }
+    }
+
+    /// `sort`, or the route's default.
+    pub fn sort<'a>(&'a self, default: &'a str) -> &'a str {
+        self.params.get("sort").unwrap_or(default)
+    }
+
+    /// Whether `order` is `desc` (the route's default when absent).
+    pub fn desc(&self, default: bool) -> bool {
+        match self.params.get("order") {
+            Some(order) => order == "desc",
+            None => default,
+        }
+    }
+
+    /// A filter's value, trimmed; `None` when absent or blank.
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+
+    /// The search (`q`, or `search`): at most [`MAX_SEARCH_CHARS`] characters.
+    pub fn search(&mut self) -> Option<String> {
+        let (field, value) = ["q", "search"]
+            .into_iter()
+            .find_map(|k| self.params.get(k).map(|v| (k, v.to_owned())))?;
+        if value.chars().count() > MAX_SEARCH_CHARS {
+            self.errors.push(FieldError::new(
+                field,
+                format!("must be at most {MAX_SEARCH_CHARS} characters"),
+            ));
+            return None;
+        }
+        Some(value)
+    }
+
+    /// A filter holding an id.
+    pub fn uuid(&mut self, name: &str) -> Option<Uuid> {
+        let raw = self.params.get(name)?;
+        match raw.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                self.errors.push(FieldError::new(name, "must be a UUID"));
+                None
+            }
+        }
+    }
+
+    /// The 422 of every bad parameter, or `Ok` when all were fine.
+    pub fn finish(&mut self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(std::mem::take(&mut self.errors)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> ListQuery {
+        ListQuery::parse(QueryParams(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let mut q = query(&[]);
+        assert_eq!(
+            q.page,
+            Page {
+                page: 1,
+                per_page: 20
+            }
+        );
+        assert_eq!(q.sort("created_at"), "created_at");
+        assert!(q.desc(true));
+        assert!(q.finish().is_ok());
+        let mut q = query(&[
+            ("page", "3"),
+            ("per_page", "5"),
+            ("sort", "name"),
+            ("order", "asc"),
+            ("q", " acme "),
+        ]);
+        assert_eq!(
+            q.page,
+            Page {
+                page: 3,
+                per_page: 5
+            }
+        );
+        assert_eq!(q.sort("created_at"), "name");
+        assert!(!q.desc(true));
+        assert_eq!(q.search().as_deref(), Some("acme"));
+        assert!(q.finish().is_ok());
+    }
+
+    #[test]
+    fn every_bad_parameter_is_named_at_once() {
+        let mut q = query(&[
+            ("page", "0"),
+            ("per_page", "101"),
+            ("order", "sideways"),
+            ("campaign_id", "x"),
+        ]);
+        q.uuid("campaign_id");
+        let Err(ApiError::Problem(p)) = q.finish() else {
+            panic!("accepted");
+        };
+        let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["page", "per_page", "order", "campaign_id"]);
+        let mut q = query(&[("search", &"x".repeat(101))]);
+        assert!(q.search().is_none());
+        assert!(q.finish().is_err());
+    }
+}
