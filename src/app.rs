@@ -27,6 +27,7 @@ use crate::db::Db;
 use crate::email::{Mailer, Outbox, OutboxSettings, Templates};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::http;
+use crate::metrics::{self as service_metrics, Metrics};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -39,6 +40,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub login_failures: LoginFailures,
     pub passwords: Passwords,
+    pub metrics: Metrics,
 }
 
 impl FromRef<AppState> for JwtKeys {
@@ -50,9 +52,13 @@ impl FromRef<AppState> for JwtKeys {
 /// The whole HTTP surface, with its middleware.
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
+    let metrics = state.metrics.clone();
     Router::new()
         .merge(http::health::router())
+        .merge(http::prometheus::router(&state))
         .nest("/api/v1", http::api(state.clone()))
+        // Innermost, on the routes only: which route template answered.
+        .route_layer(middleware::from_fn(service_metrics::tag_route))
         .fallback(fallback)
         .with_state(state)
         // Layers run bottom-up on the way in: the request id exists before the
@@ -90,6 +96,11 @@ pub fn router(state: AppState) -> Router {
                 }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Outermost: every request is counted and timed, whatever answered it.
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            service_metrics::record,
+        ))
 }
 
 /// Headers every response carries. API responses hold tokens or tenant data,
@@ -174,6 +185,9 @@ pub struct Application {
     outbox: Outbox,
     limiter: RateLimiter,
     login_failures: LoginFailures,
+    metrics: Metrics,
+    /// The private `/metrics` listener (`METRICS_BIND_ADDR`), if any.
+    metrics_listener: Option<(TcpListener, Router)>,
 }
 
 impl Application {
@@ -182,6 +196,7 @@ impl Application {
         let db = Db::new(pool);
         let mailer = Mailer::new(&config.smtp_url, &config.email_from)?;
         let templates = Arc::new(Templates::new(&config.public_base_url));
+        let metrics = Metrics::new();
         let outbox = Outbox::new(
             db.clone(),
             mailer,
@@ -191,10 +206,19 @@ impl Application {
                 retry_base: config.outbox_retry_base,
                 ..OutboxSettings::default()
             },
+            metrics.clone(),
         );
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
+        let metrics_listener = match config.metrics_bind_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("METRICS_BIND_ADDR: cannot listen on {addr}"))?,
+            ),
+            None => None,
+        };
         crate::auth::password::warm_up();
         let limiter = RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_max_keys);
         let login_failures = LoginFailures::new(
@@ -210,19 +234,30 @@ impl Application {
             limiter: limiter.clone(),
             login_failures: login_failures.clone(),
             passwords: Passwords::new(config.hash_concurrency),
+            metrics: metrics.clone(),
             config: Arc::new(config),
         };
         Ok(Self {
             listener,
+            metrics_listener: metrics_listener
+                .map(|l| (l, http::prometheus::private_router(state.clone()))),
             router: router(state),
             outbox,
             limiter,
             login_failures,
+            metrics,
         })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where the private metrics listener is bound, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// Serves (and runs the email outbox worker) until `shutdown` completes,
@@ -233,18 +268,39 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(self.outbox.run(stopped.clone()));
-        let (limiter, login_failures) = (self.limiter, self.login_failures);
-        let mut prune_stop = stopped;
+        let (limiter, login_failures, metrics) = (self.limiter, self.login_failures, self.metrics);
+        let mut prune_stop = stopped.clone();
         let pruner = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            let mut ticks = 0u32;
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(60)) => {
-                        limiter.prune();
-                        login_failures.prune();
+                    _ = tick.tick() => {
+                        // Recorded latencies are folded into the summaries
+                        // every 5 s, so memory stays flat between scrapes.
+                        metrics.upkeep();
+                        ticks = ticks.wrapping_add(1);
+                        if ticks.is_multiple_of(12) {
+                            limiter.prune();
+                            login_failures.prune();
+                        }
                     }
                     _ = prune_stop.changed() => break,
                 }
             }
+        });
+        let metrics_server = self.metrics_listener.map(|(listener, router)| {
+            let mut stop = stopped.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            })
         });
         let served = axum::serve(
             self.listener,
@@ -256,6 +312,9 @@ impl Application {
         let _ = stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(15), worker).await;
         let _ = pruner.await;
+        if let Some(m) = metrics_server {
+            let _ = m.await;
+        }
         served
     }
 }

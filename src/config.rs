@@ -51,6 +51,11 @@ pub struct Config {
     pub login_failures_before_backoff: u32,
     /// Password hashes computed at once (argon2id takes 19 MiB each).
     pub hash_concurrency: usize,
+    /// A second listener serving only `GET /metrics` (keep it private).
+    pub metrics_bind_addr: Option<SocketAddr>,
+    /// Bearer token `GET /metrics` requires; with it, the main listener
+    /// serves `/metrics` too. Neither set: no `/metrics` at all.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Operator settings that carry rules, stored in the database (`auth.settings`)
@@ -130,6 +135,8 @@ impl std::fmt::Debug for Config {
                 &self.login_failures_before_backoff,
             )
             .field("hash_concurrency", &self.hash_concurrency)
+            .field("metrics_bind_addr", &self.metrics_bind_addr)
+            .field("metrics_token", &self.metrics_token)
             .finish()
     }
 }
@@ -149,6 +156,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+pub const MIN_METRICS_TOKEN_BYTES: usize = 24;
 
 impl Config {
     /// Reads the process environment.
@@ -211,6 +219,22 @@ impl Config {
             hash_concurrency: match env.optional("HASH_CONCURRENCY") {
                 Some(_) => env.positive("HASH_CONCURRENCY", "1")?,
                 None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            },
+            metrics_bind_addr: match env.optional("METRICS_BIND_ADDR") {
+                Some(_) => Some(env.parsed("METRICS_BIND_ADDR", "")?),
+                None => None,
+            },
+            metrics_token: match env.optional("METRICS_TOKEN") {
+                Some(t) if t.len() < MIN_METRICS_TOKEN_BYTES => {
+                    return Err(ConfigError::new(
+                        "METRICS_TOKEN",
+                        format!(
+                            "must be at least {MIN_METRICS_TOKEN_BYTES} bytes long; generate one with `openssl rand -hex 24`"
+                        ),
+                    ));
+                }
+                Some(t) => Some(Secret::new(t)),
+                None => None,
             },
         })
     }
@@ -406,6 +430,28 @@ mod tests {
         );
         assert_eq!(c.smtp_url, "smtp://127.0.0.1:1025");
         assert!(c.database_admin_url.is_none());
+        assert!(c.metrics_bind_addr.is_none() && c.metrics_token.is_none());
+    }
+
+    #[test]
+    fn metrics_token_must_be_long_and_listener_an_address() {
+        let base = [("DATABASE_URL", DB), ("JWT_SECRET", SECRET)];
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(pairs);
+            Config::from_lookup(lookup(&all))
+        };
+        let err = with(&[("METRICS_TOKEN", "short")]).err();
+        assert_eq!(err.map(|e| e.var), Some("METRICS_TOKEN"));
+        let err = with(&[("METRICS_BIND_ADDR", "localhost")]).err();
+        assert_eq!(err.map(|e| e.var), Some("METRICS_BIND_ADDR"));
+        let c = with(&[
+            ("METRICS_BIND_ADDR", "127.0.0.1:9100"),
+            ("METRICS_TOKEN", "0123456789abcdef01234567"),
+        ])
+        .expect("valid");
+        assert_eq!(c.metrics_bind_addr.map(|a| a.port()), Some(9100));
+        assert!(!format!("{c:?}").contains("0123456789abcdef01234567"));
     }
 
     #[test]
@@ -521,6 +567,8 @@ mod tests {
             "RATE_LIMIT_MAX_KEYS",
             "LOGIN_FAILURES_BEFORE_BACKOFF",
             "HASH_CONCURRENCY",
+            "METRICS_BIND_ADDR",
+            "METRICS_TOKEN",
         ]
         .into_iter()
         .collect();

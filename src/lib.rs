@@ -9,5 +9,6 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod seed;
 pub mod telemetry;

@@ -6,10 +6,12 @@
 -- platform-admin context.
 
 begin;
-select plan(90);
+select plan(107);
 
 -- organizations
-select policies_are('public', 'organizations', array['organizations_definer_all', 'organizations_member_select', 'organizations_platform_admin_select']);
+select policies_are('public', 'organizations', array['organizations_definer_all', 'organizations_definer_platform_admin', 'organizations_member_select', 'organizations_platform_admin_select']);
+select policy_roles_are('public', 'organizations', 'organizations_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'organizations', 'organizations_definer_platform_admin', 'ALL', 'organizations_definer_platform_admin is an ALL policy');
 select policy_roles_are('public', 'organizations', 'organizations_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'organizations', 'organizations_member_select', 'SELECT', 'organizations_member_select is a SELECT policy');
 select policy_roles_are('public', 'organizations', 'organizations_platform_admin_select', array['vectra_platform_admin']);
@@ -18,7 +20,9 @@ select policy_roles_are('public', 'organizations', 'organizations_definer_all', 
 select policy_cmd_is('public', 'organizations', 'organizations_definer_all', 'ALL', 'organizations_definer_all is an ALL policy');
 
 -- users
-select policies_are('public', 'users', array['users_definer_all', 'users_member_select', 'users_platform_admin_select']);
+select policies_are('public', 'users', array['users_definer_all', 'users_definer_platform_admin', 'users_member_select', 'users_platform_admin_select']);
+select policy_roles_are('public', 'users', 'users_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'users', 'users_definer_platform_admin', 'ALL', 'users_definer_platform_admin is an ALL policy');
 select policy_roles_are('public', 'users', 'users_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'users', 'users_member_select', 'SELECT', 'users_member_select is a SELECT policy');
 select policy_roles_are('public', 'users', 'users_platform_admin_select', array['vectra_platform_admin']);
@@ -27,7 +31,9 @@ select policy_roles_are('public', 'users', 'users_definer_all', array['vectra_de
 select policy_cmd_is('public', 'users', 'users_definer_all', 'ALL', 'users_definer_all is an ALL policy');
 
 -- invitations
-select policies_are('public', 'invitations', array['invitations_definer_all', 'invitations_member_select', 'invitations_platform_admin_select']);
+select policies_are('public', 'invitations', array['invitations_definer_all', 'invitations_definer_platform_admin', 'invitations_member_select', 'invitations_platform_admin_select']);
+select policy_roles_are('public', 'invitations', 'invitations_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'invitations', 'invitations_definer_platform_admin', 'ALL', 'invitations_definer_platform_admin is an ALL policy');
 select policy_roles_are('public', 'invitations', 'invitations_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'invitations', 'invitations_member_select', 'SELECT', 'invitations_member_select is a SELECT policy');
 select policy_roles_are('public', 'invitations', 'invitations_platform_admin_select', array['vectra_platform_admin']);
@@ -43,7 +49,9 @@ select policy_roles_are('public', 'notifications', 'notifications_platform_admin
 select policy_cmd_is('public', 'notifications', 'notifications_platform_admin_select', 'SELECT', 'notifications_platform_admin_select is a SELECT policy');
 
 -- email_outbox
-select policies_are('public', 'email_outbox', array['email_outbox_definer_insert', 'email_outbox_member_select', 'email_outbox_platform_admin_select']);
+select policies_are('public', 'email_outbox', array['email_outbox_definer_insert', 'email_outbox_definer_platform_admin', 'email_outbox_member_select', 'email_outbox_platform_admin_select']);
+select policy_roles_are('public', 'email_outbox', 'email_outbox_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'email_outbox', 'email_outbox_definer_platform_admin', 'INSERT', 'email_outbox_definer_platform_admin is an INSERT policy');
 select policy_roles_are('public', 'email_outbox', 'email_outbox_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'email_outbox', 'email_outbox_member_select', 'SELECT', 'email_outbox_member_select is a SELECT policy');
 select policy_roles_are('public', 'email_outbox', 'email_outbox_platform_admin_select', array['vectra_platform_admin']);
@@ -52,7 +60,9 @@ select policy_roles_are('public', 'email_outbox', 'email_outbox_definer_insert',
 select policy_cmd_is('public', 'email_outbox', 'email_outbox_definer_insert', 'INSERT', 'email_outbox_definer_insert is an INSERT policy');
 
 -- audit_log
-select policies_are('public', 'audit_log', array['audit_log_definer_insert', 'audit_log_member_select', 'audit_log_platform_admin_select']);
+select policies_are('public', 'audit_log', array['audit_log_definer_insert', 'audit_log_definer_platform_admin', 'audit_log_member_select', 'audit_log_platform_admin_select']);
+select policy_roles_are('public', 'audit_log', 'audit_log_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'audit_log', 'audit_log_definer_platform_admin', 'INSERT', 'audit_log_definer_platform_admin is an INSERT policy');
 select policy_roles_are('public', 'audit_log', 'audit_log_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'audit_log', 'audit_log_member_select', 'SELECT', 'audit_log_member_select is a SELECT policy');
 select policy_roles_are('public', 'audit_log', 'audit_log_platform_admin_select', array['vectra_platform_admin']);
@@ -61,7 +71,9 @@ select policy_roles_are('public', 'audit_log', 'audit_log_definer_insert', array
 select policy_cmd_is('public', 'audit_log', 'audit_log_definer_insert', 'INSERT', 'audit_log_definer_insert is an INSERT policy');
 
 -- campaigns
-select policies_are('public', 'campaigns', array['campaigns_definer_all', 'campaigns_member_select', 'campaigns_platform_admin_select']);
+select policies_are('public', 'campaigns', array['campaigns_definer_all', 'campaigns_definer_platform_admin', 'campaigns_member_select', 'campaigns_platform_admin_select']);
+select policy_roles_are('public', 'campaigns', 'campaigns_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'campaigns', 'campaigns_definer_platform_admin', 'ALL', 'campaigns_definer_platform_admin is an ALL policy');
 select policy_roles_are('public', 'campaigns', 'campaigns_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'campaigns', 'campaigns_member_select', 'SELECT', 'campaigns_member_select is a SELECT policy');
 select policy_roles_are('public', 'campaigns', 'campaigns_platform_admin_select', array['vectra_platform_admin']);
@@ -70,7 +82,9 @@ select policy_roles_are('public', 'campaigns', 'campaigns_definer_all', array['v
 select policy_cmd_is('public', 'campaigns', 'campaigns_definer_all', 'ALL', 'campaigns_definer_all is an ALL policy');
 
 -- leads
-select policies_are('public', 'leads', array['leads_definer_all', 'leads_member_select', 'leads_platform_admin_select']);
+select policies_are('public', 'leads', array['leads_definer_all', 'leads_definer_platform_admin', 'leads_member_select', 'leads_platform_admin_select']);
+select policy_roles_are('public', 'leads', 'leads_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'leads', 'leads_definer_platform_admin', 'ALL', 'leads_definer_platform_admin is an ALL policy');
 select policy_roles_are('public', 'leads', 'leads_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'leads', 'leads_member_select', 'SELECT', 'leads_member_select is a SELECT policy');
 select policy_roles_are('public', 'leads', 'leads_platform_admin_select', array['vectra_platform_admin']);
@@ -79,7 +93,9 @@ select policy_roles_are('public', 'leads', 'leads_definer_all', array['vectra_de
 select policy_cmd_is('public', 'leads', 'leads_definer_all', 'ALL', 'leads_definer_all is an ALL policy');
 
 -- meetings
-select policies_are('public', 'meetings', array['meetings_definer_all', 'meetings_member_select', 'meetings_platform_admin_select']);
+select policies_are('public', 'meetings', array['meetings_definer_all', 'meetings_definer_platform_admin', 'meetings_member_select', 'meetings_platform_admin_select']);
+select policy_roles_are('public', 'meetings', 'meetings_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'meetings', 'meetings_definer_platform_admin', 'ALL', 'meetings_definer_platform_admin is an ALL policy');
 select policy_roles_are('public', 'meetings', 'meetings_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'meetings', 'meetings_member_select', 'SELECT', 'meetings_member_select is a SELECT policy');
 select policy_roles_are('public', 'meetings', 'meetings_platform_admin_select', array['vectra_platform_admin']);
@@ -164,18 +180,32 @@ select is(app.is_platform_admin(), false, 'no settings is no platform-admin cont
 select is_empty(
   $$ select policyname from pg_policies
       where roles && array['vectra_member', 'vectra_tenant_reader', 'vectra_definer']::name[]
+        and policyname !~ '_definer_platform_admin$'
         and ((qual is not null
               and qual !~ '^\(\(?(organization_id|id) = app\.current_org_id\(\)\)( AND .*\))?$')
           or (with_check is not null
               and with_check !~ '^\(\(?(organization_id|id) = app\.current_org_id\(\)\)( AND .*\))?$')) $$,
   'every tenant policy is organization_id = app.current_org_id(), possibly narrowed with AND'
 );
--- Every platform-admin policy requires the platform-admin context, and only reads.
+-- Every platform-admin policy requires the platform-admin context, and only
+-- reads. The test is a scalar subquery, evaluated once per statement (V13).
 select is_empty(
   $$ select policyname from pg_policies
       where 'vectra_platform_admin' = any (roles)
-        and (qual is distinct from 'app.is_platform_admin()' or with_check is not null or cmd <> 'SELECT') $$,
-  'every vectra_platform_admin policy is a SELECT using app.is_platform_admin()'
+        and (qual is distinct from '( SELECT app.is_platform_admin() AS is_platform_admin)'
+             or with_check is not null or cmd <> 'SELECT') $$,
+  'every vectra_platform_admin policy is a SELECT using (select app.is_platform_admin()) alone'
+);
+-- The console's write functions (vectra_definer) reach every organization
+-- only in a platform-admin context: the policy must start with that test.
+select is_empty(
+  $$ select policyname from pg_policies
+      where policyname ~ '_definer_platform_admin$'
+        and (roles <> array['vectra_definer']::name[]
+          or (qual is not null and qual !~ '^\(?\( SELECT app\.is_platform_admin\(\) AS is_platform_admin\)( AND .*)?\)?$')
+          or (with_check is not null and with_check !~ '^\(?\( SELECT app\.is_platform_admin\(\) AS is_platform_admin\)( AND .*)?\)?$')
+          or coalesce(qual, with_check) is null) $$,
+  'every vectra_definer platform-admin policy requires app.is_platform_admin(), possibly narrowed with AND'
 );
 -- No policy applies to PUBLIC, the authenticator or the worker.
 select is_empty(

@@ -115,6 +115,31 @@ mod tests {
         })
     }
 
+    /// The console's changes list what changed, from and to.
+    #[test]
+    fn organization_update_lists_the_details_when_given() {
+        let t = Templates::new("http://localhost:8080");
+        let r = t
+            .render(
+                "organization-update",
+                &json!({"name": "Ann", "organization_name": "Acme", "actor_name": "The Vectra team",
+                        "changes": ["plan", "status"],
+                        "details": ["plan: free → pro", "status: active → suspended"]}),
+            )
+            .expect("render");
+        assert!(
+            r.text
+                .contains("- plan: free → pro\n- status: active → suspended"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.html.contains("<li>status: active → suspended</li>"),
+            "{}",
+            r.html
+        );
+    }
+
     #[test]
     fn html_is_escaped_and_text_is_not() {
         let t = Templates::new("http://localhost:8080");

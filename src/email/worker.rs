@@ -14,6 +14,7 @@ use super::mailer::SendError;
 use super::{Mailer, Templates};
 use crate::db::{Actor, Db};
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 #[derive(Debug, Clone)]
 pub struct OutboxSettings {
@@ -64,6 +65,7 @@ pub struct Outbox {
     mailer: Mailer,
     templates: Arc<Templates>,
     settings: OutboxSettings,
+    metrics: Metrics,
 }
 
 impl Outbox {
@@ -72,12 +74,14 @@ impl Outbox {
         mailer: Mailer,
         templates: Arc<Templates>,
         settings: OutboxSettings,
+        metrics: Metrics,
     ) -> Self {
         Self {
             db,
             mailer,
             templates,
             settings,
+            metrics,
         }
     }
 
@@ -139,14 +143,15 @@ impl Outbox {
 
     async fn deliver(&self, row: &Claimed) -> Result<(), ApiError> {
         // A row reclaimed after its worker died may have used its last attempt.
-        let outcome = if row.attempts > row.max_attempts {
-            Err(SendError::Permanent(
-                "gave up: the last attempt was interrupted".to_owned(),
-            ))
+        let (outcome, smtp) = if row.attempts > row.max_attempts {
+            let e = SendError::Permanent("gave up: the last attempt was interrupted".to_owned());
+            (Err(e), None)
         } else {
-            self.attempt(row).await
+            let started = std::time::Instant::now();
+            let outcome = self.attempt(row).await;
+            (outcome, Some(started.elapsed()))
         };
-        self.record(row, outcome).await
+        self.record(row, outcome, smtp).await
     }
 
     async fn attempt(&self, row: &Claimed) -> Result<String, SendError> {
@@ -167,9 +172,11 @@ impl Outbox {
         &self,
         row: &Claimed,
         outcome: Result<String, SendError>,
+        smtp: Option<Duration>,
     ) -> Result<(), ApiError> {
         match outcome {
             Ok(subject) => {
+                self.metrics.record_delivery("sent", smtp);
                 tracing::info!(id = %row.id, template = %row.template, "email sent");
                 self.db
                     .query(&Actor::Worker, MARK_SENT, &[&row.id, &subject])
@@ -179,6 +186,8 @@ impl Outbox {
                 let permanent = matches!(e, SendError::Permanent(_));
                 let delay = backoff(self.settings.retry_base, row.attempts);
                 let last = permanent || row.attempts >= row.max_attempts;
+                self.metrics
+                    .record_delivery(if last { "failed" } else { "retry" }, smtp);
                 if last {
                     tracing::error!(id = %row.id, template = %row.template, attempts = row.attempts, error = %e, "email failed for good");
                 } else {

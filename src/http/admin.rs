@@ -1,26 +1,323 @@
 //! `/api/v1/admin`: the platform console. Every path below it, known or not,
 //! first requires the platform admin (403 `Platform admin access required`
 //! for anyone else), so the console's shape is not probeable.
+//!
+//! Each handler checks its input and calls one SQL function of V13 as
+//! `vectra_platform_admin`: reads are SECURITY INVOKER under the
+//! platform-admin select policies; writes are SECURITY DEFINER functions that
+//! confirm a live session of a verified platform admin and write the audit
+//! log. The database decides; nothing here repeats its rules.
 
-use axum::Router;
-use axum::extract::{OriginalUri, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::from_extractor_with_state;
-use axum::routing::any;
+use axum::response::IntoResponse;
+use axum::routing::{any, get, patch, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value};
+use uuid::Uuid;
 
+use super::json::{ApiJson, QueryParams};
+use super::list::ListQuery;
+use super::user::InviteBody;
 use crate::app::AppState;
 use crate::auth::PlatformAdmin;
-use crate::error::{ApiError, Problem};
+use crate::domain::{Email, display_name};
+use crate::error::{ApiError, FieldError, Problem};
 
 pub fn router(state: AppState) -> Router<AppState> {
     // Catch-all routes rather than a fallback (axum does not use a nested
     // router's fallback when it has no routes), with and without the
     // trailing slash, so that no path under /admin escapes the gate.
     Router::new()
+        .route("/admin/overview", get(overview))
+        .route(
+            "/admin/organizations",
+            get(list_organizations).post(create_organization),
+        )
+        .route(
+            "/admin/organizations/{org_id}",
+            get(get_organization)
+                .patch(update_organization)
+                .delete(delete_organization),
+        )
+        .route("/admin/organizations/{org_id}/users/invite", post(invite))
+        .route("/admin/users", get(list_users))
+        .route("/admin/users/{user_id}", patch(update_user))
+        .route("/admin/system/metrics", get(system_metrics))
         .route("/admin", any(unknown))
         .route("/admin/", any(unknown))
         .route("/admin/{*rest}", any(unknown))
         .layer(from_extractor_with_state::<PlatformAdmin, AppState>(state))
+}
+
+/// Plans an organization can be on (`public.org_plan`).
+pub const PLANS: [&str; 4] = ["free", "starter", "pro", "enterprise"];
+/// Largest `settings` object accepted, serialized.
+pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
+
+async fn call(
+    state: &AppState,
+    admin: &PlatformAdmin,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.db.call(&admin.actor(), sql, params).await?))
+}
+
+/// `GET /admin/overview`: every count of the platform, in one statement.
+async fn overview(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+) -> Result<Json<Value>, ApiError> {
+    call(&state, &admin, "select app.admin_overview()", &[]).await
+}
+
+/// `GET /admin/organizations`: `plan`, `status`, `q` (name or slug),
+/// `page`, `per_page`, `sort` (created_at, name, plan, users_count) and
+/// `order`; newest first by default.
+async fn list_organizations(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    mut query: ListQuery,
+) -> Result<Json<Value>, ApiError> {
+    let search = query.search();
+    query.finish()?;
+    call(
+        &state,
+        &admin,
+        "select app.admin_list_organizations($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &query.page.page,
+            &query.page.per_page,
+            &query.filter("plan"),
+            &query.filter("status"),
+            &search,
+            &query.sort("created_at"),
+            &query.desc(true),
+        ],
+    )
+    .await
+}
+
+/// `GET /admin/organizations/{org_id}`: the organization, its owners, its
+/// counts and its pending invitations.
+async fn get_organization(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    Path(org_id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    call(
+        &state,
+        &admin,
+        "select app.admin_get_organization($1)",
+        &[&org_id],
+    )
+    .await
+}
+
+/// `POST /admin/organizations` `{name, plan?, settings?, owner_email?}`:
+/// 201 with the organization (and `owner_invitation` when an owner was
+/// invited).
+async fn create_organization(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut errors = Vec::new();
+    let mut clean = Map::new();
+    for key in body.keys() {
+        if !["name", "plan", "settings", "owner_email"].contains(&key.as_str()) {
+            errors.push(FieldError::new(
+                key,
+                "is not a field of an organization (name, plan, settings, owner_email)",
+            ));
+        }
+    }
+    match body.get("name") {
+        Some(Value::String(raw)) => match display_name(raw) {
+            Ok(name) => {
+                clean.insert("name".into(), Value::String(name));
+            }
+            Err(m) => errors.push(FieldError::new("name", m)),
+        },
+        Some(_) => errors.push(FieldError::new("name", "must be a string")),
+        None => errors.push(FieldError::new("name", "is required")),
+    }
+    check_plan_and_settings(&body, &mut clean, &mut errors);
+    match body.get("owner_email") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(raw)) => match Email::parse(raw) {
+            Ok(email) => {
+                clean.insert("owner_email".into(), Value::String(email.to_string()));
+            }
+            Err(m) => errors.push(FieldError::new("owner_email", m)),
+        },
+        Some(_) => errors.push(FieldError::new("owner_email", "must be a string")),
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let body = Value::Object(clean);
+    let Json(created) = call(
+        &state,
+        &admin,
+        "select app.admin_create_organization($1)",
+        &[&body],
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `plan` one of [`PLANS`]; `settings` an object of at most
+/// [`MAX_SETTINGS_BYTES`]. Copies the good ones into `clean`.
+fn check_plan_and_settings(
+    body: &Map<String, Value>,
+    clean: &mut Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) {
+    match body.get("plan") {
+        None => {}
+        Some(Value::String(p)) if PLANS.contains(&p.as_str()) => {
+            clean.insert("plan".into(), Value::String(p.clone()));
+        }
+        Some(_) => errors.push(FieldError::new(
+            "plan",
+            format!("must be one of {}", PLANS.join(", ")),
+        )),
+    }
+    match body.get("settings") {
+        None => {}
+        Some(v @ Value::Object(_)) if v.to_string().len() <= MAX_SETTINGS_BYTES => {
+            clean.insert("settings".into(), v.clone());
+        }
+        Some(_) => errors.push(FieldError::new(
+            "settings",
+            "must be a JSON object of at most 16 KiB",
+        )),
+    }
+}
+
+/// `PATCH /admin/organizations/{org_id}` `{name?, plan?, settings?,
+/// status?}` with status `active` or `suspended`. The SQL function names
+/// every bad field at once.
+async fn update_organization(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    Path(org_id): Path<Uuid>,
+    ApiJson(changes): ApiJson<Map<String, Value>>,
+) -> Result<Json<Value>, ApiError> {
+    let changes = Value::Object(changes);
+    call(
+        &state,
+        &admin,
+        "select app.admin_update_organization($1, $2)",
+        &[&org_id, &changes],
+    )
+    .await
+}
+
+/// `DELETE /admin/organizations/{org_id}`: soft (status `deleted`,
+/// restorable); `?hard=true` erases it and every row of it.
+async fn delete_organization(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    Path(org_id): Path<Uuid>,
+    params: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let hard = match params.get("hard") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "hard",
+                "must be true or false",
+            )]));
+        }
+    };
+    call(
+        &state,
+        &admin,
+        "select app.admin_delete_organization($1, $2)",
+        &[&org_id, &hard],
+    )
+    .await
+}
+
+/// `POST /admin/organizations/{org_id}/users/invite` `{email, role}`: any
+/// role, owner included, into an active organization. 201.
+async fn invite(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    Path(org_id): Path<Uuid>,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let email = body.email()?;
+    let Json(invitation) = call(
+        &state,
+        &admin,
+        "select app.admin_invite($1, $2, $3)",
+        &[&org_id, &email.as_str(), &body.role],
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+/// `GET /admin/users`: every user, platform admins included and marked;
+/// `organization_id`, `role`, `status`, `q` (name or email), `page`,
+/// `per_page`, `sort` (created_at, name, email, last_login_at), `order`.
+async fn list_users(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    mut query: ListQuery,
+) -> Result<Json<Value>, ApiError> {
+    let search = query.search();
+    let organization_id = query.uuid("organization_id");
+    query.finish()?;
+    call(
+        &state,
+        &admin,
+        "select app.admin_list_users($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &query.page.page,
+            &query.page.per_page,
+            &organization_id,
+            &query.filter("role"),
+            &query.filter("status"),
+            &search,
+            &query.sort("created_at"),
+            &query.desc(true),
+        ],
+    )
+    .await
+}
+
+/// `PATCH /admin/users/{user_id}` `{status}`: `suspended` (its sessions end)
+/// or `active`.
+async fn update_user(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    Path(user_id): Path<Uuid>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<Value>, ApiError> {
+    let body = Value::Object(body);
+    call(
+        &state,
+        &admin,
+        "select app.admin_update_user($1, $2)",
+        &[&user_id, &body],
+    )
+    .await
+}
+
+/// `GET /admin/system/metrics`: the process's request counts and latency,
+/// the pool, and the database's figures read in the admin's request.
+async fn system_metrics(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+) -> Result<Json<Value>, ApiError> {
+    let Json(stats) = call(&state, &admin, "select auth.service_stats()", &[]).await?;
+    Ok(super::prometheus::system_metrics(&state, stats))
 }
 
 /// An unknown admin path: 404 for a platform admin whose session and

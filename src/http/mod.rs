@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod json;
 pub mod list;
+pub mod prometheus;
 pub mod prospecting;
 pub mod user;
 

@@ -139,10 +139,21 @@ async fn list_users(
     ))
 }
 
+/// The body of both invitation routes (the team's and the console's).
 #[derive(Deserialize)]
-struct InviteBody {
+pub(super) struct InviteBody {
     email: String,
-    role: String,
+    pub role: String,
+}
+
+impl InviteBody {
+    /// The invitee's address, normalized, or the 422 naming `email`.
+    pub fn email(&self) -> Result<Email, ApiError> {
+        let mut f = Fields::new();
+        let email = f.check("email", Email::parse(&self.email));
+        f.finish()?;
+        checked(email)
+    }
 }
 
 /// `POST /api/v1/user/organizations/me/users/invite` (owner, admin): emails
@@ -153,15 +164,13 @@ async fn invite(
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     user.require_any(OWNER_ADMIN)?;
-    let mut f = Fields::new();
-    let email = f.check("email", Email::parse(&body.email));
-    f.finish()?;
+    let email = body.email()?;
     let invitation: Value = state
         .db
         .call(
             &user.actor(),
             "select app.invite_user($1, $2)",
-            &[&checked(email)?.as_str(), &body.role],
+            &[&email.as_str(), &body.role],
         )
         .await?;
     Ok((StatusCode::CREATED, Json(invitation)))

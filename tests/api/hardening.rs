@@ -14,16 +14,6 @@ use crate::harness::{PASSWORD, Reply, TestApp, Tokens, sqlstate};
 
 const ORG: &str = "/api/v1/user/organizations/me";
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    app.db
-        .admin()
-        .await
-        .query_one(sql, &[])
-        .await
-        .expect(sql)
-        .get(0)
-}
-
 async fn settings(app: &TestApp, set: &str) {
     app.db
         .admin()
@@ -300,16 +290,13 @@ async fn invite(app: &TestApp, by: &Tokens, email: &str) -> Reply {
 async fn an_unverified_owner_cannot_invite() {
     let app = TestApp::spawn().await;
     let eve = owner(&app, "eve@example.com", "Evil", false).await;
-    let before = count(&app, "select count(*) from email_outbox").await;
+    let before = app.count("select count(*) from email_outbox").await;
     let r = invite(&app, &eve, "victim@example.com")
         .await
         .problem(403, "Verify your email address before inviting anyone");
     assert!(r.str("/hint").contains("send-verification-email"), "{r:?}");
-    assert_eq!(
-        count(&app, "select count(*) from email_outbox").await,
-        before
-    );
-    assert_eq!(count(&app, "select count(*) from invitations").await, 0);
+    assert_eq!(app.count("select count(*) from email_outbox").await, before);
+    assert_eq!(app.count("select count(*) from invitations").await, 0);
 }
 
 #[tokio::test]
@@ -351,11 +338,8 @@ async fn invitations_are_limited_per_recipient_sender_and_organization() {
     let bob = owner(&app, "bob@bobco.test", "Bobco", true).await;
     invite(&app, &bob, "victim@example.com").await.expect(429);
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from email_outbox where to_email = 'victim@example.com'"
-        )
-        .await,
+        app.count("select count(*) from email_outbox where to_email = 'victim@example.com'")
+            .await,
         2
     );
     // The sender: two emails so far, two more allowed.
@@ -373,9 +357,7 @@ async fn invitations_are_limited_per_recipient_sender_and_organization() {
         "This organization has sent too many invitations in the last hour; try again later",
     );
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from invitations i join organizations o on o.id = i.organization_id where o.slug = 'acme'"
+        app.count("select count(*) from invitations i join organizations o on o.id = i.organization_id where o.slug = 'acme'"
         )
         .await,
         4
@@ -409,7 +391,7 @@ async fn names_cannot_hide_bidi_overrides_or_invisible_characters() {
         .await
         .expect(422);
     assert_eq!(field_message(&r, "full_name"), INVISIBLE);
-    assert_eq!(count(&app, "select count(*) from organizations").await, 0);
+    assert_eq!(app.count("select count(*) from organizations").await, 0);
 
     let ann = app.verified_owner("ann@example.com", "Acme").await;
     // The same rule and message from the database, for PATCH.
@@ -678,7 +660,7 @@ async fn a_nul_anywhere_is_a_clear_4xx_never_a_500() {
     }
     assert_eq!(tried, 40, "every string field, query parameter and id");
     // Nothing was created along the way.
-    assert_eq!(count(&app, "select count(*) from users").await, 1);
+    assert_eq!(app.count("select count(*) from users").await, 1);
 }
 
 #[tokio::test]

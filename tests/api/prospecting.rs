@@ -30,16 +30,6 @@ fn field(r: &Reply, name: &str) -> String {
         .to_owned()
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    app.db
-        .admin()
-        .await
-        .query_one(sql, &[])
-        .await
-        .expect(sql)
-        .get(0)
-}
-
 /// A campaign with two leads and a meeting, made by the owner.
 async fn some_data(app: &TestApp, t: &Team) -> (String, String, String) {
     let campaign = app
@@ -138,7 +128,7 @@ async fn every_role_reads_managers_write_admins_delete() {
             }
         }
     }
-    assert_eq!(count(&app, "select count(*) from campaigns").await, 4);
+    assert_eq!(app.count("select count(*) from campaigns").await, 4);
     // Deleting: managers and members are refused, and nothing goes.
     for who in [&t.manager, &t.member] {
         for path in [
@@ -151,7 +141,7 @@ async fn every_role_reads_managers_write_admins_delete() {
                 .problem(403, "This action requires one of the roles: owner, admin");
         }
     }
-    assert_eq!(count(&app, "select count(*) from meetings").await, 1);
+    assert_eq!(app.count("select count(*) from meetings").await, 1);
     // An admin deletes: the meeting, then the campaign (its lead stays, without it).
     app.delete(&format!("{MEETINGS}/{meeting}"), Some(&t.admin.access))
         .await
@@ -183,7 +173,7 @@ async fn another_tenants_prospecting_data_is_not_found_and_not_listed() {
     let a = team(&app, "alpha").await;
     let b = team(&app, "beta").await;
     let (campaign, lead, meeting) = some_data(&app, &b).await;
-    let before = count(&app, "select count(*) + sum(length(t::text)) from (select c::text as t from campaigns c union all select l::text from leads l union all select m::text from meetings m) x").await;
+    let before = app.count("select count(*) + sum(length(t::text)) from (select c::text as t from campaigns c union all select l::text from leads l union all select m::text from meetings m) x").await;
     for who in [&a.owner, &a.admin] {
         for (path, what) in [
             (format!("{CAMPAIGNS}/{campaign}"), "Campaign not found"),
@@ -251,7 +241,7 @@ async fn another_tenants_prospecting_data_is_not_found_and_not_listed() {
             assert_eq!(r.body["total"], 0, "{path}: {r:?}");
         }
     }
-    let after = count(&app, "select count(*) + sum(length(t::text)) from (select c::text as t from campaigns c union all select l::text from leads l union all select m::text from meetings m) x").await;
+    let after = app.count("select count(*) + sum(length(t::text)) from (select c::text as t from campaigns c union all select l::text from leads l union all select m::text from meetings m) x").await;
     assert_eq!(before, after, "B's data changed");
 }
 
@@ -341,7 +331,7 @@ async fn bad_input_is_422_naming_the_field_and_changes_nothing() {
     let t = team(&app, "acme").await;
     let (_, lead, _) = some_data(&app, &t).await;
     let who = Some(t.owner.access.as_str());
-    let before = count(&app, "select count(*) from leads").await;
+    let before = app.count("select count(*) from leads").await;
     for (body, bad) in [
         (json!({"email": "not an email"}), "email"),
         (
@@ -393,7 +383,7 @@ async fn bad_input_is_422_naming_the_field_and_changes_nothing() {
     app.get(&format!("{LEADS}/not-a-uuid"), who)
         .await
         .expect(400);
-    assert_eq!(count(&app, "select count(*) from leads").await, before);
+    assert_eq!(app.count("select count(*) from leads").await, before);
     // A null clears an optional field.
     let r = app
         .patch(
@@ -528,7 +518,7 @@ async fn an_import_is_all_or_nothing_and_names_its_bad_rows() {
     let (campaign, _, _) = some_data(&app, &t).await;
     let who = Some(t.manager.access.as_str());
     let path = format!("{LEADS}/import");
-    let before = count(&app, "select count(*) from leads").await;
+    let before = app.count("select count(*) from leads").await;
     let r = app
         .post(
             &path,
@@ -609,7 +599,7 @@ async fn an_import_is_all_or_nothing_and_names_its_bad_rows() {
         ]
     );
     assert_eq!(
-        count(&app, "select count(*) from leads").await,
+        app.count("select count(*) from leads").await,
         before,
         "a refused import wrote something"
     );
@@ -670,11 +660,8 @@ async fn an_import_is_all_or_nothing_and_names_its_bad_rows() {
     let r = app.post(&path, Value::Array(five), who).await.expect(201);
     assert_eq!(r.body, json!({"created": 5000}));
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from leads where email like '%@bulk.test'"
-        )
-        .await,
+        app.count("select count(*) from leads where email like '%@bulk.test'")
+            .await,
         5000
     );
 }
@@ -735,27 +722,26 @@ async fn seed_demo_makes_a_reproducible_dataset_its_owners_can_use() {
         stdout.starts_with("demo data: 4 organizations, 20 users, "),
         "{stdout}"
     );
-    assert_eq!(count(&app, "select count(*) from organizations").await, 4);
-    assert_eq!(count(&app, "select count(*) from users").await, 20);
+    assert_eq!(app.count("select count(*) from organizations").await, 4);
+    assert_eq!(app.count("select count(*) from users").await, 20);
     assert_eq!(
-        count(&app, "select count(*) from users where role = 'owner'").await,
+        app.count("select count(*) from users where role = 'owner'")
+            .await,
         4
     );
-    assert_eq!(count(&app, "select count(*) from leads").await, 240);
-    assert_eq!(count(&app, "select count(*) from leads l where not exists (select 1 from organizations o where o.id = l.organization_id)").await, 0);
+    assert_eq!(app.count("select count(*) from leads").await, 240);
+    assert_eq!(app.count("select count(*) from leads l where not exists (select 1 from organizations o where o.id = l.organization_id)").await, 0);
     // A funnel, meetings on both sides of now, every row valid for the API.
-    assert!(count(&app, "select count(distinct status) from leads").await >= 5);
+    assert!(app.count("select count(distinct status) from leads").await >= 5);
     assert!(
-        count(
-            &app,
+        app.count(
             "select count(*) from meetings where scheduled_at > now() and status = 'scheduled'"
         )
         .await
             > 0
     );
     assert!(
-        count(
-            &app,
+        app.count(
             "select count(*) from meetings where scheduled_at < now() and status = 'completed'"
         )
         .await
@@ -796,7 +782,7 @@ async fn seed_demo_makes_a_reproducible_dataset_its_owners_can_use() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(count(&app, "select count(*) from organizations").await, 5);
+    assert_eq!(app.count("select count(*) from organizations").await, 5);
 }
 
 #[tokio::test]
@@ -812,12 +798,12 @@ async fn seed_demo_refuses_a_database_with_real_users() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(count(&app, "select count(*) from organizations").await, 1);
+    assert_eq!(app.count("select count(*) from organizations").await, 1);
     let out = seed_demo(&app, &["--orgs", "1", "--force"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(count(&app, "select count(*) from organizations").await, 2);
+    assert_eq!(app.count("select count(*) from organizations").await, 2);
 }

@@ -507,6 +507,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub mail: smtp::SmtpSink,
+    /// The private metrics listener, when `METRICS_BIND_ADDR` was given.
+    pub metrics_base: Option<String>,
 }
 
 /// A response's status and JSON body (Null when there is none).
@@ -595,16 +597,30 @@ impl TestApp {
             .await
             .expect("build app");
         let addr = app.local_addr().expect("local addr");
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         tokio::spawn(app.run_until(std::future::pending()));
         Self {
             db,
             base: format!("http://{addr}"),
+            metrics_base,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("http client"),
             mail,
         }
+    }
+
+    /// The first column of the first row of `sql` run as the superuser: a
+    /// count, usually.
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.db
+            .admin()
+            .await
+            .query_one(sql, &[])
+            .await
+            .expect(sql)
+            .get(0)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,467 @@
+//! Service metrics, kept by `metrics-exporter-prometheus` and read two ways:
+//! the Prometheus text format at `GET /metrics` (for a scraper) and the JSON
+//! of `GET /api/v1/admin/system/metrics` (for the console), which is built
+//! from the same rendered samples so the two never disagree.
+//!
+//! Each [`Metrics`] owns its recorder (no process-global one), so several
+//! applications in one process (the test suite) keep separate counts.
+//!
+//! Latency is a summary: p50, p95 and p99 over a rolling window of
+//! [`LATENCY_WINDOW`], plus cumulative `_sum` and `_count`. Label values are
+//! bounded: the matched route template (never the raw path), a known method
+//! and a status code the service produced.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use serde_json::{Map, Value, json};
+
+/// How far back the latency quantiles look.
+pub const LATENCY_WINDOW: Duration = Duration::from_secs(300);
+const WINDOW_BUCKETS: u32 = 5;
+
+pub const REQUESTS: &str = "vectra_http_requests_total";
+pub const REQUEST_SECONDS: &str = "vectra_http_request_duration_seconds";
+pub const ALL_REQUEST_SECONDS: &str = "vectra_http_all_requests_duration_seconds";
+pub const EMAILS: &str = "vectra_outbox_deliveries_total";
+pub const SMTP_SECONDS: &str = "vectra_smtp_send_duration_seconds";
+
+/// The route label of a request no route matched (so an attacker's random
+/// paths all land in one series).
+pub const UNMATCHED: &str = "unmatched";
+
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+    handle: PrometheusHandle,
+    started: Instant,
+    /// The last `auth.service_stats()` and when it was read; the lock is
+    /// held while one scrape refreshes it, so scrapes never pile up queries.
+    stats: Arc<tokio::sync::Mutex<Option<(Instant, Value)>>>,
+}
+
+/// How long a scrape reuses the database figures of an earlier one.
+pub const STATS_MAX_AGE: Duration = Duration::from_secs(10);
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_quantiles(&[0.5, 0.95, 0.99])
+            .and_then(|b| b.set_bucket_duration(LATENCY_WINDOW / WINDOW_BUCKETS))
+            .expect("valid quantiles and window")
+            .set_bucket_count(NonZeroU32::new(WINDOW_BUCKETS).expect("non-zero"))
+            .build_recorder();
+        let handle = recorder.handle();
+        let metrics = Self {
+            recorder: Arc::new(recorder),
+            handle,
+            started: Instant::now(),
+            stats: Arc::default(),
+        };
+        metrics.describe();
+        metrics
+    }
+
+    fn describe(&self) {
+        metrics::with_local_recorder(&*self.recorder, || {
+            metrics::describe_counter!(
+                REQUESTS,
+                "HTTP requests answered, by method, route and status"
+            );
+            metrics::describe_histogram!(
+                REQUEST_SECONDS,
+                metrics::Unit::Seconds,
+                "HTTP request latency by method and route (quantiles over the last 5 minutes)"
+            );
+            metrics::describe_histogram!(
+                ALL_REQUEST_SECONDS,
+                metrics::Unit::Seconds,
+                "HTTP request latency over every route (quantiles over the last 5 minutes)"
+            );
+            metrics::describe_counter!(
+                EMAILS,
+                "Outbox delivery attempts by outcome (sent, retry, failed)"
+            );
+            metrics::describe_histogram!(
+                SMTP_SECONDS,
+                metrics::Unit::Seconds,
+                "Time to hand one email to the SMTP server"
+            );
+        });
+    }
+
+    /// The database figures for a scrape: `fetch`'s answer, reused for
+    /// [`STATS_MAX_AGE`], with at most one `fetch` running at a time.
+    pub async fn service_stats<F, Fut, E>(&self, fetch: F) -> Result<Value, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, E>>,
+    {
+        let mut cached = self.stats.lock().await;
+        if let Some((at, stats)) = cached.as_ref()
+            && at.elapsed() < STATS_MAX_AGE
+        {
+            return Ok(stats.clone());
+        }
+        let stats = fetch().await?;
+        *cached = Some((Instant::now(), stats.clone()));
+        Ok(stats)
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// One answered request.
+    pub fn record_request(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
+        let method = known_method(method);
+        let seconds = elapsed.as_secs_f64();
+        metrics::with_local_recorder(&*self.recorder, || {
+            metrics::counter!(REQUESTS, "method" => method, "route" => route.to_owned(), "status" => status.to_string())
+                .increment(1);
+            metrics::histogram!(REQUEST_SECONDS, "method" => method, "route" => route.to_owned())
+                .record(seconds);
+            metrics::histogram!(ALL_REQUEST_SECONDS).record(seconds);
+        });
+    }
+
+    /// One outbox delivery attempt: `outcome` is sent, retry or failed.
+    pub fn record_delivery(&self, outcome: &'static str, smtp: Option<Duration>) {
+        metrics::with_local_recorder(&*self.recorder, || {
+            metrics::counter!(EMAILS, "outcome" => outcome).increment(1);
+            if let Some(d) = smtp {
+                metrics::histogram!(SMTP_SECONDS).record(d.as_secs_f64());
+            }
+        });
+    }
+
+    /// Point-in-time values read at scrape time (pool, database, outbox).
+    pub fn set_gauge(&self, name: &'static str, value: f64) {
+        metrics::with_local_recorder(&*self.recorder, || metrics::gauge!(name).set(value));
+    }
+
+    /// Drains recorded samples into the summaries; run every few seconds so
+    /// memory stays flat between scrapes.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
+    /// The Prometheus text format.
+    pub fn render(&self) -> String {
+        self.set_gauge("vectra_uptime_seconds", self.uptime().as_secs_f64());
+        self.handle.render()
+    }
+
+    /// The HTTP part of the console's JSON: requests by status class and
+    /// latency quantiles overall and per route.
+    pub fn http_summary(&self) -> Value {
+        let samples = parse(&self.render());
+        let mut total = 0u64;
+        let mut classes: Map<String, Value> = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+            .into_iter()
+            .map(|c| (c.to_owned(), json!(0)))
+            .collect();
+        for s in samples.iter().filter(|s| s.name == REQUESTS) {
+            let n = s.value as u64;
+            total += n;
+            if let Some(class) = s
+                .label("status")
+                .and_then(|code| code.chars().next())
+                .map(|d| format!("{d}xx"))
+                && let Some(Value::Number(c)) = classes.get(&class)
+            {
+                let sum = c.as_u64().unwrap_or(0) + n;
+                classes.insert(class, json!(sum));
+            }
+        }
+        let overall = latency(&samples, ALL_REQUEST_SECONDS, &[]);
+        let mut routes: Vec<Value> = samples
+            .iter()
+            .filter(|s| s.name == format!("{REQUEST_SECONDS}_count"))
+            .filter_map(|s| {
+                let method = s.label("method")?;
+                let route = s.label("route")?;
+                let mut entry = json!({"method": method, "route": route});
+                let l = latency(
+                    &samples,
+                    REQUEST_SECONDS,
+                    &[("method", method), ("route", route)],
+                );
+                entry.as_object_mut()?.extend(l.as_object()?.clone());
+                Some(entry)
+            })
+            .collect();
+        routes.sort_by(|a, b| {
+            (a["route"].as_str(), a["method"].as_str())
+                .cmp(&(b["route"].as_str(), b["method"].as_str()))
+        });
+        json!({
+            "requests": {"total": total, "by_status_class": classes},
+            "latency_seconds": {
+                "window_seconds": LATENCY_WINDOW.as_secs(),
+                "overall": overall,
+                "routes": routes,
+            },
+        })
+    }
+}
+
+fn known_method(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// `count` (cumulative) and the window's p50, p95, p99 (null when the
+/// window saw no request) of summary `name` with `labels`.
+fn latency(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Value {
+    let matches = |s: &&Sample| labels.iter().all(|(k, v)| s.label(k) == Some(v));
+    let count = samples
+        .iter()
+        .filter(|s| s.name == format!("{name}_count"))
+        .find(matches)
+        .map_or(0.0, |s| s.value);
+    let quantile = |q: &str| {
+        samples
+            .iter()
+            .filter(|s| s.name == name && s.label("quantile") == Some(q))
+            .find(matches)
+            .map(|s| s.value)
+            .filter(|v| v.is_finite())
+    };
+    json!({
+        "count": count as u64,
+        "p50": quantile("0.5"),
+        "p95": quantile("0.95"),
+        "p99": quantile("0.99"),
+    })
+}
+
+/// One line of the Prometheus text format.
+#[derive(Debug, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses the exposition text (`name{k="v",…} value`), skipping comments
+/// and anything malformed.
+pub fn parse(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(parse_line)
+        .collect()
+}
+
+fn parse_line(line: &str) -> Option<Sample> {
+    let (name, rest) = match line.find(['{', ' ']) {
+        Some(i) => line.split_at(i),
+        None => return None,
+    };
+    let mut labels = Vec::new();
+    let rest = if let Some(body) = rest.strip_prefix('{') {
+        let mut chars = body.char_indices();
+        let mut end = None;
+        loop {
+            // key
+            let mut key = String::new();
+            for (i, c) in chars.by_ref() {
+                match c {
+                    '=' => break,
+                    '}' => {
+                        end = Some(i);
+                        break;
+                    }
+                    ',' => {}
+                    c => key.push(c),
+                }
+            }
+            if end.is_some() {
+                break;
+            }
+            if chars.next()?.1 != '"' {
+                return None;
+            }
+            let mut value = String::new();
+            loop {
+                match chars.next()?.1 {
+                    '\\' => match chars.next()?.1 {
+                        'n' => value.push('\n'),
+                        c => value.push(c),
+                    },
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+            labels.push((key, value));
+        }
+        &body[end? + 1..]
+    } else {
+        rest
+    };
+    let value = rest.split_whitespace().next()?;
+    let value = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().ok()?,
+    };
+    Some(Sample {
+        name: name.to_owned(),
+        labels,
+        value,
+    })
+}
+
+/// Middleware (innermost, on the routes): tells [`record`] which route
+/// template answered.
+pub async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(req).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
+    response
+}
+
+/// Middleware (outermost): counts and times every request.
+pub async fn record(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str);
+    metrics.record_request(
+        &method,
+        route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_labels_and_values() {
+        let samples = parse(
+            "# TYPE x counter\nx{a=\"1\",b=\"q\\\"uo\\\\te\"} 3\ny 0.25\nz{quantile=\"0.5\"} NaN\n\nbroken\n",
+        );
+        assert_eq!(samples.len(), 3, "{samples:?}");
+        assert_eq!(samples[0].name, "x");
+        assert_eq!(samples[0].label("a"), Some("1"));
+        assert_eq!(samples[0].label("b"), Some("q\"uo\\te"));
+        assert_eq!(samples[0].value, 3.0);
+        assert_eq!(
+            samples[1],
+            Sample {
+                name: "y".into(),
+                labels: vec![],
+                value: 0.25
+            }
+        );
+        assert!(samples[2].value.is_nan());
+    }
+
+    #[test]
+    fn counts_requests_by_class_and_route() {
+        let m = Metrics::new();
+        let ms = Duration::from_millis;
+        m.record_request(&Method::GET, "/a/{id}", 404, ms(30));
+        for _ in 0..99 {
+            m.record_request(&Method::GET, "/a/{id}", 200, ms(10));
+        }
+        m.record_request(&Method::POST, "/b", 201, ms(20));
+        m.record_request(&Method::from_bytes(b"BREW").unwrap(), UNMATCHED, 405, ms(1));
+        let s = m.http_summary();
+        assert_eq!(s["requests"]["total"], 102);
+        assert_eq!(s["requests"]["by_status_class"]["2xx"], 100);
+        assert_eq!(s["requests"]["by_status_class"]["4xx"], 2);
+        assert_eq!(s["requests"]["by_status_class"]["5xx"], 0);
+        assert_eq!(s["latency_seconds"]["overall"]["count"], 102);
+        let routes = s["latency_seconds"]["routes"].as_array().unwrap();
+        let a = routes.iter().find(|r| r["route"] == "/a/{id}").unwrap();
+        assert_eq!(a["method"], "GET");
+        assert_eq!(a["count"], 100);
+        // 99 requests of 10 ms and one of 30 ms.
+        let p50 = a["p50"].as_f64().unwrap();
+        assert!((0.0099..=0.0101).contains(&p50), "{p50}");
+        let max = a["p99"].as_f64().unwrap();
+        assert!((0.0099..=0.0301).contains(&max), "{max}");
+        let other = routes.iter().find(|r| r["route"] == UNMATCHED).unwrap();
+        assert_eq!(other["method"], "other", "unknown methods share one label");
+        let text = m.render();
+        assert!(
+            text.contains(
+                "vectra_http_requests_total{method=\"POST\",route=\"/b\",status=\"201\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("vectra_uptime_seconds"));
+    }
+
+    #[tokio::test]
+    async fn scrapes_share_one_recent_database_read() {
+        let m = Metrics::new();
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let fetch = || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, ()>(json!({"n": 1}))
+        };
+        let (a, b) = tokio::join!(m.service_stats(fetch), m.service_stats(fetch));
+        assert_eq!((a, b), (Ok(json!({"n": 1})), Ok(json!({"n": 1}))));
+        assert_eq!(m.service_stats(fetch).await, Ok(json!({"n": 1})));
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one query for three scrapes"
+        );
+        // A failed read is not cached.
+        let m = Metrics::new();
+        assert_eq!(
+            m.service_stats(|| async { Err::<Value, _>("down") }).await,
+            Err("down")
+        );
+        assert_eq!(m.service_stats(fetch).await, Ok(json!({"n": 1})));
+    }
+
+    #[test]
+    fn two_instances_count_apart() {
+        let (a, b) = (Metrics::new(), Metrics::new());
+        a.record_request(&Method::GET, "/x", 200, Duration::from_millis(1));
+        assert_eq!(a.http_summary()["requests"]["total"], 1);
+        assert_eq!(b.http_summary()["requests"]["total"], 0);
+    }
+}
