@@ -41,6 +41,8 @@ pub struct AppState {
     pub login_failures: LoginFailures,
     pub passwords: Passwords,
     pub metrics: Metrics,
+    /// Emails (the worker's) and the few pages the service shows.
+    pub templates: Arc<Templates>,
 }
 
 impl FromRef<AppState> for JwtKeys {
@@ -200,10 +202,12 @@ impl Application {
         let outbox = Outbox::new(
             db.clone(),
             mailer,
-            templates,
+            templates.clone(),
             OutboxSettings {
                 poll_interval: config.outbox_poll_interval,
                 retry_base: config.outbox_retry_base,
+                // Half the pool at most, so that requests keep connections.
+                concurrency: (config.db_pool_size / 2).clamp(1, 8),
                 ..OutboxSettings::default()
             },
             metrics.clone(),
@@ -235,6 +239,7 @@ impl Application {
             login_failures: login_failures.clone(),
             passwords: Passwords::new(config.hash_concurrency),
             metrics: metrics.clone(),
+            templates,
             config: Arc::new(config),
         };
         Ok(Self {

@@ -6,7 +6,7 @@
 -- platform-admin context.
 
 begin;
-select plan(107);
+select plan(119);
 
 -- organizations
 select policies_are('public', 'organizations', array['organizations_definer_all', 'organizations_definer_platform_admin', 'organizations_member_select', 'organizations_platform_admin_select']);
@@ -42,7 +42,11 @@ select policy_roles_are('public', 'invitations', 'invitations_definer_all', arra
 select policy_cmd_is('public', 'invitations', 'invitations_definer_all', 'ALL', 'invitations_definer_all is an ALL policy');
 
 -- notifications
-select policies_are('public', 'notifications', array['notifications_member_select', 'notifications_platform_admin_select']);
+select policies_are('public', 'notifications', array['notifications_definer_all', 'notifications_definer_platform_admin', 'notifications_member_select', 'notifications_platform_admin_select']);
+select policy_roles_are('public', 'notifications', 'notifications_definer_all', array['vectra_definer']);
+select policy_cmd_is('public', 'notifications', 'notifications_definer_all', 'ALL', 'notifications_definer_all is an ALL policy');
+select policy_roles_are('public', 'notifications', 'notifications_definer_platform_admin', array['vectra_definer']);
+select policy_cmd_is('public', 'notifications', 'notifications_definer_platform_admin', 'ALL', 'notifications_definer_platform_admin is an ALL policy');
 select policy_roles_are('public', 'notifications', 'notifications_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'notifications', 'notifications_member_select', 'SELECT', 'notifications_member_select is a SELECT policy');
 select policy_roles_are('public', 'notifications', 'notifications_platform_admin_select', array['vectra_platform_admin']);
@@ -102,6 +106,16 @@ select policy_roles_are('public', 'meetings', 'meetings_platform_admin_select', 
 select policy_cmd_is('public', 'meetings', 'meetings_platform_admin_select', 'SELECT', 'meetings_platform_admin_select is a SELECT policy');
 select policy_roles_are('public', 'meetings', 'meetings_definer_all', array['vectra_definer']);
 select policy_cmd_is('public', 'meetings', 'meetings_definer_all', 'ALL', 'meetings_definer_all is an ALL policy');
+
+-- lead_suppressions (V14)
+select policies_are('public', 'lead_suppressions', array['lead_suppressions_definer_select', 'lead_suppressions_member_select', 'lead_suppressions_platform_admin_select']);
+select policy_roles_are('public', 'lead_suppressions', 'lead_suppressions_member_select', array['vectra_member', 'vectra_tenant_reader']);
+select policy_cmd_is('public', 'lead_suppressions', 'lead_suppressions_member_select', 'SELECT', 'lead_suppressions_member_select is a SELECT policy');
+select policy_roles_are('public', 'lead_suppressions', 'lead_suppressions_platform_admin_select', array['vectra_platform_admin']);
+select policy_cmd_is('public', 'lead_suppressions', 'lead_suppressions_platform_admin_select', 'SELECT', 'lead_suppressions_platform_admin_select is a SELECT policy');
+select policy_roles_are('public', 'lead_suppressions', 'lead_suppressions_definer_select', array['vectra_definer']);
+select policy_cmd_is('public', 'lead_suppressions', 'lead_suppressions_definer_select', 'SELECT', 'lead_suppressions_definer_select is a SELECT policy');
+select table_privs_are('public', 'lead_suppressions', 'vectra_definer', array['SELECT']);
 
 -- sessions and one_time_tokens: RLS on and no policy at all, so no request
 -- role can reach a row even if a grant were added by mistake.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -39,10 +40,17 @@ impl Mailer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| SendError::Permanent(format!("invalid recipient {to:?}: {e}")))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(email.subject.clone())
+            .subject(email.subject.clone());
+        for (name, value) in &email.headers {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str(name),
+                value.clone(),
+            ));
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
                 email.html.clone(),

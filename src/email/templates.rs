@@ -5,12 +5,15 @@
 use minijinja::Environment;
 use serde_json::Value;
 
-/// The three parts of a rendered email.
+/// The parts of a rendered email, and the headers it needs beyond the usual.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Extra headers, e.g. `List-Unsubscribe` (RFC 2369) and
+    /// `List-Unsubscribe-Post` (RFC 8058) on bulk mail.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 pub struct Templates {
@@ -26,7 +29,11 @@ pub const TEMPLATES: &[&str] = &[
     "invite-user",
     "organization-update",
     "account-exists",
+    "notification",
 ];
+
+/// Where an email's one-click unsubscribe link points, under PUBLIC_BASE_URL.
+pub const UNSUBSCRIBE_PATH: &str = "/api/v1/unsubscribe?token=";
 
 impl Templates {
     /// `base_url` (PUBLIC_BASE_URL) prefixes every link.
@@ -48,6 +55,22 @@ impl Templates {
         };
         ctx.insert("base_url".into(), Value::String(self.base_url.clone()));
         ctx.insert("app_name".into(), Value::String(self.app_name.clone()));
+        // HTML written by a sender is sanitized again here, whoever stored
+        // it: a row queued by direct SQL gets no script into an email either.
+        if let Some(Value::String(html)) = ctx.get("body_html") {
+            let clean = ammonia::clean(html);
+            ctx.insert("body_html".into(), Value::String(clean));
+        }
+        let mut headers = Vec::new();
+        if let Some(Value::String(token)) = ctx.get("unsubscribe_token") {
+            let url = format!("{}{UNSUBSCRIBE_PATH}{token}", self.base_url);
+            headers.push(("List-Unsubscribe", format!("<{url}>")));
+            headers.push((
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
+            ctx.insert("unsubscribe_url".into(), Value::String(url));
+        }
         let ctx = minijinja::Value::from(minijinja::value::Serde(Value::Object(ctx)));
         let part = |name: &str| {
             self.env
@@ -62,7 +85,21 @@ impl Templates {
                 .join(" "),
             text: part("body.txt")?,
             html: part("body.html")?,
+            headers,
         })
+    }
+
+    /// A page the service shows in a browser (`templates/pages/<name>`),
+    /// autoescaped.
+    pub fn render_page(&self, name: &str, context: &Value) -> Result<String, minijinja::Error> {
+        let mut ctx = match context {
+            Value::Object(map) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
+        ctx.insert("app_name".into(), Value::String(self.app_name.clone()));
+        self.env
+            .get_template(&format!("pages/{name}"))
+            .and_then(|t| t.render(minijinja::value::Serde(Value::Object(ctx))))
     }
 }
 
@@ -82,6 +119,36 @@ mod tests {
             match *name {
                 "organization-update" => {
                     assert!(r.text.contains("name and settings"), "{}", r.text)
+                }
+                // The sender's words, the action link and the unsubscribe link.
+                "notification" => {
+                    assert!(
+                        r.text.contains("Spring offer")
+                            && r.text.contains("https://shop.example/offer"),
+                        "{}",
+                        r.text
+                    );
+                    assert!(
+                        r.text
+                            .contains("https://app.example.com/api/v1/unsubscribe?token=tok123"),
+                        "{}",
+                        r.text
+                    );
+                    assert!(r.html.contains("<p>Our <b>new</b> range</p>"), "{}", r.html);
+                    assert_eq!(
+                        r.headers,
+                        vec![
+                            (
+                                "List-Unsubscribe",
+                                "<https://app.example.com/api/v1/unsubscribe?token=tok123>"
+                                    .to_owned()
+                            ),
+                            (
+                                "List-Unsubscribe-Post",
+                                "List-Unsubscribe=One-Click".to_owned()
+                            ),
+                        ]
+                    );
                 }
                 // No token: the address's owner signs in or asks for a reset.
                 "account-exists" => {
@@ -112,6 +179,10 @@ mod tests {
             "name": "Ann", "token": "tok123", "organization_name": "Acme",
             "inviter_name": "Olive", "role": "admin", "expires_at": "2026-12-04 10:00 UTC",
             "actor_name": "Olive", "changes": ["name", "settings"],
+            "type": "org_to_prospects", "subject": "Spring offer", "body": "Spring offer\n\nSee it.",
+            "body_html": "<p>Our <b>new</b> range</p><script>alert(1)</script>",
+            "action_url": "https://shop.example/offer", "action_text": "See the offer",
+            "sender_name": "Olive", "unsubscribe_token": "tok123",
         })
     }
 
@@ -137,6 +208,58 @@ mod tests {
             r.html.contains("<li>status: active → suspended</li>"),
             "{}",
             r.html
+        );
+    }
+
+    #[test]
+    fn a_notification_never_carries_a_script() {
+        let t = Templates::new("https://app.example.com");
+        let r = t
+            .render(
+                "notification",
+                &json!({"type": "vectra_to_users", "subject": "s", "body": "b",
+                        "body_html": "<img src=x onerror=alert(1)><a href=\"javascript:alert(2)\">x</a><script>alert(3)</script>"}),
+            )
+            .expect("render");
+        for needle in ["<script", "onerror", "javascript:"] {
+            assert!(!r.html.contains(needle), "{needle} in {}", r.html);
+        }
+        assert!(r.headers.is_empty(), "no unsubscribe token, no header");
+    }
+
+    #[test]
+    fn system_alerts_look_like_alerts_and_have_no_unsubscribe_link() {
+        let t = Templates::new("https://app.example.com");
+        let r = t
+            .render(
+                "notification",
+                &json!({"type": "system_alerts", "subject": "Maintenance", "body": "Tonight."}),
+            )
+            .expect("render");
+        assert!(r.subject.starts_with("[Alert]"), "{}", r.subject);
+        assert!(r.html.contains("role=\"alert\""), "{}", r.html);
+        assert!(!r.text.contains("unsubscribe"), "{}", r.text);
+    }
+
+    #[test]
+    fn the_unsubscribe_page_asks_then_confirms() {
+        let t = Templates::new("https://app.example.com");
+        let ask = t
+            .render_page("unsubscribe.html", &json!({"token": "a.b", "target": {
+                "kind": "prospects", "email": "lea@x.test", "organization_name": "<Acme>", "unsubscribed": false}}))
+            .expect("render");
+        assert!(
+            ask.contains("Stop sending emails from &lt;Acme&gt; to <strong>lea@x.test</strong>"),
+            "{ask}"
+        );
+        assert!(ask.contains("action=\"?token=a.b\""), "{ask}");
+        let done = t
+            .render_page("unsubscribe.html", &json!({"token": "a.b", "target": {
+                "kind": "announcements", "email": "u@x.test", "organization_name": null, "unsubscribed": true}}))
+            .expect("render");
+        assert!(
+            done.contains("will receive no more announcements from the Vectra team"),
+            "{done}"
         );
     }
 

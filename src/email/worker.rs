@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -24,6 +25,9 @@ pub struct OutboxSettings {
     pub retry_base: Duration,
     /// Rows claimed per round.
     pub batch_size: i32,
+    /// Emails of a round sent at once (each holds an SMTP connection of
+    /// lettre's pool and, to record the outcome, a database connection).
+    pub concurrency: usize,
 }
 
 impl Default for OutboxSettings {
@@ -32,6 +36,7 @@ impl Default for OutboxSettings {
             poll_interval: Duration::from_secs(1),
             retry_base: Duration::from_secs(5),
             batch_size: 20,
+            concurrency: 4,
         }
     }
 }
@@ -131,13 +136,15 @@ impl Outbox {
                 max_attempts: r.get(5),
             })
             .collect();
-        for row in &claimed {
-            // One row's bookkeeping failing must not strand the rest of the
-            // batch in `sending`; a row left there is reclaimed later.
-            if let Err(e) = self.deliver(row).await {
-                tracing::error!(id = %row.id, error = %e, "recording an email delivery failed");
-            }
-        }
+        // One row's bookkeeping failing must not strand the rest of the
+        // batch in `sending`; a row left there is reclaimed later.
+        futures_util::stream::iter(&claimed)
+            .for_each_concurrent(self.settings.concurrency.max(1), |row| async move {
+                if let Err(e) = self.deliver(row).await {
+                    tracing::error!(id = %row.id, error = %e, "recording an email delivery failed");
+                }
+            })
+            .await;
         Ok(claimed.len())
     }
 

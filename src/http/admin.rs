@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/users", get(list_users))
         .route("/admin/users/{user_id}", patch(update_user))
         .route("/admin/system/metrics", get(system_metrics))
+        .merge(super::notifications::admin_router())
         .route("/admin", any(unknown))
         .route("/admin/", any(unknown))
         .route("/admin/{*rest}", any(unknown))

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod json;
 pub mod list;
+pub mod notifications;
 pub mod prometheus;
 pub mod prospecting;
 pub mod user;
@@ -17,6 +18,12 @@ use crate::app::AppState;
 pub fn api(state: AppState) -> Router<AppState> {
     Router::new()
         .nest("/auth", auth::router())
-        .nest("/user", user::router().merge(prospecting::router()))
+        .nest(
+            "/user",
+            user::router()
+                .merge(prospecting::router())
+                .merge(notifications::user_router()),
+        )
+        .merge(notifications::unsubscribe_router())
         .merge(admin::router(state))
 }

@@ -94,23 +94,6 @@ async fn update_organization(
     ))
 }
 
-/// A list route whose SQL function takes the page alone: `sql` is called
-/// with `(page, per_page)`.
-async fn list_page(
-    state: &AppState,
-    actor: &crate::db::Actor,
-    sql: &str,
-    mut query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
-    query.finish()?;
-    Ok(Json(
-        state
-            .db
-            .call(actor, sql, &[&query.page.page, &query.page.per_page])
-            .await?,
-    ))
-}
-
 /// `GET /api/v1/user/organizations/me/users` (owner, admin, manager):
 /// `page`, `per_page`, `role`, `status`, `search` or `q` (name or email).
 async fn list_users(
@@ -224,13 +207,14 @@ async fn list_invitations(
     query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     user.require_any(OWNER_ADMIN)?;
-    list_page(
-        &state,
-        &user.actor(),
-        "select app.list_invitations($1, $2)",
-        query,
-    )
-    .await
+    query
+        .call(
+            &state,
+            &user.actor(),
+            "select app.list_invitations($1, $2)",
+            &[],
+        )
+        .await
 }
 
 /// `DELETE /api/v1/user/organizations/me/invitations/{id}` (owner, admin).
@@ -276,24 +260,17 @@ async fn resend_invitation(
 async fn audit_log(
     State(state): State<AppState>,
     user: OrgUser,
-    mut query: ListQuery,
+    query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     user.require_any(OWNER_ADMIN)?;
-    query.finish()?;
-    Ok(Json(
-        state
-            .db
-            .call(
-                &user.actor(),
-                "select app.list_audit_log($1, $2, $3)",
-                &[
-                    &query.page.page,
-                    &query.page.per_page,
-                    &query.filter("action"),
-                ],
-            )
-            .await?,
-    ))
+    query
+        .call(
+            &state,
+            &user.actor(),
+            "select app.list_audit_log($1, $2, $3)",
+            &["action"],
+        )
+        .await
 }
 
 /// `GET /api/v1/user/sessions`: the caller's live sessions (one per sign-in:
@@ -304,13 +281,14 @@ async fn list_sessions(
     user: AuthUser,
     query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
-    list_page(
-        &state,
-        &user.actor(),
-        "select auth.my_sessions($1, $2)",
-        query,
-    )
-    .await
+    query
+        .call(
+            &state,
+            &user.actor(),
+            "select auth.my_sessions($1, $2)",
+            &[],
+        )
+        .await
 }
 
 /// `DELETE /api/v1/user/sessions/{session_id}`: ends one of the caller's

@@ -65,20 +65,6 @@ async fn send(
 }
 
 /// Waits until the worker has handled every queued email.
-async fn settle_outbox(app: &TestApp) {
-    for _ in 0..200 {
-        if app
-            .count("select count(*) from email_outbox where status in ('pending', 'sending')")
-            .await
-            == 0
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the outbox did not drain");
-}
-
 fn items(r: &Reply, field: &str) -> Vec<String> {
     r.body["items"]
         .as_array()
@@ -222,7 +208,7 @@ async fn the_overview_counts_the_platform_exactly() {
     )
     .await
     .expect(200);
-    settle_outbox(&app).await;
+    app.settle_outbox().await;
     db.batch_execute(&format!(
         "insert into email_outbox (organization_id, to_email, template, context, status, last_error)
          values ('{}', 'gone@x.test', 'verify-email', '{{}}', 'failed', 'mailbox unavailable')",
@@ -758,6 +744,7 @@ async fn suspension_blocks_live_tokens_and_login_until_reactivated() {
         .await
         .expect(200);
     // The owner is told, with what changed.
+    app.settle_outbox().await;
     let mail = app.mail.last_to("owner@acme.test").await;
     assert!(mail.text.contains("plan: free → pro"), "{}", mail.text);
     assert!(
@@ -783,7 +770,7 @@ async fn suspension_blocks_live_tokens_and_login_until_reactivated() {
             .expect(200);
     }
     app.login("member@acme.test", PASSWORD).await;
-    settle_outbox(&app).await;
+    app.settle_outbox().await;
     let told = app.mail.last_to("owner@acme.test").await;
     assert!(
         told.text.contains("status: suspended → active"),
@@ -855,7 +842,7 @@ async fn soft_delete_blocks_and_restores_hard_delete_erases_only_that_organizati
     )
     .await
     .expect(201);
-    settle_outbox(&app).await;
+    app.settle_outbox().await;
     let globex_before = rows_of(&app, globex.org_id).await;
     let path = format!("{ADMIN}/organizations/{}", acme.org_id);
 
@@ -1179,7 +1166,7 @@ async fn system_metrics_report_requests_latency_pool_database_and_outbox() {
         .await
         .expect(202);
     app.mail.last_to("new@acme.test").await;
-    settle_outbox(&app).await;
+    app.settle_outbox().await;
     let r = app
         .get(&format!("{ADMIN}/system/metrics"), Some(&pa.access))
         .await

@@ -1249,7 +1249,8 @@ async fn mail_waits_out_an_smtp_outage() {
         let (status, attempts, error): (String, i32, Option<String>) =
             (row.get(0), row.get(1), row.get(2));
         if attempts >= 2 {
-            assert_eq!(status, "pending");
+            // Waiting for another try, or in one (claimed again meanwhile).
+            assert!(status == "pending" || status == "sending", "{status}");
             assert!(error.is_some_and(|e| !e.is_empty()));
             break;
         }

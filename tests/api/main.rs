@@ -10,6 +10,7 @@ mod catalog;
 mod hardening;
 mod http;
 mod migrate;
+mod notifications;
 mod organization;
 mod pgtap;
 mod pool;

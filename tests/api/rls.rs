@@ -30,6 +30,7 @@ fn insert_for_org(table: &str) -> String {
         "campaigns" => "insert into campaigns (organization_id, name) values ($1, 'C ' || $2::uuid::text)".into(),
         "leads" => "insert into leads (organization_id, email) values ($1, 'l-' || $2::uuid::text || '@x.test')".into(),
         "meetings" => "insert into meetings (organization_id, lead_id, scheduled_at) values ($1, $2, now())".into(),
+        "lead_suppressions" => "insert into lead_suppressions (organization_id, email) values ($1, 's-' || $2::uuid::text || '@x.test')".into(),
         other => panic!("no insert statement for {other}"),
     }
 }

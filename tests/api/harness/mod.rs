@@ -623,6 +623,22 @@ impl TestApp {
             .get(0)
     }
 
+    /// Waits until the outbox holds nothing pending or being sent: every
+    /// email queued so far is in the SMTP sink (or failed for good).
+    pub async fn settle_outbox(&self) {
+        for _ in 0..400 {
+            if self
+                .count("select count(*) from email_outbox where status in ('pending', 'sending')")
+                .await
+                == 0
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the outbox did not drain within 20 s");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

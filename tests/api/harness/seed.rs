@@ -15,6 +15,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "campaigns",
     "leads",
     "meetings",
+    "lead_suppressions",
 ];
 
 #[derive(Debug, Clone)]
@@ -188,6 +189,13 @@ async fn org(client: &Client, slug: &str) -> Org {
         )
         .await
         .expect("meetings");
+    client
+        .execute(
+            "insert into lead_suppressions (organization_id, email) values ($1, 'gone@prospect-' || $2 || '.test')",
+            &[&id, &slug],
+        )
+        .await
+        .expect("lead_suppressions");
     Org {
         id,
         owner,

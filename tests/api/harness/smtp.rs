@@ -18,6 +18,8 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Every header, name and (unfolded) value, in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Mail {
@@ -28,6 +30,14 @@ impl Mail {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect()
+    }
+
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first link of the text part.
@@ -233,10 +243,16 @@ fn decode(to: Vec<String>, raw: &[u8]) -> Mail {
             parts.extend(part.subparts.iter());
         }
     }
+    let headers = parsed
+        .headers
+        .iter()
+        .map(|h| (h.get_key(), h.get_value()))
+        .collect();
     Mail {
         to,
         subject,
         text,
         html,
+        headers,
     }
 }

@@ -1,0 +1,600 @@
+//! Notifications: `POST /user/notifications/send` (owner, admin:
+//! `org_to_prospects`, `org_owner_to_members`), `POST /admin/notifications/send`
+//! (the platform admin: `vectra_to_users`, `vectra_to_org_owner`,
+//! `system_alerts`), their history, and the one-click unsubscribe link.
+//!
+//! The handlers check and normalize the body (every bad field named at once,
+//! `body_html` sanitized with ammonia before it is stored) and call one SQL
+//! function of V14, which checks the sender, resolves the recipients, skips
+//! the suppressed ones and queues one outbox row per recipient in the same
+//! transaction. `Idempotency-Key` makes a retried send answer the first 202.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::json::{ApiJson, QueryParams};
+use super::list::ListQuery;
+use crate::app::AppState;
+use crate::auth::{OrgUser, PlatformAdmin, Role};
+use crate::db::Actor;
+use crate::domain::Email;
+use crate::error::{ApiError, FieldError};
+
+/// Under `/api/v1/user`.
+pub fn user_router() -> Router<AppState> {
+    Router::new()
+        .route("/notifications/send", post(send))
+        .route("/notifications", get(list))
+        .route("/notifications/{notification_id}", get(detail))
+}
+
+/// Under `/api/v1` (the admin router's gate applies to these).
+pub fn admin_router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/notifications/send", post(admin_send))
+        .route("/admin/notifications", get(admin_list))
+        .route("/admin/notifications/{notification_id}", get(admin_detail))
+}
+
+/// Under `/api/v1`, for anyone holding a link.
+pub fn unsubscribe_router() -> Router<AppState> {
+    Router::new().route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
+}
+
+pub const ORGANIZATION_TYPES: [&str; 2] = ["org_to_prospects", "org_owner_to_members"];
+pub const PLATFORM_TYPES: [&str; 3] = ["vectra_to_users", "vectra_to_org_owner", "system_alerts"];
+/// Most addresses one `recipients` list holds.
+pub const MAX_LISTED: usize = 1000;
+pub const MAX_SUBJECT_CHARS: usize = 200;
+pub const MAX_BODY_CHARS: usize = 20_000;
+pub const MAX_BODY_HTML_CHARS: usize = 100_000;
+pub const MAX_ACTION_TEXT_CHARS: usize = 100;
+pub const MAX_URL_CHARS: usize = 2048;
+
+/// Which endpoint is checking the body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Organization,
+    Platform,
+}
+
+impl Endpoint {
+    fn types(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Organization => &ORGANIZATION_TYPES,
+            Endpoint::Platform => &PLATFORM_TYPES,
+        }
+    }
+
+    /// The 403 for a type of the other endpoint (the SQL functions say the same).
+    fn not_yours(self, kind: &str) -> ApiError {
+        ApiError::forbidden(match self {
+            Endpoint::Organization => format!(
+                "An organization sends org_to_prospects or org_owner_to_members; {kind} is the platform admin's"
+            ),
+            Endpoint::Platform => format!(
+                "The platform admin sends vectra_to_users, vectra_to_org_owner or system_alerts; {kind} is an organization's"
+            ),
+        })
+    }
+}
+
+/// The body, checked field by field and normalized: trimmed texts, emails
+/// lower-cased and deduplicated, `body_html` sanitized.
+fn checked_body(
+    endpoint: Endpoint,
+    body: &Map<String, Value>,
+    allow_http: bool,
+) -> Result<Value, ApiError> {
+    let kind = match body.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        _ => "",
+    };
+    let others = match endpoint {
+        Endpoint::Organization => Endpoint::Platform,
+        Endpoint::Platform => Endpoint::Organization,
+    };
+    if others.types().contains(&kind) {
+        return Err(endpoint.not_yours(kind));
+    }
+    let mut errors = Vec::new();
+    let mut out = Map::new();
+    if endpoint.types().contains(&kind) {
+        out.insert("type".into(), json!(kind));
+    } else {
+        errors.push(FieldError::new(
+            "type",
+            format!("must be one of {}", endpoint.types().join(", ")),
+        ));
+    }
+    for key in body.keys() {
+        if ![
+            "type",
+            "recipients",
+            "subject",
+            "body",
+            "body_html",
+            "action_url",
+            "action_text",
+            "organization_ids",
+        ]
+        .contains(&key.as_str())
+        {
+            errors.push(FieldError::new(key, "is not a field of a notification"));
+        }
+    }
+    match text(body, "subject") {
+        Some(s)
+            if (1..=MAX_SUBJECT_CHARS).contains(&s.chars().count())
+                && !s.chars().any(char::is_control) =>
+        {
+            out.insert("subject".into(), json!(s));
+        }
+        _ => errors.push(FieldError::new(
+            "subject",
+            format!("must be 1 to {MAX_SUBJECT_CHARS} characters on one line"),
+        )),
+    }
+    match text(body, "body") {
+        Some(s) if (1..=MAX_BODY_CHARS).contains(&s.chars().count()) => {
+            out.insert("body".into(), json!(s));
+        }
+        _ => errors.push(FieldError::new(
+            "body",
+            format!("must be 1 to {MAX_BODY_CHARS} characters"),
+        )),
+    }
+    match body.get("body_html") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(html)) if html.chars().count() <= MAX_BODY_HTML_CHARS => {
+            let clean = ammonia::clean(html);
+            if !clean.trim().is_empty() {
+                out.insert("body_html".into(), json!(clean));
+            }
+        }
+        Some(_) => errors.push(FieldError::new(
+            "body_html",
+            format!("must be HTML of at most {MAX_BODY_HTML_CHARS} characters"),
+        )),
+    }
+    match body.get("action_url") {
+        None | Some(Value::Null) => {
+            if !matches!(body.get("action_text"), None | Some(Value::Null)) {
+                errors.push(FieldError::new("action_text", "needs an action_url"));
+            }
+        }
+        Some(Value::String(raw)) => {
+            match action_url(raw, allow_http) {
+                Ok(url) => {
+                    out.insert("action_url".into(), json!(url));
+                }
+                Err(message) => errors.push(FieldError::new("action_url", message)),
+            }
+            match text(body, "action_text") {
+                Some(t) if (1..=MAX_ACTION_TEXT_CHARS).contains(&t.chars().count()) => {
+                    out.insert("action_text".into(), json!(t));
+                }
+                _ => errors.push(FieldError::new(
+                    "action_text",
+                    format!(
+                        "is required with action_url (1 to {MAX_ACTION_TEXT_CHARS} characters)"
+                    ),
+                )),
+            }
+        }
+        Some(_) => errors.push(FieldError::new("action_url", "must be a string")),
+    }
+    let by_organization = kind == "vectra_to_org_owner" && body.contains_key("organization_ids");
+    if body.contains_key("organization_ids") && kind != "vectra_to_org_owner" {
+        errors.push(FieldError::new(
+            "organization_ids",
+            "only for vectra_to_org_owner",
+        ));
+    }
+    if by_organization {
+        if body.contains_key("recipients") {
+            errors.push(FieldError::new(
+                "recipients",
+                "send recipients or organization_ids, not both",
+            ));
+        }
+        match body.get("organization_ids") {
+            Some(Value::Array(ids)) if (1..=MAX_LISTED).contains(&ids.len()) => {
+                let parsed: Option<Vec<Uuid>> = ids
+                    .iter()
+                    .map(|v| v.as_str().and_then(|s| s.parse().ok()))
+                    .collect();
+                match parsed {
+                    Some(mut ids) => {
+                        ids.sort_unstable();
+                        ids.dedup();
+                        out.insert("organization_ids".into(), json!(ids));
+                    }
+                    None => errors.push(FieldError::new(
+                        "organization_ids",
+                        "must be a list of organization ids",
+                    )),
+                }
+            }
+            _ => errors.push(FieldError::new(
+                "organization_ids",
+                format!("must be a list of 1 to {MAX_LISTED} organization ids"),
+            )),
+        }
+    } else {
+        match body.get("recipients") {
+            Some(Value::String(all)) if all == "all" => {
+                out.insert("recipients".into(), json!("all"));
+            }
+            Some(Value::Array(list)) if (1..=MAX_LISTED).contains(&list.len()) => {
+                let mut emails = Vec::with_capacity(list.len());
+                let mut bad = Vec::new();
+                for (i, v) in list.iter().enumerate() {
+                    match v.as_str().map(Email::parse) {
+                        Some(Ok(e)) => emails.push(e.to_string()),
+                        _ => bad.push((i + 1).to_string()),
+                    }
+                }
+                if bad.is_empty() {
+                    emails.sort_unstable();
+                    emails.dedup();
+                    out.insert("recipients".into(), json!(emails));
+                } else {
+                    bad.truncate(20);
+                    errors.push(FieldError::new(
+                        "recipients",
+                        format!(
+                            "must all be email addresses (not entries {})",
+                            bad.join(", ")
+                        ),
+                    ));
+                }
+            }
+            _ => errors.push(FieldError::new(
+                "recipients",
+                format!("must be \"all\" or a list of 1 to {MAX_LISTED} email addresses"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Value::Object(out))
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// A string field, trimmed.
+fn text<'a>(body: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    body.get(key).and_then(Value::as_str).map(str::trim)
+}
+
+/// An absolute https URL (http too when the service itself is served over
+/// http, for local work), without credentials.
+fn action_url(raw: &str, allow_http: bool) -> Result<String, String> {
+    let wanted = if allow_http {
+        "must be an absolute http or https URL"
+    } else {
+        "must be an absolute https URL"
+    };
+    if raw.chars().count() > MAX_URL_CHARS {
+        return Err(format!("must be at most {MAX_URL_CHARS} characters"));
+    }
+    let url = url::Url::parse(raw.trim()).map_err(|_| wanted.to_owned())?;
+    let scheme_ok = url.scheme() == "https" || (allow_http && url.scheme() == "http");
+    if !scheme_ok || url.host_str().is_none_or(str::is_empty) {
+        return Err(wanted.to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not hold credentials".to_owned());
+    }
+    Ok(url.to_string())
+}
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match raw.to_str() {
+        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k.to_owned()))
+        }
+        _ => Err(ApiError::validation(vec![FieldError::new(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )])),
+    }
+}
+
+fn allow_http(state: &AppState) -> bool {
+    state.config.public_base_url.starts_with("http://")
+}
+
+async fn queued(
+    state: &AppState,
+    actor: &Actor,
+    sql: &str,
+    body: Value,
+    key: Option<String>,
+) -> Result<Response, ApiError> {
+    let answer: Value = state.db.call(actor, sql, &[&body, &key]).await?;
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// `POST /api/v1/user/notifications/send` (owner, admin).
+async fn send(
+    State(state): State<AppState>,
+    user: OrgUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    user.require_any(&[Role::Owner, Role::Admin])?;
+    let key = idempotency_key(&headers)?;
+    let body = checked_body(Endpoint::Organization, &body, allow_http(&state))?;
+    queued(
+        &state,
+        &user.actor(),
+        "select app.send_notification($1, $2)",
+        body,
+        key,
+    )
+    .await
+}
+
+/// `POST /api/v1/admin/notifications/send` (the platform admin).
+async fn admin_send(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let body = checked_body(Endpoint::Platform, &body, allow_http(&state))?;
+    queued(
+        &state,
+        &admin.actor(),
+        "select app.admin_send_notification($1, $2)",
+        body,
+        key,
+    )
+    .await
+}
+
+/// `GET /api/v1/user/notifications` (owner, admin): `type`, `page`, `per_page`.
+async fn list(
+    State(state): State<AppState>,
+    user: OrgUser,
+    query: ListQuery,
+) -> Result<Json<Value>, ApiError> {
+    user.require_any(&[Role::Owner, Role::Admin])?;
+    query
+        .call(
+            &state,
+            &user.actor(),
+            "select app.list_notifications($1, $2, $3)",
+            &["type"],
+        )
+        .await
+}
+
+/// `GET /api/v1/user/notifications/{id}` (owner, admin).
+async fn detail(
+    State(state): State<AppState>,
+    user: OrgUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    user.require_any(&[Role::Owner, Role::Admin])?;
+    Ok(Json(
+        state
+            .db
+            .call(&user.actor(), "select app.get_notification($1)", &[&id])
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/admin/notifications`: `type`, `organization_id`, `page`, `per_page`.
+async fn admin_list(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    mut query: ListQuery,
+) -> Result<Json<Value>, ApiError> {
+    let org = query.uuid("organization_id");
+    query.finish()?;
+    Ok(Json(
+        state
+            .db
+            .call(
+                &admin.actor(),
+                "select app.admin_list_notifications($1, $2, $3, $4)",
+                &[
+                    &query.page.page,
+                    &query.page.per_page,
+                    &query.filter("type"),
+                    &org,
+                ],
+            )
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/admin/notifications/{id}`.
+async fn admin_detail(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        state
+            .db
+            .call(
+                &admin.actor(),
+                "select app.admin_get_notification($1)",
+                &[&id],
+            )
+            .await?,
+    ))
+}
+
+fn token(params: &QueryParams) -> Result<&str, ApiError> {
+    params
+        .get("token")
+        .ok_or_else(|| ApiError::bad_request("Invalid unsubscribe link"))
+}
+
+async fn unsubscribe_call(
+    state: &AppState,
+    params: &QueryParams,
+    apply: bool,
+) -> Result<Response, ApiError> {
+    let token = token(params)?;
+    let target: Value = state
+        .db
+        .call(
+            &Actor::Anonymous,
+            "select auth.unsubscribe($1, $2)",
+            &[&token, &apply],
+        )
+        .await?;
+    let page = state
+        .templates
+        .render_page(
+            "unsubscribe.html",
+            &json!({"target": target, "token": token}),
+        )
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("unsubscribe page: {e:#}")))?;
+    let mut response = Html(page).into_response();
+    // A page of ours with a form posting back to itself, nothing else.
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    Ok(response)
+}
+
+/// `GET /api/v1/unsubscribe?token=…`: what the link unsubscribes, and a
+/// button that does it. Changes nothing (mail scanners follow links).
+async fn unsubscribe_page(
+    State(state): State<AppState>,
+    params: QueryParams,
+) -> Result<Response, ApiError> {
+    unsubscribe_call(&state, &params, false).await
+}
+
+/// `POST /api/v1/unsubscribe?token=…`: unsubscribes, no login (RFC 8058
+/// one-click: mail clients post `List-Unsubscribe=One-Click`; any body is
+/// accepted).
+async fn unsubscribe(
+    State(state): State<AppState>,
+    params: QueryParams,
+) -> Result<Response, ApiError> {
+    unsubscribe_call(&state, &params, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().expect("object")
+    }
+
+    fn fields(r: Result<Value, ApiError>) -> Vec<String> {
+        match r {
+            Err(ApiError::Problem(p)) => p.errors.iter().map(|e| e.field.clone()).collect(),
+            other => panic!("expected field errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_body_is_normalized() {
+        let v = checked_body(
+            Endpoint::Organization,
+            &body(json!({
+                "type": "org_to_prospects", "recipients": ["B@x.test", "b@X.test", "a@x.test"],
+                "subject": "  Hello ", "body": "Hi", "body_html": "<p>Hi<script>alert(1)</script></p>",
+                "action_url": "https://example.com/offer", "action_text": "See"
+            })),
+            false,
+        )
+        .expect("valid");
+        assert_eq!(v["recipients"], json!(["a@x.test", "b@x.test"]));
+        assert_eq!(v["subject"], "Hello");
+        assert_eq!(v["body_html"], "<p>Hi</p>");
+        assert_eq!(v["action_url"], "https://example.com/offer");
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let f = fields(checked_body(
+            Endpoint::Organization,
+            &body(json!({
+                "type": "org_to_prospects", "recipients": ["ok@x.test", "nope"], "subject": "a\nb",
+                "body": "", "action_url": "javascript:alert(1)", "extra": 1
+            })),
+            true,
+        ));
+        assert_eq!(
+            f,
+            [
+                "extra",
+                "subject",
+                "body",
+                "action_url",
+                "action_text",
+                "recipients"
+            ]
+        );
+        let f = fields(checked_body(
+            Endpoint::Platform,
+            &body(
+                json!({"type": "vectra_to_org_owner", "recipients": "all", "organization_ids": ["x"],
+                         "subject": "s", "body": "b", "action_text": "t"}),
+            ),
+            false,
+        ));
+        assert_eq!(f, ["action_text", "recipients", "organization_ids"]);
+    }
+
+    #[test]
+    fn urls_are_absolute_https_without_credentials() {
+        assert!(action_url("https://a.example/x?y=1", false).is_ok());
+        assert!(action_url("http://a.example/", false).is_err());
+        assert!(action_url("http://a.example/", true).is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "//a.example",
+            "/relative",
+            "https://u:p@a.example/",
+            "ftp://a.example",
+        ] {
+            assert!(action_url(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn another_endpoints_type_is_forbidden_naming_ours() {
+        let r = checked_body(
+            Endpoint::Organization,
+            &body(json!({"type": "system_alerts"})),
+            false,
+        );
+        match r {
+            Err(ApiError::Problem(p)) => {
+                assert_eq!(p.status, StatusCode::FORBIDDEN);
+                assert!(
+                    p.detail
+                        .contains("org_to_prospects or org_owner_to_members")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
