@@ -24,7 +24,7 @@ use crate::auth::password::Passwords;
 use crate::auth::rate_limit::{LoginFailures, RateLimiter};
 use crate::config::Config;
 use crate::db::Db;
-use crate::email::{Mailer, Outbox, OutboxSettings, Templates};
+use crate::email::{LocalMailbox, Mailer, Outbox, OutboxSettings, Templates};
 use crate::error::{PROBLEM_JSON, Problem};
 use crate::http;
 use crate::metrics::{self as service_metrics, Metrics};
@@ -43,6 +43,16 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Emails (the worker's) and the few pages the service shows.
     pub templates: Arc<Templates>,
+    /// `vectra dev` only (always `None` for `vectra serve`): the pages the
+    /// emails link to, and without `SMTP_URL` the local mailbox.
+    pub dev: Option<DevMode>,
+}
+
+/// What `vectra dev` adds to the service.
+#[derive(Clone, Default)]
+pub struct DevMode {
+    /// Emails are kept here instead of sent, and shown at `/dev/mailbox`.
+    pub mailbox: Option<Arc<LocalMailbox>>,
 }
 
 impl FromRef<AppState> for JwtKeys {
@@ -55,7 +65,12 @@ impl FromRef<AppState> for JwtKeys {
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let metrics = state.metrics.clone();
+    let dev = match &state.dev {
+        Some(dev) => http::dev::router(dev.mailbox.is_some()),
+        None => Router::new(),
+    };
     Router::new()
+        .merge(dev)
         .merge(http::health::router())
         .merge(http::prometheus::router(&state))
         .nest("/api/v1", http::api(state.clone()))
@@ -194,9 +209,18 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, None).await
+    }
+
+    /// `dev`: the additions of `vectra dev`; with its mailbox, every email
+    /// is kept there instead of sent.
+    pub async fn build_with(config: Config, dev: Option<DevMode>) -> anyhow::Result<Self> {
         let pool = crate::db::pool(&config.database_url, config.db_pool_size)?;
         let db = Db::new(pool);
-        let mailer = Mailer::new(&config.smtp_url, &config.email_from)?;
+        let mailer = match dev.as_ref().and_then(|d| d.mailbox.clone()) {
+            Some(mb) => Mailer::local(mb, &config.email_from)?,
+            None => Mailer::new(&config.smtp_url, &config.email_from)?,
+        };
         let templates = Arc::new(Templates::new(&config.public_base_url));
         let metrics = Metrics::new();
         let outbox = Outbox::new(
@@ -240,6 +264,7 @@ impl Application {
             passwords: Passwords::new(config.hash_concurrency),
             metrics: metrics.clone(),
             templates,
+            dev,
             config: Arc::new(config),
         };
         Ok(Self {

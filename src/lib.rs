@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod dev;
 pub mod domain;
 pub mod email;
 pub mod error;

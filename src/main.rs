@@ -24,9 +24,20 @@ enum Command {
     /// Apply pending migrations with DATABASE_ADMIN_URL, and give
     /// vectra_authenticator the password found in DATABASE_URL.
     Migrate,
-    /// Create a platform admin with a verified email (uses DATABASE_ADMIN_URL).
-    /// The password is read from a prompt, or from standard input with
-    /// --password-stdin.
+    /// Run the API on this machine with one command: a private PostgreSQL
+    /// under .vectra/ (found, created, started and stopped by vectra), and
+    /// without SMTP_URL a mailbox page at /dev/mailbox.
+    Dev {
+        /// Delete the cluster and the secrets first, and start afresh.
+        #[arg(long)]
+        reset: bool,
+        /// Load the seed-demo data on the first run.
+        #[arg(long)]
+        demo: bool,
+        /// Where dev mode keeps its cluster and secrets.
+        #[arg(long, default_value = ".vectra")]
+        dir: std::path::PathBuf,
+    },
     /// Load a realistic, reproducible demo dataset (uses DATABASE_ADMIN_URL):
     /// organizations with their teams, campaigns, leads and meetings.
     SeedDemo {
@@ -46,6 +57,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Create a platform admin with a verified email (uses DATABASE_ADMIN_URL).
+    /// The password is read from a prompt, or from standard input with
+    /// --password-stdin.
     CreatePlatformAdmin {
         #[arg(long)]
         email: String,
@@ -59,11 +73,18 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    vectra::telemetry::init();
     let cli = Cli::parse();
+    match cli.command {
+        // Dev mode talks to a person: its own lines, not every migration's.
+        Command::Dev { .. } => vectra::telemetry::init_with_default("info,refinery_core=warn"),
+        _ => vectra::telemetry::init(),
+    }
     let result = match cli.command {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
+        Command::Dev { reset, demo, dir } => {
+            vectra::dev::run(vectra::dev::DevOptions { dir, reset, demo }).await
+        }
         Command::SeedDemo {
             orgs,
             users_per_org,

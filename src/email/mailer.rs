@@ -1,4 +1,5 @@
-//! SMTP delivery with lettre (async, pooled connections).
+//! Delivery: SMTP with lettre (async, pooled connections), or, in `vectra
+//! dev` without `SMTP_URL`, the local mailbox shown at `/dev/mailbox`.
 
 use std::time::Duration;
 
@@ -8,11 +9,18 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::Rendered;
+use super::mailbox::LocalMailbox;
 
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     from: Mailbox,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Local(std::sync::Arc<LocalMailbox>),
 }
 
 /// Why a delivery failed: retry later, or never.
@@ -33,7 +41,18 @@ impl Mailer {
             .timeout(Some(Duration::from_secs(10)))
             .build();
         let from = from.parse().context("EMAIL_FROM")?;
-        Ok(Self { transport, from })
+        Ok(Self {
+            transport: Transport::Smtp(transport),
+            from,
+        })
+    }
+
+    /// Keeps every email in `mailbox` instead of sending it (`vectra dev`).
+    pub fn local(mailbox: std::sync::Arc<LocalMailbox>, from: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            transport: Transport::Local(mailbox),
+            from: from.parse().context("EMAIL_FROM")?,
+        })
     }
 
     pub async fn send(&self, to: &str, email: &Rendered) -> Result<(), SendError> {
@@ -42,7 +61,7 @@ impl Mailer {
             .map_err(|e| SendError::Permanent(format!("invalid recipient {to:?}: {e}")))?;
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(to.clone())
             .subject(email.subject.clone());
         for (name, value) in &email.headers {
             builder = builder.raw_header(HeaderValue::new(
@@ -56,7 +75,14 @@ impl Mailer {
                 email.html.clone(),
             ))
             .map_err(|e| SendError::Permanent(format!("building the message: {e}")))?;
-        match self.transport.send(message).await {
+        let transport = match &self.transport {
+            Transport::Smtp(t) => t,
+            Transport::Local(mailbox) => {
+                mailbox.deliver(&self.from, &to, email);
+                return Ok(());
+            }
+        };
+        match transport.send(message).await {
             Ok(_) => Ok(()),
             // 5xx answers are the server's final word; anything else
             // (connection refused, timeout, 4xx) may pass later.

@@ -4,10 +4,12 @@
 //! Nothing sends email directly: SQL functions write `email_outbox` rows in
 //! the transaction that causes them, and the worker delivers them.
 
+pub mod mailbox;
 pub mod mailer;
 pub mod templates;
 pub mod worker;
 
+pub use mailbox::LocalMailbox;
 pub use mailer::Mailer;
 pub use templates::{Rendered, Templates};
 pub use worker::{Outbox, OutboxSettings};

@@ -1,0 +1,385 @@
+//! `vectra dev`: the service on a laptop with one command. A private
+//! PostgreSQL cluster under `.vectra/` (found binaries, free loopback port),
+//! migrated; generated passwords and JWT secret kept there; the API with its
+//! outbox worker; mail kept in a local mailbox shown at `/dev/mailbox`
+//! unless `SMTP_URL` is set. Every other setting comes from the environment.
+
+pub mod postgres;
+
+use std::fs::{self, File, TryLockError};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::app::{Application, DevMode};
+use crate::config::{Config, MigrateConfig};
+use crate::email::LocalMailbox;
+use postgres::{Binaries, Cluster, RunAs};
+
+/// The database dev mode creates in its cluster.
+pub const DATABASE: &str = "vectra";
+/// The DBA login dev mode creates, granted `vectra_tenant_reader`.
+pub const DBA_ROLE: &str = "vectra_dba";
+
+pub struct DevOptions {
+    /// Where dev mode keeps its state (`.vectra` in the working directory).
+    pub dir: PathBuf,
+    /// Delete the cluster and the secrets first.
+    pub reset: bool,
+    /// Load the seed-demo data on first run.
+    pub demo: bool,
+}
+
+/// Kept in `.vectra/dev.json` (mode 0600): what makes the next run find the
+/// same data.
+#[derive(Serialize, Deserialize)]
+struct State {
+    superuser_password: String,
+    authenticator_password: String,
+    dba_password: String,
+    jwt_secret: String,
+    port: u16,
+}
+
+fn random_hex(bytes: usize) -> anyhow::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl State {
+    fn create() -> anyhow::Result<Self> {
+        Ok(Self {
+            superuser_password: random_hex(24)?,
+            authenticator_password: random_hex(24)?,
+            dba_password: random_hex(12)?,
+            jwt_secret: random_hex(48)?,
+            port: postgres::free_port()?,
+        })
+    }
+
+    fn load(path: &Path) -> anyhow::Result<Option<Self>> {
+        match fs::read_to_string(path) {
+            Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is damaged; `vectra dev --reset` starts afresh",
+                    path.display()
+                )
+            })?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
+        fs::rename(&tmp, path)?;
+        Ok(())
+    }
+}
+
+fn say(line: impl AsRef<str>) {
+    println!("vectra dev: {}", line.as_ref());
+}
+
+/// Where the cluster lives: `.vectra/postgres`, unless dev mode runs as root
+/// and the server's user cannot reach that directory (a home directory of
+/// mode 0700, say): then a directory of its own under `/var/tmp`.
+fn cluster_home(dir: &Path, run_as: Option<&RunAs>) -> PathBuf {
+    let home = dir.join("postgres");
+    match run_as {
+        Some(u) if !u.can_reach(&home) => {
+            let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+            let tag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            PathBuf::from(format!("/var/tmp/vectra-dev-{tag}"))
+        }
+        _ => home,
+    }
+}
+
+pub async fn run(options: DevOptions) -> anyhow::Result<()> {
+    let dir = std::path::absolute(&options.dir)
+        .with_context(|| format!("{}: not a usable path", options.dir.display()))?;
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let run_as = RunAs::for_this_process()?;
+    // Private; as root, the server's user may pass through (its own
+    // directory inside is 0700, the secrets file 0600).
+    let mode = if run_as.is_some() { 0o711 } else { 0o700 };
+    fs::set_permissions(&dir, fs::Permissions::from_mode(mode))?;
+    // One dev mode per directory: a second one would share the cluster.
+    let lock = File::create(dir.join("dev.lock"))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => bail!(
+            "another `vectra dev` is running with {} (stop it first, or use another --dir)",
+            dir.display()
+        ),
+        Err(TryLockError::Error(e)) => return Err(e).context("locking dev.lock"),
+    }
+
+    let bin = Binaries::find()?;
+    let home = cluster_home(&dir, run_as.as_ref());
+    let state_path = dir.join("dev.json");
+    let mut cluster = Cluster::new(bin.clone(), home.clone(), 0, run_as.clone());
+
+    // A server left running by a dev mode that crashed or was killed.
+    if cluster.data().exists() {
+        if let Some(pid) = cluster.running_pid()? {
+            say(format!(
+                "a PostgreSQL left running by an earlier `vectra dev` (pid {pid}) on {}: stopping it",
+                cluster.data().display()
+            ));
+            cluster.stop()?;
+        } else if let Some(pid) = cluster.remove_stale_pid_file()? {
+            say(format!(
+                "removed a stale postmaster.pid (pid {pid} is not running; the last run did not stop cleanly)"
+            ));
+        }
+    }
+    if options.reset {
+        say(format!(
+            "--reset: deleting the cluster and the secrets in {}",
+            dir.display()
+        ));
+        for path in [&home, &dir.join("postgres")] {
+            if path.exists() {
+                fs::remove_dir_all(path).with_context(|| format!("deleting {}", path.display()))?;
+            }
+        }
+        let _ = fs::remove_file(&state_path);
+    }
+
+    let mut state = match State::load(&state_path)? {
+        Some(s) if cluster.existing_major().is_some() => s,
+        // No cluster (first run, or deleted by hand): new secrets for a new one.
+        _ => State::create()?,
+    };
+    if let Some(u) = &run_as {
+        say(format!(
+            "running as root: PostgreSQL refuses root, so the cluster runs as the OS user `{}`",
+            u.name
+        ));
+    }
+    if !postgres::port_is_free(state.port) {
+        let port = postgres::free_port()?;
+        say(format!(
+            "port {} is in use; PostgreSQL gets port {port} this time",
+            state.port
+        ));
+        state.port = port;
+    }
+    state.save(&state_path)?;
+    cluster.port = state.port;
+
+    let created = cluster.ensure_initialized(&state.superuser_password)?;
+    if created {
+        say(format!(
+            "created a PostgreSQL {} cluster in {} (binaries: {})",
+            bin.major,
+            cluster.data().display(),
+            bin.dir.display()
+        ));
+    }
+    cluster.start()?;
+
+    let admin_url = |db: &str| {
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/{db}",
+            state.superuser_password, state.port
+        )
+    };
+    let database_url = format!(
+        "postgres://vectra_authenticator:{}@127.0.0.1:{}/{DATABASE}",
+        state.authenticator_password, state.port
+    );
+    prepare_database(
+        &admin_url("postgres"),
+        &admin_url(DATABASE),
+        &database_url,
+        &state,
+    )
+    .await?;
+
+    if options.demo && created {
+        let s = crate::seed::seed_demo(
+            &admin_url(DATABASE),
+            &crate::seed::DemoOptions {
+                organizations: 10,
+                users_per_org: 5,
+                leads_per_org: 100,
+                seed: 1,
+                force: false,
+            },
+        )
+        .await?;
+        say(format!(
+            "--demo: {} organizations, {} users, {} leads; every demo user's password: {}",
+            s.organizations,
+            s.users,
+            s.leads,
+            crate::seed::DEMO_PASSWORD
+        ));
+    } else if options.demo {
+        say("--demo loads data on the first run only (or with --reset); keeping the data as it is");
+    }
+
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let bind_addr = match env("BIND_ADDR") {
+        Some(raw) => {
+            let mut addr: std::net::SocketAddr = raw
+                .trim()
+                .parse()
+                .with_context(|| format!("BIND_ADDR: cannot parse {raw:?}"))?;
+            if addr.port() == 0 {
+                addr.set_port(postgres::free_port()?);
+            }
+            addr
+        }
+        None => "127.0.0.1:8080".parse().expect("address"),
+    };
+    if !postgres::port_is_free(bind_addr.port()) && bind_addr.ip().is_loopback() {
+        bail!(
+            "port {} is in use (another vectra?); choose another with BIND_ADDR=127.0.0.1:<port>",
+            bind_addr.port()
+        );
+    }
+    let api_url = format!("http://localhost:{}", bind_addr.port());
+    let smtp = env("SMTP_URL");
+    let config = Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(database_url.clone()),
+        // Migrated above already.
+        "DATABASE_ADMIN_URL" => None,
+        "JWT_SECRET" => env("JWT_SECRET").or_else(|| Some(state.jwt_secret.clone())),
+        "BIND_ADDR" => Some(bind_addr.to_string()),
+        "PUBLIC_BASE_URL" => env("PUBLIC_BASE_URL").or_else(|| Some(api_url.clone())),
+        other => std::env::var(other).ok(),
+    })?;
+    let mailbox = smtp.is_none().then(|| Arc::new(LocalMailbox::new()));
+    let app = Application::build_with(
+        config.clone(),
+        Some(DevMode {
+            mailbox: mailbox.clone(),
+        }),
+    )
+    .await?;
+
+    let org = first_organization(&admin_url(DATABASE)).await;
+    banner(&api_url, smtp.as_deref(), &config, &state, &org);
+    app.run_until(crate::app::shutdown_signal()).await?;
+    say("stopping PostgreSQL");
+    cluster.stop()?;
+    say("stopped");
+    drop(lock);
+    Ok(())
+}
+
+/// The database, migrated, and the DBA login.
+async fn prepare_database(
+    server_url: &str,
+    admin_url: &str,
+    database_url: &str,
+    state: &State,
+) -> anyhow::Result<()> {
+    let server = crate::db::connect(server_url).await?;
+    let exists = server
+        .query_opt("select 1 from pg_database where datname = $1", &[&DATABASE])
+        .await?
+        .is_some();
+    if !exists {
+        server
+            .batch_execute(&format!("create database {DATABASE}"))
+            .await?;
+    }
+    drop(server);
+    let migrate = MigrateConfig::from_lookup(|name| match name {
+        "DATABASE_ADMIN_URL" => Some(admin_url.to_owned()),
+        "DATABASE_URL" => Some(database_url.to_owned()),
+        other => std::env::var(other).ok(),
+    })?;
+    let outcome = crate::db::migrate::run(&migrate).await?;
+    if !outcome.applied.is_empty() {
+        say(format!("applied {} migrations", outcome.applied.len()));
+    }
+    let admin = crate::db::connect(admin_url).await?;
+    let dba_exists = admin
+        .query_opt("select 1 from pg_roles where rolname = $1", &[&DBA_ROLE])
+        .await?
+        .is_some();
+    if !dba_exists {
+        admin
+            .batch_execute(&format!(
+                "create role {DBA_ROLE} login in role vectra_tenant_reader; grant connect on database {DATABASE} to {DBA_ROLE}"
+            ))
+            .await?;
+    }
+    // The password in clear never crosses the wire: a SCRAM verifier.
+    let verifier = postgres_protocol::password::scram_sha_256(state.dba_password.as_bytes());
+    admin
+        .batch_execute(&format!(
+            "alter role {DBA_ROLE} password '{}'",
+            verifier.replace('\'', "''")
+        ))
+        .await?;
+    Ok(())
+}
+
+async fn first_organization(admin_url: &str) -> Option<(String, String)> {
+    let client = crate::db::connect(admin_url).await.ok()?;
+    let row = client
+        .query_opt(
+            "select id::text, name from organizations where status = 'active' order by created_at limit 1",
+            &[],
+        )
+        .await
+        .ok()??;
+    Some((row.get(0), row.get(1)))
+}
+
+fn banner(
+    api: &str,
+    smtp: Option<&str>,
+    config: &Config,
+    state: &State,
+    org: &Option<(String, String)>,
+) {
+    let port = state.port;
+    let mail = match smtp {
+        Some(url) => format!("sent to SMTP_URL ({})", crate::config::redact_url(url)),
+        None => format!("{api}/dev/mailbox (JSON: {api}/dev/mailbox.json)"),
+    };
+    let (org_id, org_note) = match org {
+        Some((id, name)) => (id.clone(), format!(" -- {name}")),
+        None => (
+            "<organization id>".to_owned(),
+            " -- register first; ids: select id, name from organizations (as postgres)".to_owned(),
+        ),
+    };
+    println!(
+        "
+Vectra dev is running. Ctrl-C stops the API and its PostgreSQL.
+
+  API            {api}   (GET /health, /api/v1/...)
+  Mailbox        {mail}
+  Platform admin register with {admin} (then verify it from the mailbox)
+
+  DBA, read-only, one tenant at a time:
+    PGPASSWORD={dba_pw} psql -h 127.0.0.1 -p {port} -U {DBA_ROLE} {DATABASE}
+    begin;
+    select set_config('app.org_id', '{org_id}', true),{org_note}
+           set_config('app.role', 'owner', true);
+    select email, role, status from users;
+    rollback;
+  Superuser:
+    PGPASSWORD={su_pw} psql -h 127.0.0.1 -p {port} -U postgres {DATABASE}
+",
+        admin = config.instance.platform_admin_email,
+        dba_pw = state.dba_password,
+        su_pw = state.superuser_password,
+    );
+}
