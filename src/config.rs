@@ -72,6 +72,8 @@ pub struct InstanceSettings {
     pub invites_per_organization_per_hour: i32,
     /// … per recipient address, across organizations.
     pub invites_per_recipient_per_hour: i32,
+    /// Notification emails one organization may queue per rolling 24 hours.
+    pub notification_emails_per_organization_per_day: i32,
     /// How long a session (its refresh tokens) lasts from the sign-in.
     pub refresh_token_ttl: Duration,
     /// How long the refresh token that just rotated still yields the same
@@ -271,6 +273,8 @@ impl InstanceSettings {
             invites_per_organization_per_hour: env
                 .positive("INVITES_PER_ORGANIZATION_PER_HOUR", "50")?,
             invites_per_recipient_per_hour: env.positive("INVITES_PER_RECIPIENT_PER_HOUR", "3")?,
+            notification_emails_per_organization_per_day: env
+                .positive("NOTIFICATION_EMAILS_PER_ORGANIZATION_PER_DAY", "10000")?,
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "30d")?,
             refresh_grace_period: {
                 let grace = env.duration("REFRESH_GRACE_PERIOD", "10s")?;
@@ -563,6 +567,7 @@ mod tests {
             "INVITES_PER_SENDER_PER_HOUR",
             "INVITES_PER_ORGANIZATION_PER_HOUR",
             "INVITES_PER_RECIPIENT_PER_HOUR",
+            "NOTIFICATION_EMAILS_PER_ORGANIZATION_PER_DAY",
             "REFRESH_GRACE_PERIOD",
             "RATE_LIMIT_MAX_KEYS",
             "LOGIN_FAILURES_BEFORE_BACKOFF",

@@ -40,6 +40,7 @@ async fn store_settings(
                     invites_per_recipient_per_hour = $5,
                     refresh_token_ttl = make_interval(secs => $6),
                     refresh_grace_period = make_interval(secs => $7),
+                    notification_emails_per_organization_per_day = $8,
                     updated_at = now()
               where id",
             &[
@@ -50,6 +51,7 @@ async fn store_settings(
                 &settings.invites_per_recipient_per_hour,
                 &settings.refresh_token_ttl.as_secs_f64(),
                 &settings.refresh_grace_period.as_secs_f64(),
+                &settings.notification_emails_per_organization_per_day,
             ],
         )
         .await

@@ -4,6 +4,7 @@
 //! Nothing sends email directly: SQL functions write `email_outbox` rows in
 //! the transaction that causes them, and the worker delivers them.
 
+pub mod html;
 pub mod mailbox;
 pub mod mailer;
 pub mod templates;

@@ -58,7 +58,7 @@ impl Templates {
         // HTML written by a sender is sanitized again here, whoever stored
         // it: a row queued by direct SQL gets no script into an email either.
         if let Some(Value::String(html)) = ctx.get("body_html") {
-            let clean = ammonia::clean(html);
+            let clean = super::html::sanitize_cached(html);
             ctx.insert("body_html".into(), Value::String(clean));
         }
         let mut headers = Vec::new();

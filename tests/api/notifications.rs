@@ -266,7 +266,7 @@ async fn recipients_resolve_for_every_type() {
                 .get(&format!("/api/v1/admin/notifications/{id}"), Some(&token))
                 .await
                 .expect(200);
-            r.body["recipients"]
+            r.body["recipients"]["items"]
                 .as_array()
                 .expect("recipients")
                 .iter()
@@ -508,9 +508,9 @@ async fn one_organization_never_sees_anothers_notifications() {
         .expect(200);
     assert_eq!(d.body["body"], "Body of Acme only");
     assert_eq!(
-        d.body["recipients"][0],
+        d.body["recipients"]["items"][0],
         json!({"email": "admin@acme.test", "status": "sent", "attempts": 1,
-                                               "last_error": null, "sent_at": d.body["recipients"][0]["sent_at"]})
+                                               "last_error": null, "sent_at": d.body["recipients"]["items"][0]["sent_at"]})
     );
     app.get(
         "/api/v1/user/notifications?type=bogus",
@@ -892,11 +892,125 @@ async fn an_smtp_outage_delays_mail_but_never_loses_or_doubles_it() {
         .expect(200);
     assert_eq!(d.body["delivery"]["sent"], 3);
     assert!(
-        d.body["recipients"]
+        d.body["recipients"]["items"]
             .as_array()
             .expect("recipients")
             .iter()
             .all(|x| x["attempts"].as_i64() >= Some(2)),
         "{d:?}"
     );
+}
+
+#[tokio::test]
+async fn an_organization_has_a_daily_quota_and_a_long_send_is_paged() {
+    let World { app, pa, acme, .. } = world().await;
+    app.db
+        .admin()
+        .await
+        .execute(
+            "update auth.settings set notification_emails_per_organization_per_day = 3",
+            &[],
+        )
+        .await
+        .expect("quota");
+    let two = json!(["lea@prospect.test", "leo@prospect.test"]);
+    let first = send_as(
+        &app,
+        SEND,
+        &acme.owner,
+        note("org_to_prospects", two.clone(), "One"),
+    )
+    .await
+    .expect(202);
+    // Two of three used: two more would pass the quota, four never fit.
+    let r = send_as(&app, SEND, &acme.owner, note("org_to_prospects", two, "Two"))
+        .await
+        .problem(
+            429,
+            "This organization has sent 2 notification emails in the last 24 hours (at most 3); try again later",
+        );
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((86_000..=86_400).contains(&retry), "Retry-After {retry}");
+    let four = json!(["a@p.test", "b@p.test", "c@p.test", "d@p.test"]);
+    let r = send_as(
+        &app,
+        SEND,
+        &acme.owner,
+        note("org_to_prospects", four, "Four"),
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        r.body["errors"],
+        json!([{"field": "recipients", "message": "4 addresses, more than this organization's 3 per day"}])
+    );
+    assert_eq!(
+        app.count("select count(*) from notifications where subject in ('Two', 'Four')")
+            .await,
+        0
+    );
+    // The platform admin's announcements do not count against it.
+    send_as(
+        &app,
+        ADMIN_SEND,
+        &pa,
+        note(
+            "vectra_to_users",
+            json!(["owner@acme.test", "admin@acme.test"]),
+            "News",
+        ),
+    )
+    .await
+    .expect(202);
+
+    // The recipients of one notification, a page at a time, by address.
+    let id = first.str("/id");
+    let page = app
+        .get(
+            &format!("/api/v1/user/notifications/{id}?page=2&per_page=1"),
+            Some(&acme.owner.access),
+        )
+        .await
+        .expect(200);
+    assert_eq!(page.body["recipients"]["total"], 2);
+    assert_eq!(
+        page.body["recipients"]["items"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(
+        page.body["recipients"]["items"][0]["email"],
+        "leo@prospect.test"
+    );
+    app.get(
+        &format!("/api/v1/user/notifications/{id}?per_page=500"),
+        Some(&acme.owner.access),
+    )
+    .await
+    .expect(422);
+
+    // HTML stored by direct SQL comes back sanitized.
+    app.db
+        .admin()
+        .await
+        .execute(
+            "update notifications set body_html = '<p>Hi</p><img src=x onerror=alert(1)><script>alert(2)</script>' where id = $1",
+            &[&Uuid::parse_str(&id).unwrap()],
+        )
+        .await
+        .expect("raw html");
+    for (path, token) in [
+        (
+            format!("/api/v1/user/notifications/{id}"),
+            &acme.owner.access,
+        ),
+        (format!("/api/v1/admin/notifications/{id}"), &pa.access),
+    ] {
+        let d = app.get(&path, Some(token)).await.expect(200);
+        let html = d.str("/body_html");
+        assert!(html.starts_with("<p>Hi</p>"), "{html}");
+        assert!(
+            !html.contains("onerror") && !html.contains("script"),
+            "{html}"
+        );
+    }
 }
