@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(dev)
         .merge(http::health::router())
+        .merge(http::docs(&state))
         .merge(http::prometheus::router(&state))
         .nest("/api/v1", http::api(state.clone()))
         // Innermost, on the routes only: which route template answered.
@@ -279,6 +280,13 @@ impl Application {
         })
     }
 
+    /// Every (method, path template) the router serves, read from axum's own
+    /// description of it (`Debug`): what `tests/api/openapi.rs` compares with
+    /// the OpenAPI document. HEAD is left out (axum answers it for GET).
+    pub fn route_table(&self) -> Vec<(String, String)> {
+        route_table(&format!("{:?}", self.router))
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
@@ -376,4 +384,39 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// Parses axum's `Debug` of a router: `RouteId(n): MethodRouter(… allow_header:
+/// Bytes(b"GET,HEAD,POST") …)` for the methods, `paths: {RouteId(n): "/a/{id}"}`
+/// for the templates, in the main path router (the fallback router follows).
+fn route_table(debug: &str) -> Vec<(String, String)> {
+    let main = debug.split("fallback_router").next().unwrap_or(debug);
+    let mut methods = std::collections::HashMap::new();
+    for part in main.split("RouteId(").skip(1) {
+        let Some((id, rest)) = part.split_once(')') else {
+            continue;
+        };
+        if let Some(allow) = rest
+            .strip_prefix(": MethodRouter(")
+            .and_then(|r| r.split("allow_header: Bytes(b\"").nth(1))
+            .and_then(|r| r.split('"').next())
+        {
+            methods.insert(id.to_owned(), allow.to_owned());
+        }
+    }
+    let mut table = Vec::new();
+    for part in main.split("RouteId(").skip(1) {
+        let Some((id, rest)) = part.split_once(')') else {
+            continue;
+        };
+        let Some(path) = rest.strip_prefix(": \"").and_then(|r| r.split('"').next()) else {
+            continue;
+        };
+        let allow = methods.get(id).map(String::as_str).unwrap_or("ANY");
+        for method in allow.split(',').filter(|m| *m != "HEAD") {
+            table.push((method.to_owned(), path.to_owned()));
+        }
+    }
+    table.sort();
+    table
 }

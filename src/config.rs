@@ -56,6 +56,9 @@ pub struct Config {
     /// Bearer token `GET /metrics` requires; with it, the main listener
     /// serves `/metrics` too. Neither set: no `/metrics` at all.
     pub metrics_token: Option<Secret>,
+    /// Swagger UI at `/docs` (the document at `/api/v1/openapi.json` is
+    /// served either way).
+    pub docs_enabled: bool,
 }
 
 /// Operator settings that carry rules, stored in the database (`auth.settings`)
@@ -139,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("hash_concurrency", &self.hash_concurrency)
             .field("metrics_bind_addr", &self.metrics_bind_addr)
             .field("metrics_token", &self.metrics_token)
+            .field("docs_enabled", &self.docs_enabled)
             .finish()
     }
 }
@@ -238,6 +242,7 @@ impl Config {
                 Some(t) => Some(Secret::new(t)),
                 None => None,
             },
+            docs_enabled: env.parsed("DOCS_ENABLED", "true")?,
         })
     }
 
@@ -574,6 +579,7 @@ mod tests {
             "HASH_CONCURRENCY",
             "METRICS_BIND_ADDR",
             "METRICS_TOKEN",
+            "DOCS_ENABLED",
         ]
         .into_iter()
         .collect();

@@ -1,3 +1,6 @@
+// The OpenAPI document (http/openapi.rs) is one large json! literal.
+#![recursion_limit = "512"]
+
 //! Vectra API: a multi-tenant backend where PostgreSQL enforces tenant
 //! isolation through Row-Level Security. See README.md and docs/.
 

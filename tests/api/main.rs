@@ -12,6 +12,7 @@ mod hardening;
 mod http;
 mod migrate;
 mod notifications;
+mod openapi;
 mod organization;
 mod pgtap;
 mod pool;

@@ -31,9 +31,17 @@ fn the_dockerfile_stubs_every_declared_bench() {
     assert!(dockerfile.contains("COPY benches ./benches"));
 }
 
-/// CI runs the README's test command.
+/// CI runs the README's test command (its output kept for the summary
+/// line), and fails when it fails.
 #[test]
 fn ci_runs_the_readme_test_command() {
     assert!(read("README.md").contains("```sh\ncargo test\n```"));
-    assert!(read(".ci/run").lines().any(|l| l.trim() == "cargo test"));
+    let ci = read(".ci/run");
+    assert!(
+        ci.lines()
+            .any(|l| l.trim() == "cargo test 2>&1 | tee \"$CI_TMP/cargo-test.log\""),
+        "{ci}"
+    );
+    assert!(ci.contains("cargo_status=${PIPESTATUS[0]}"));
+    assert!(ci.contains("[ \"$cargo_status\" -eq 0 ] && [ \"$newman_status\" -eq 0 ]"));
 }

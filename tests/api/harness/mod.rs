@@ -509,6 +509,8 @@ pub struct TestApp {
     pub mail: smtp::SmtpSink,
     /// The private metrics listener, when `METRICS_BIND_ADDR` was given.
     pub metrics_base: Option<String>,
+    /// What the router serves: (method, path template).
+    pub routes: Vec<(String, String)>,
 }
 
 /// A response's status and JSON body (Null when there is none).
@@ -598,9 +600,11 @@ impl TestApp {
             .expect("build app");
         let addr = app.local_addr().expect("local addr");
         let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
+        let routes = app.route_table();
         tokio::spawn(app.run_until(std::future::pending()));
         Self {
             db,
+            routes,
             base: format!("http://{addr}"),
             metrics_base,
             http: reqwest::Client::builder()
