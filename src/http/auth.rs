@@ -422,12 +422,14 @@ async fn silently_for_email(
     state
         .limiter
         .check(&[Key::Ip(route, addr.ip()), Key::Email(route, email)])?;
-    if let Ok(email) = Email::parse(email) {
-        state
-            .db
-            .query(&Actor::Anonymous, sql, &[&email.as_str()])
-            .await?;
-    }
+    // A malformed address is the caller's mistake, said at once: its syntax
+    // reveals nothing about which accounts exist.
+    let email = Email::parse(email)
+        .map_err(|message| ApiError::validation(vec![FieldError::new("email", message)]))?;
+    state
+        .db
+        .query(&Actor::Anonymous, sql, &[&email.as_str()])
+        .await?;
     no_sooner_than(started).await;
     Ok(accepted(detail))
 }

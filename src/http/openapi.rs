@@ -152,7 +152,10 @@ fn query_param(key: &str) -> (&'static str, Value) {
         "status" | "user_status" => ("status", enum_of(&["active", "suspended", "removed"])),
         "org_status" => ("status", enum_of(&["active", "suspended", "deleted"])),
         "plan" => ("plan", enum_of(&["free", "starter", "pro", "enterprise"])),
-        "action" => ("action", json!({"type": "string", "maxLength": 100})),
+        "action" => (
+            "action",
+            json!({"type": "string", "examples": ["invitation.create"]}),
+        ),
         "type" => ("type", enum_of(NOTIFICATION_TYPES)),
         "organization_id" | "campaign_id" | "lead_id" => (
             match key {
@@ -177,6 +180,23 @@ fn query_param(key: &str) -> (&'static str, Value) {
         other => unreachable!("query parameter {other} has no schema"),
     }
 }
+
+/// Query parameters read as filters: empty means absent.
+const FILTERS: &[&str] = &[
+    "role",
+    "role_any",
+    "status",
+    "user_status",
+    "org_status",
+    "plan",
+    "action",
+    "type",
+    "organization_id",
+    "campaign_id",
+    "lead_id",
+    "q",
+    "search",
+];
 
 const NOTIFICATION_TYPES: &[&str] = &[
     "org_to_prospects",
@@ -237,6 +257,12 @@ fn operation(op: &Op) -> Value {
         let (name, schema) = query_param(key);
         let schema = if name == "status" {
             status_for(op.path, key)
+        } else {
+            schema
+        };
+        // A filter left empty (`?status=`, as forms send it) is no filter.
+        let schema = if FILTERS.contains(key) {
+            json!({"anyOf": [schema, {"const": ""}]})
         } else {
             schema
         };
@@ -390,8 +416,31 @@ fn page_of(item: &str) -> Value {
     })
 }
 
+/// A request or response object: the `required` properties, and the others
+/// optional, where `null` means "not given" as it does to the service.
 fn object(required: &[&str], properties: Value) -> Value {
+    let properties: Map<String, Value> = properties
+        .as_object()
+        .expect("properties")
+        .iter()
+        .map(|(k, v)| {
+            let v = if required.contains(&k.as_str()) || accepts_null(v) {
+                v.clone()
+            } else {
+                json!({"anyOf": [v, {"type": "null"}]})
+            };
+            (k.clone(), v)
+        })
+        .collect();
     json!({"type": "object", "required": required, "properties": properties})
+}
+
+fn accepts_null(schema: &Value) -> bool {
+    match &schema["type"] {
+        Value::String(t) => t == "null",
+        Value::Array(ts) => ts.iter().any(|t| t == "null"),
+        _ => schema.as_object().is_some_and(|o| o.is_empty()),
+    }
 }
 
 fn schemas() -> Value {
@@ -403,7 +452,7 @@ fn schemas() -> Value {
     let role = enum_of(&["platform_admin", "owner", "admin", "manager", "member"]);
     let org_role = enum_of(&["owner", "admin", "manager", "member"]);
     let password = json!({"type": "string", "minLength": 10, "maxLength": 128, "examples": ["correct horse battery staple"]});
-    let name = json!({"type": "string", "minLength": 1, "maxLength": 100});
+    let name = json!({"type": "string", "minLength": 1, "maxLength": 200});
     let org_ref = json!({"type": ["object", "null"], "required": ["id", "name"], "properties": {
         "id": uuid, "name": {"type": "string"}, "slug": {"type": "string"}, "status": {"type": "string"}}});
     let recipients = json!({"oneOf": [

@@ -1324,3 +1324,23 @@ async fn an_email_that_cannot_be_rendered_fails_visibly() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_malformed_address_is_refused_at_once_by_the_silent_routes() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/v1/auth/forgot-password",
+        "/api/v1/auth/resend-verification-email",
+    ] {
+        for (email, detail) in [
+            ("not-an-email", "email: must be an email address"),
+            (&*"a".repeat(255), "email: must be at most 254 characters"),
+            ("", "email: is required"),
+        ] {
+            app.post(path, json!({"email": email}), None)
+                .await
+                .problem(422, detail);
+        }
+    }
+    assert_eq!(app.count("select count(*) from email_outbox").await, 0);
+}

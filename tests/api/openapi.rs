@@ -102,3 +102,36 @@ async fn swagger_ui_answers_at_docs_and_can_be_turned_off() {
     assert!(!off.routes.iter().any(|(_, p)| p.starts_with("/docs")));
     off.get("/api/v1/openapi.json", None).await.expect(200);
 }
+
+/// docs/api.md's route table lists the same operations as the document.
+#[test]
+fn the_route_table_of_the_docs_matches_the_document() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).unwrap();
+    let table = text
+        .split("## Routes")
+        .nth(1)
+        .and_then(|t| t.split("\n\n").nth(1))
+        .expect("the route table of docs/api.md");
+    let mut documented = BTreeSet::new();
+    for row in table.lines().skip(2) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (methods, path) = (cells[1], cells[2].trim_matches('`'));
+        if methods == "any" {
+            continue;
+        }
+        let path = path.split('?').next().unwrap();
+        for method in methods.split(", ") {
+            documented.insert((method.to_owned(), path.to_owned()));
+        }
+    }
+    let spec: BTreeSet<(String, String)> = vectra::http::openapi::operations(true)
+        .into_iter()
+        .collect();
+    let missing: Vec<_> = spec.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&spec).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "in the document, not in docs/api.md's table: {missing:?}\nin the table, not in the document: {extra:?}"
+    );
+}

@@ -43,5 +43,7 @@ fn ci_runs_the_readme_test_command() {
         "{ci}"
     );
     assert!(ci.contains("cargo_status=${PIPESTATUS[0]}"));
-    assert!(ci.contains("[ \"$cargo_status\" -eq 0 ] && [ \"$newman_status\" -eq 0 ]"));
+    assert!(ci.contains(
+        "[ \"$cargo_status\" -eq 0 ] && [ \"$newman_status\" -eq 0 ] && [ \"$schemathesis_status\" -eq 0 ]"
+    ));
 }
