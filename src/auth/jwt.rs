@@ -39,9 +39,12 @@ impl Claims {
     }
 }
 
-/// Signing and verification keys, with the validation rules.
+/// Signing and verification keys, with the validation rules. Cheap to
+/// clone (every request's extractor takes one): the keys are shared.
 #[derive(Clone)]
-pub struct JwtKeys {
+pub struct JwtKeys(std::sync::Arc<Keys>);
+
+struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -55,16 +58,16 @@ impl JwtKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        Self {
+        Self(std::sync::Arc::new(Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
-        }
+        }))
     }
 
     pub fn ttl(&self) -> Duration {
-        self.ttl
+        self.0.ttl
     }
 
     /// A signed access token for a session.
@@ -76,20 +79,21 @@ impl JwtKeys {
             role: session.role.clone(),
             sid: session.session_id,
             iat: now,
-            exp: now + self.ttl.as_secs() as i64,
+            exp: now + self.0.ttl.as_secs() as i64,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &self.encoding,
+            &self.0.encoding,
         )?)
     }
 
     /// Verifies signature, algorithm, issuer, audience and expiry (no leeway).
     pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims)
+        jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation)
+            .map(|d| d.claims)
     }
 }
 

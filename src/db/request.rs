@@ -45,6 +45,19 @@ pub struct SessionClaims {
 }
 
 const SET_ROLE: &str = "select set_config('role', $1, true)";
+
+/// What deadpool's `RecyclingMethod::Clean` runs at each checkout, sent
+/// here in front of the transaction's `begin`, inside the same pipeline: the
+/// second guard (after transaction-local settings) that nothing of an earlier
+/// request's session survives, without a round trip of its own.
+macro_rules! reset_session {
+    () => {
+        "close all; set session authorization default; reset all; unlisten *; \
+         select pg_catalog.pg_advisory_unlock_all(); discard temp; discard sequences"
+    };
+}
+pub const RESET_SESSION: &str = reset_session!();
+const RESET_AND_BEGIN: &str = concat!(reset_session!(), "; begin");
 const SET_ROLE_AND_BEGIN: &str =
     "select set_config('role', $1, true), auth.begin_request($2, $3, $4, $5)";
 
@@ -117,7 +130,7 @@ impl Db {
 
     /// One statement in its own request transaction; its rows.
     ///
-    /// The four statements (begin, context, the statement, commit) are
+    /// The four statements (the session reset and begin, context, the statement, commit) are
     /// pipelined: all are sent before the first answer is read, so the
     /// request costs one round trip once the statements are cached on the
     /// connection. If the context or the statement fails, the server turns
@@ -128,12 +141,32 @@ impl Db {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, ApiError> {
+        // `RUST_LOG=vectra::sql=trace`: every request transaction as sent,
+        // which bench/run.sh replays with pgbench (the same SQL, the same
+        // values) to measure the database's own ceiling.
+        if tracing::enabled!(target: "vectra::sql", tracing::Level::TRACE) {
+            let c = actor.claims();
+            tracing::trace!(
+                target: "vectra::sql",
+                context = actor.context_sql(),
+                context_params = ?(
+                    actor.db_role(),
+                    c.map(|c| c.session_id),
+                    c.map(|c| c.user_id),
+                    c.and_then(|c| c.org_id),
+                    c.map(|c| c.role.as_str()),
+                ),
+                statement = sql,
+                params = ?params,
+                "request transaction"
+            );
+        }
         let client = self.client().await?;
         let context = client.prepare_cached(actor.context_sql()).await?;
         let statement = client.prepare_cached(sql).await?;
         let pg: &tokio_postgres::Client = &client;
         let (begun, entered, rows, committed) = tokio::join!(
-            pg.batch_execute("begin"),
+            pg.batch_execute(RESET_AND_BEGIN),
             enter(pg, &context, actor),
             pg.query(&statement, params),
             pg.batch_execute("commit"),
@@ -181,6 +214,7 @@ impl Db {
     {
         let mut client = self.client().await?;
         let context = client.prepare_cached(actor.context_sql()).await?;
+        client.batch_execute(RESET_SESSION).await?;
         let tx = client.transaction().await?;
         enter(&*tx, &context, actor).await?;
         let out = f(&tx).await?;

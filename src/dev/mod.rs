@@ -155,8 +155,13 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
         let _ = fs::remove_file(&state_path);
     }
 
-    let mut state = match State::load(&state_path)? {
-        Some(s) if cluster.existing_major().is_some() => s,
+    let mut state = match (State::load(&state_path)?, cluster.existing_major()) {
+        (Some(s), Some(_)) => s,
+        (None, Some(_)) => bail!(
+            "{} holds a cluster, but {} (its passwords) is gone: `vectra dev --reset` starts afresh",
+            cluster.data().display(),
+            state_path.display()
+        ),
         // No cluster (first run, or deleted by hand): new secrets for a new one.
         _ => State::create()?,
     };

@@ -124,3 +124,36 @@ async fn five_hundred_interleaved_transactions_on_two_connections_stay_in_their_
     let status = db.pool().status();
     assert!(status.size <= 2, "pool grew to {}", status.size);
 }
+
+/// The second guard: what a request sets for the whole session (a
+/// `set_config(…, false)`, a session advisory lock, a `set role`), by
+/// injection say, is gone at the next request on the same connection.
+#[tokio::test]
+async fn a_session_level_change_does_not_reach_the_next_request() {
+    let test_db = TestDb::new().await;
+    let seed = seed::two_orgs(&test_db.admin().await).await;
+    let db = test_db.db(1);
+    let actor = Actor::Member(seed.a.owner_claims());
+    db.query(
+        &actor,
+        "select set_config('app.leak', 'from the last request', false), pg_advisory_lock(42)",
+        &[],
+    )
+    .await
+    .expect("session-level changes");
+    let rows = db
+        .query(
+            &Actor::Member(seed.b.owner_claims()),
+            "select coalesce(current_setting('app.leak', true), ''),
+                    (select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()),
+                    current_setting('app.org_id')",
+            &[],
+        )
+        .await
+        .expect("next request");
+    let (leak, locks, org): (String, i64, String) =
+        (rows[0].get(0), rows[0].get(1), rows[0].get(2));
+    assert_eq!(leak, "", "a session setting survived");
+    assert_eq!(locks, 0, "a session advisory lock survived");
+    assert_eq!(org, seed.b.id.to_string());
+}
