@@ -216,7 +216,11 @@ impl Application {
     /// `dev`: the additions of `vectra dev`; with its mailbox, every email
     /// is kept there instead of sent.
     pub async fn build_with(config: Config, dev: Option<DevMode>) -> anyhow::Result<Self> {
-        let pool = crate::db::pool(&config.database_url, config.db_pool_size)?;
+        let pool = crate::db::pool_with(
+            &config.database_url,
+            config.db_pool_size,
+            Some(config.request_timeout),
+        )?;
         let db = Db::new(pool);
         let mailer = match dev.as_ref().and_then(|d| d.mailbox.clone()) {
             Some(mb) => Mailer::local(mb, &config.email_from)?,

@@ -26,7 +26,7 @@ end
 $function$;
 
 -- app.admin_organization_json(organizations,bigint)
-CREATE OR REPLACE FUNCTION app.admin_organization_json(o organizations, p_users_count bigint)
+CREATE OR REPLACE FUNCTION app.admin_organization_json(o public.organizations, p_users_count bigint)
  RETURNS jsonb
  LANGUAGE plpgsql
  STABLE
@@ -67,7 +67,7 @@ end
 $function$;
 
 -- app.campaign_json(campaigns,bigint)
-CREATE OR REPLACE FUNCTION app.campaign_json(c campaigns, p_leads_count bigint)
+CREATE OR REPLACE FUNCTION app.campaign_json(c public.campaigns, p_leads_count bigint)
  RETURNS jsonb
  LANGUAGE plpgsql
  STABLE
@@ -96,7 +96,7 @@ end
 $function$;
 
 -- app.lead_json(leads)
-CREATE OR REPLACE FUNCTION app.lead_json(l leads)
+CREATE OR REPLACE FUNCTION app.lead_json(l public.leads)
  RETURNS jsonb
  LANGUAGE plpgsql
  STABLE
@@ -127,7 +127,7 @@ end
 $function$;
 
 -- app.meeting_json(meetings)
-CREATE OR REPLACE FUNCTION app.meeting_json(m meetings)
+CREATE OR REPLACE FUNCTION app.meeting_json(m public.meetings)
  RETURNS jsonb
  LANGUAGE plpgsql
  STABLE
@@ -155,7 +155,7 @@ end
 $function$;
 
 -- app.notification_answer(notifications)
-CREATE OR REPLACE FUNCTION app.notification_answer(n notifications)
+CREATE OR REPLACE FUNCTION app.notification_answer(n public.notifications)
  RETURNS jsonb
  LANGUAGE plpgsql
  STABLE
@@ -169,7 +169,7 @@ end
 $function$;
 
 -- app.notification_detail(notifications)
-CREATE OR REPLACE FUNCTION app.notification_detail(n notifications)
+CREATE OR REPLACE FUNCTION app.notification_detail(n public.notifications)
  RETURNS jsonb
  LANGUAGE plpgsql
  STABLE
@@ -183,7 +183,7 @@ end
 $function$;
 
 -- app.notification_json(notifications)
-CREATE OR REPLACE FUNCTION app.notification_json(n notifications)
+CREATE OR REPLACE FUNCTION app.notification_json(n public.notifications)
  RETURNS jsonb
  LANGUAGE plpgsql
  STABLE

@@ -15,16 +15,32 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 /// Builds the service's pool (as `vectra_authenticator`). Connections are made
 /// lazily, so a database that is down at start makes `/ready` fail, not `serve`.
 pub fn pool(database_url: &str, max_size: usize) -> anyhow::Result<Pool> {
-    let pg: tokio_postgres::Config = database_url.parse().context("DATABASE_URL")?;
+    pool_with(database_url, max_size, None)
+}
+
+/// The service's pool, its statements cancelled by the server after
+/// `statement_timeout` (the request timeout): a request dropped at its
+/// timeout cannot leave a statement running on a connection that the pool,
+/// recycling with `Fast`, hands to the next request.
+pub fn pool_with(
+    database_url: &str,
+    max_size: usize,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<Pool> {
+    let mut pg: tokio_postgres::Config = database_url.parse().context("DATABASE_URL")?;
+    if let Some(t) = statement_timeout {
+        let options = format!("-c statement_timeout={}", t.as_millis().max(1));
+        pg.options(&options);
+    }
     let manager = Manager::from_config(
         pg,
         tokio_postgres::NoTls,
         ManagerConfig {
             // Settings are transaction-local already; the second guard, the
             // session reset of `RecyclingMethod::Clean`, is sent by each
-            // request transaction itself in front of its `begin`
-            // (`request::RESET_SESSION`), in the same round trip, instead of
-            // as a round trip of its own at checkout.
+            // request transaction itself just before its `begin`
+            // (`request::RESET_SESSION`), in the same round trip for
+            // `Db::query`, instead of as a round trip of its own at checkout.
             recycling_method: RecyclingMethod::Fast,
         },
     );

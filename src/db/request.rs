@@ -47,7 +47,7 @@ pub struct SessionClaims {
 const SET_ROLE: &str = "select set_config('role', $1, true)";
 
 /// What deadpool's `RecyclingMethod::Clean` runs at each checkout, sent
-/// here in front of the transaction's `begin`, inside the same pipeline: the
+/// here just before the transaction's `begin`, inside the same pipeline: the
 /// second guard (after transaction-local settings) that nothing of an earlier
 /// request's session survives, without a round trip of its own.
 macro_rules! reset_session {
@@ -57,7 +57,6 @@ macro_rules! reset_session {
     };
 }
 pub const RESET_SESSION: &str = reset_session!();
-const RESET_AND_BEGIN: &str = concat!(reset_session!(), "; begin");
 const SET_ROLE_AND_BEGIN: &str =
     "select set_config('role', $1, true), auth.begin_request($2, $3, $4, $5)";
 
@@ -165,8 +164,12 @@ impl Db {
         let context = client.prepare_cached(actor.context_sql()).await?;
         let statement = client.prepare_cached(sql).await?;
         let pg: &tokio_postgres::Client = &client;
-        let (begun, entered, rows, committed) = tokio::join!(
-            pg.batch_execute(RESET_AND_BEGIN),
+        // The reset is a message of its own: it commits on its own before
+        // `begin` (a failed request cannot roll it back), and if it failed,
+        // `begin` would still open the transaction the context runs in.
+        let (reset, begun, entered, rows, committed) = tokio::join!(
+            pg.batch_execute(RESET_SESSION),
+            pg.batch_execute("begin"),
             enter(pg, &context, actor),
             pg.query(&statement, params),
             pg.batch_execute("commit"),
@@ -175,6 +178,7 @@ impl Db {
         entered?;
         let rows = rows?;
         committed?;
+        reset?;
         Ok(rows)
     }
 
@@ -214,6 +218,7 @@ impl Db {
     {
         let mut client = self.client().await?;
         let context = client.prepare_cached(actor.context_sql()).await?;
+        // Here the reset costs its own round trip (this path is rare).
         client.batch_execute(RESET_SESSION).await?;
         let tx = client.transaction().await?;
         enter(&*tx, &context, actor).await?;

@@ -76,9 +76,19 @@ impl State {
     }
 
     fn save(&self, path: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
         let tmp = path.with_extension("json.tmp");
-        fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
+        let _ = fs::remove_file(&tmp);
+        // Created 0600 at once: no moment at which another user could open it.
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(&serde_json::to_vec_pretty(self)?)?;
+        drop(f);
         fs::rename(&tmp, path)?;
         Ok(())
     }
@@ -90,28 +100,42 @@ fn say(line: impl AsRef<str>) {
 
 /// Where the cluster lives: `.vectra/postgres`, unless dev mode runs as root
 /// and the server's user cannot reach that directory (a home directory of
-/// mode 0700, say): then a directory of its own under `/var/tmp`.
-fn cluster_home(dir: &Path, run_as: Option<&RunAs>) -> PathBuf {
+/// mode 0700, say): then a directory of its own under `/var/lib/vectra-dev`
+/// (root's, mode 0711; not `/var/tmp`, which is cleaned by age and where
+/// anyone could create the name first).
+fn cluster_home(dir: &Path, run_as: Option<&RunAs>) -> anyhow::Result<PathBuf> {
     let home = dir.join("postgres");
     match run_as {
         Some(u) if !u.can_reach(&home) => {
             let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
             let tag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            PathBuf::from(format!("/var/tmp/vectra-dev-{tag}"))
+            let parent = Path::new("/var/lib/vectra-dev");
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            let m = fs::symlink_metadata(parent)?;
+            use std::os::unix::fs::MetadataExt;
+            if m.file_type().is_symlink() || m.uid() != 0 {
+                bail!("{} must be a directory of root's", parent.display());
+            }
+            fs::set_permissions(parent, fs::Permissions::from_mode(0o711))?;
+            Ok(parent.join(tag))
         }
-        _ => home,
+        _ => Ok(home),
     }
 }
 
 pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     let dir = std::path::absolute(&options.dir)
         .with_context(|| format!("{}: not a usable path", options.dir.display()))?;
+    let created = !dir.exists();
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let run_as = RunAs::for_this_process()?;
     // Private; as root, the server's user may pass through (its own
-    // directory inside is 0700, the secrets file 0600).
-    let mode = if run_as.is_some() { 0o711 } else { 0o700 };
-    fs::set_permissions(&dir, fs::Permissions::from_mode(mode))?;
+    // directory inside is 0700, the secrets file 0600). A directory that
+    // existed already (`--dir .`) keeps its mode.
+    if created {
+        let mode = if run_as.is_some() { 0o711 } else { 0o700 };
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode))?;
+    }
     // One dev mode per directory: a second one would share the cluster.
     let lock = File::create(dir.join("dev.lock"))?;
     match lock.try_lock() {
@@ -124,7 +148,7 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     }
 
     let bin = Binaries::find()?;
-    let home = cluster_home(&dir, run_as.as_ref());
+    let home = cluster_home(&dir, run_as.as_ref())?;
     let state_path = dir.join("dev.json");
     let mut cluster = Cluster::new(bin.clone(), home.clone(), 0, run_as.clone());
 

@@ -171,6 +171,34 @@ fn output_text(out: &Output) -> String {
     .to_owned()
 }
 
+/// Refuses a symbolic link where dev mode (perhaps as root) writes, changes
+/// modes or owners: the cluster's directories belong to another OS user.
+fn plain(path: &Path) -> anyhow::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            bail!("refusing to follow the symbolic link {}", path.display())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes `text` to `path`, never through a symbolic link, mode 0600.
+fn write_plain(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    plain(path)?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
 /// A loopback port nothing listens on now.
 pub fn free_port() -> anyhow::Result<u16> {
     let l = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))
@@ -210,7 +238,14 @@ impl Cluster {
         // A directory the server's user may enter (initdb and pg_ctl
         // complain about an unreadable working directory).
         cmd.current_dir(&self.home);
-        cmd.env_remove("PGDATA").env("LC_ALL", "C");
+        // Only what the tools need: the service's own secrets (JWT_SECRET,
+        // SMTP_URL …) stay out of the server's /proc/<pid>/environ.
+        cmd.env_clear().env("LC_ALL", "C");
+        for keep in ["PATH", "TZ"] {
+            if let Some(v) = std::env::var_os(keep) {
+                cmd.env(keep, v);
+            }
+        }
         if let Some(u) = &self.run_as {
             cmd.uid(u.uid).gid(u.gid);
         }
@@ -218,8 +253,10 @@ impl Cluster {
     }
 
     fn chown(&self, path: &Path) -> anyhow::Result<()> {
+        plain(path)?;
         if let Some(u) = &self.run_as {
-            std::os::unix::fs::chown(path, Some(u.uid), Some(u.gid))
+            // lchown: never through a link the server's user could plant.
+            std::os::unix::fs::lchown(path, Some(u.uid), Some(u.gid))
                 .with_context(|| format!("giving {} to {}", path.display(), u.name))?;
         }
         Ok(())
@@ -237,6 +274,7 @@ impl Cluster {
     /// Returns whether it was created now.
     pub fn ensure_initialized(&self, superuser_password: &str) -> anyhow::Result<bool> {
         for dir in [self.home.clone(), self.run_dir()] {
+            plain(&dir)?;
             fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
             self.chown(&dir)?;
@@ -258,8 +296,7 @@ impl Cluster {
             fs::remove_dir_all(self.data())?;
         }
         let pwfile = self.home.join("initdb.pw");
-        fs::write(&pwfile, superuser_password)?;
-        fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))?;
+        write_plain(&pwfile, superuser_password)?;
         self.chown(&pwfile)?;
         let out = self
             .command("initdb")
@@ -284,7 +321,8 @@ impl Cluster {
         let conf = self.data().join("postgresql.conf");
         let mut text = fs::read_to_string(&conf)?;
         text.push_str("\n# vectra dev: port, addresses and socket of this run\ninclude_if_exists = 'vectra-dev.conf'\n");
-        fs::write(&conf, text)?;
+        write_plain(&conf, &text)?;
+        self.chown(&conf)?;
         Ok(true)
     }
 
@@ -333,17 +371,19 @@ impl Cluster {
         } else {
             String::new()
         };
-        fs::write(
-            self.data().join("vectra-dev.conf"),
-            format!(
+        let conf = self.data().join("vectra-dev.conf");
+        write_plain(
+            &conf,
+            &format!(
                 "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{socket_dirs}'\n",
                 self.port
             ),
         )?;
-        self.chown(&self.data().join("vectra-dev.conf"))?;
+        self.chown(&conf)?;
         let log = self.log();
-        if !log.exists() {
-            fs::write(&log, "")?;
+        plain(&log)?;
+        if fs::symlink_metadata(&log).is_err() {
+            write_plain(&log, "")?;
         }
         self.chown(&log)?;
         let out = self
@@ -407,5 +447,32 @@ impl Drop for Cluster {
         {
             eprintln!("vectra dev: {e:#}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_never_follow_a_planted_link() {
+        let dir = std::env::temp_dir().join(format!("vectra-plain-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("target");
+        fs::write(&target, "keep").unwrap();
+        let link = dir.join("postgres.log");
+        let _ = fs::remove_file(&link);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_plain(&link, "overwritten").is_err());
+        assert!(plain(&link).is_err());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep");
+        write_plain(&dir.join("fresh"), "new").unwrap();
+        let mode = fs::metadata(dir.join("fresh"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

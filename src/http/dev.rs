@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::email::LocalMailbox;
 use crate::email::mailbox::StoredMail;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 
 /// `with_mailbox`: `/dev/mailbox*` too (no `SMTP_URL`).
 pub fn router(with_mailbox: bool) -> Router<AppState> {
@@ -24,16 +25,45 @@ pub fn router(with_mailbox: bool) -> Router<AppState> {
         .route("/verify-email", get(link_page))
         .route("/reset-password", get(link_page))
         .route("/accept-invitation", get(link_page));
-    if !with_mailbox {
-        return links;
+    let routes = if !with_mailbox {
+        links
+    } else {
+        links
+            .route("/dev/mailbox", get(mailbox_page))
+            .route("/dev/mailbox.json", get(mailbox_json))
+            .route("/dev/mailbox/email", get(maildev_list))
+            .route("/dev/mailbox/email/all", delete(clear))
+            .route("/dev/mailbox/{id}", get(mail_page))
+            .route("/dev/mailbox/{id}/html", get(mail_html))
+    };
+    routes.route_layer(middleware::from_fn(local_only))
+}
+
+/// The mailbox shows every email's tokens: it answers only to a browser that
+/// asked for `localhost` (a page elsewhere cannot reach it by rebinding a
+/// name of its own to 127.0.0.1), and nothing of it is cached.
+async fn local_only(req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    if !matches!(name, "localhost" | "127.0.0.1" | "::1") {
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "The dev pages answer on localhost only",
+        )
+        .into_response();
     }
-    links
-        .route("/dev/mailbox", get(mailbox_page))
-        .route("/dev/mailbox.json", get(mailbox_json))
-        .route("/dev/mailbox/email", get(maildev_list))
-        .route("/dev/mailbox/email/all", delete(clear))
-        .route("/dev/mailbox/{id}", get(mail_page))
-        .route("/dev/mailbox/{id}/html", get(mail_html))
+    let mut response = next.run(req).await;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn mailbox(state: &AppState) -> Result<&Arc<LocalMailbox>, ApiError> {

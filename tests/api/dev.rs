@@ -331,6 +331,21 @@ async fn vectra_dev_runs_the_service_keeps_its_data_and_shows_the_mail() {
         one.contains(&format!("<a href=\"{link}\">{link}</a>")),
         "{one}"
     );
+    // Only a browser that asked for localhost reads the mailbox (no DNS
+    // rebinding), and nothing of it is cached.
+    let rebound = reqwest::Client::new()
+        .get(format!("{}/dev/mailbox.json", dev.api))
+        .header("Host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+    let local = reqwest::Client::new()
+        .get(format!("{}/dev/mailbox.json", dev.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.headers()["cache-control"], "no-store");
     // MailDev's shape at /dev/mailbox/email, oldest first.
     let (_, maildev) = dev.get("/dev/mailbox/email", None).await;
     let maildev: Vec<Value> = serde_json::from_str(&maildev).unwrap();
