@@ -122,6 +122,10 @@ const METRICS_OP: Op = Op {
     errors: &[401],
 };
 
+fn uuid() -> Value {
+    json!({"type": "string", "format": "uuid"})
+}
+
 fn enum_of(values: &[&str]) -> Value {
     json!({"type": "string", "enum": values})
 }
@@ -157,14 +161,9 @@ fn query_param(key: &str) -> (&'static str, Value) {
             json!({"type": "string", "examples": ["invitation.create"]}),
         ),
         "type" => ("type", enum_of(NOTIFICATION_TYPES)),
-        "organization_id" | "campaign_id" | "lead_id" => (
-            match key {
-                "organization_id" => "organization_id",
-                "campaign_id" => "campaign_id",
-                _ => "lead_id",
-            },
-            json!({"type": "string", "format": "uuid"}),
-        ),
+        "organization_id" => ("organization_id", uuid()),
+        "campaign_id" => ("campaign_id", uuid()),
+        "lead_id" => ("lead_id", uuid()),
         "sort_campaign" | "sort_lead" => ("sort", enum_of(&["created_at", "name"])),
         "sort_meeting" => ("sort", enum_of(&["scheduled_at", "created_at"])),
         "sort_org" => (

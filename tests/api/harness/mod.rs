@@ -556,6 +556,18 @@ impl Reply {
         reply
     }
 
+    /// The fields a 422 names, sorted.
+    pub fn fields(&self) -> Vec<String> {
+        let mut fields: Vec<String> = self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors in {self:?}"))
+            .iter()
+            .filter_map(|e| e["field"].as_str().map(str::to_owned))
+            .collect();
+        fields.sort_unstable();
+        fields
+    }
+
     pub fn str(&self, pointer: &str) -> String {
         self.body
             .pointer(pointer)
