@@ -140,7 +140,9 @@ async fn run(server: &str, name: &str) -> anyhow::Result<()> {
             async move {
                 let rows = db
                     .transaction(&actor, |tx| {
-                        Box::pin(async move { Ok(tx.query(READ, &[&org]).await?) })
+                        Box::pin(async move {
+                            Ok::<_, vectra::db::Error>(tx.query(READ, &[&org]).await?)
+                        })
                     })
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;

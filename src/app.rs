@@ -1,4 +1,6 @@
-//! Application assembly: state, router, middleware, listener and shutdown.
+//! Building and running the application: the services behind the state,
+//! the listeners, the background tasks and the graceful shutdown. The router
+//! itself is assembled in `http`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,193 +9,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{FromRef, Request};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
-use tracing::Span;
 
 use crate::auth::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::rate_limit::{LoginFailures, RateLimiter};
 use crate::config::Config;
 use crate::db::Db;
-use crate::email::{LocalMailbox, Mailer, Outbox, OutboxSettings, Templates};
-use crate::error::{PROBLEM_JSON, Problem};
-use crate::http;
-use crate::metrics::{self as service_metrics, Metrics};
-
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Shared by every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub jwt: JwtKeys,
-    pub limiter: RateLimiter,
-    pub login_failures: LoginFailures,
-    pub passwords: Passwords,
-    pub metrics: Metrics,
-    /// Emails (the worker's) and the few pages the service shows.
-    pub templates: Arc<Templates>,
-    /// `vectra dev` only (always `None` for `vectra serve`): the pages the
-    /// emails link to, and without `SMTP_URL` the local mailbox.
-    pub dev: Option<DevMode>,
-}
-
-/// What `vectra dev` adds to the service.
-#[derive(Clone, Default)]
-pub struct DevMode {
-    /// Emails are kept here instead of sent, and shown at `/dev/mailbox`.
-    pub mailbox: Option<Arc<LocalMailbox>>,
-}
-
-impl FromRef<AppState> for JwtKeys {
-    fn from_ref(state: &AppState) -> Self {
-        state.jwt.clone()
-    }
-}
-
-/// The whole HTTP surface, with its middleware.
-pub fn router(state: AppState) -> Router {
-    let config = state.config.clone();
-    let metrics = state.metrics.clone();
-    let dev = match &state.dev {
-        Some(dev) => http::dev::router(dev.mailbox.is_some()),
-        None => Router::new(),
-    };
-    Router::new()
-        .merge(dev)
-        .merge(http::health::router())
-        .merge(http::docs(&state))
-        .merge(http::prometheus::router(&state))
-        .nest("/api/v1", http::api(state.clone()))
-        // Innermost, on the routes only: which route template answered.
-        .route_layer(middleware::from_fn(service_metrics::tag_route))
-        .fallback(fallback)
-        .with_state(state)
-        // Layers run bottom-up on the way in: the request id exists before the
-        // trace span opens, and every error response leaves as problem+json.
-        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            config.request_timeout,
-        ))
-        .layer(middleware::from_fn(problem_for_bare_errors))
-        .layer(middleware::from_fn_with_state(
-            config.public_base_url.starts_with("https://"),
-            security_headers,
-        ))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    let request_id = req
-                        .headers()
-                        .get(REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                        request_id,
-                        status = tracing::field::Empty,
-                    )
-                })
-                .on_response(|res: &Response, latency: Duration, span: &Span| {
-                    span.record("status", res.status().as_u16());
-                    tracing::info!(latency_ms = latency.as_millis() as u64, "response");
-                }),
-        )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        // Outermost: every request is counted and timed, whatever answered it.
-        .layer(middleware::from_fn_with_state(
-            metrics,
-            service_metrics::record,
-        ))
-}
-
-/// Headers every response carries. API responses hold tokens or tenant data,
-/// so no cache keeps them; HSTS only when the service is reached over https.
-async fn security_headers(
-    axum::extract::State(https): axum::extract::State<bool>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let is_api = req.uri().path().starts_with("/api/");
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    if is_api {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if https {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
-    }
-    response
-}
-
-async fn fallback(req: Request) -> Problem {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        format!("No route for {} {}", req.method(), req.uri().path()),
-    )
-}
-
-/// Errors produced outside our handlers (axum's extractor rejections, 405,
-/// the body limit, the timeout) come with plain-text or empty bodies; give
-/// them the same problem+json shape as everything else.
-async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    let status = response.status();
-    let is_error = status.is_client_error() || status.is_server_error();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !is_error || is_problem {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 8 * 1024)
-        .await
-        .unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
-    let detail = match text.trim() {
-        "" => match status {
-            StatusCode::METHOD_NOT_ALLOWED => "This route does not accept this method".to_owned(),
-            StatusCode::GATEWAY_TIMEOUT => "The request took too long".to_owned(),
-            StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large".to_owned(),
-            _ => status.canonical_reason().unwrap_or("Error").to_owned(),
-        },
-        t => t.to_owned(),
-    };
-    let mut problem = Problem::new(status, detail).into_response();
-    for name in [header::ALLOW, header::RETRY_AFTER] {
-        if let Some(v) = parts.headers.get(&name) {
-            problem.headers_mut().insert(name, v.clone());
-        }
-    }
-    problem
-}
+use crate::email::{Mailer, Outbox, OutboxSettings, Templates};
+use crate::http::{self, AppState, DevMode, Services};
+use crate::metrics::Metrics;
 
 /// A built application: its listener is bound, so the port is known before
 /// it serves (tests bind port 0 and read the real port).
@@ -258,7 +84,7 @@ impl Application {
             config.login_failures_before_backoff,
             config.rate_limit_max_keys,
         );
-        let state = AppState {
+        let state = AppState::new(Services {
             db,
             jwt: JwtKeys::new(
                 config.jwt_secret.expose().as_bytes(),
@@ -270,13 +96,13 @@ impl Application {
             metrics: metrics.clone(),
             templates,
             dev,
-            config: Arc::new(config),
-        };
+            config,
+        });
         Ok(Self {
             listener,
             metrics_listener: metrics_listener
                 .map(|l| (l, http::prometheus::private_router(state.clone()))),
-            router: router(state),
+            router: http::router(state),
             outbox,
             limiter,
             login_failures,

@@ -1,4 +1,6 @@
-//! One error type for the HTTP layer, rendered as RFC 9457 problem+json.
+//! One error type for the HTTP layer, rendered as RFC 9457 problem+json,
+//! and the one place where the lower layers' errors (`db::Error`,
+//! `domain::Invalid`, `rate_limit::Limited`) become HTTP.
 //!
 //! Client-facing problems carry a status, a title and a detail the client may
 //! read. Everything else is `Unexpected`: its cause chain goes to the log and
@@ -16,32 +18,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
+use crate::auth::rate_limit::Limited;
+use crate::{db, domain};
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// A field-level validation error (for 422 responses). `row` numbers the
-/// element of a batch (1 is the first) when the request holds several.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub row: Option<u32>,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-            row: None,
-        }
-    }
-
-    pub fn in_row(mut self, row: u32) -> Self {
-        self.row = Some(row);
-        self
-    }
-}
+pub use crate::domain::FieldError;
 
 /// A client-facing problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +190,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The lower layers' errors, mapped here and nowhere else.
+impl From<db::Error> for ApiError {
+    fn from(e: db::Error) -> Self {
+        match e {
+            db::Error::Postgres(e) => e.into(),
+            db::Error::Pool(deadpool_postgres::PoolError::Backend(e)) => e.into(),
+            db::Error::Pool(e) => {
+                tracing::error!(error = %e, "database pool error");
+                ApiError::unavailable("The database is unavailable; try again shortly.")
+            }
+            e @ db::Error::Result { .. } => ApiError::Unexpected(e.into()),
+        }
+    }
+}
+
 impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.as_db_error() {
@@ -224,13 +221,20 @@ impl From<tokio_postgres::Error> for ApiError {
     }
 }
 
-impl From<deadpool_postgres::PoolError> for ApiError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        tracing::error!(error = %e, "database pool error");
+impl From<domain::Invalid> for ApiError {
+    fn from(e: domain::Invalid) -> Self {
         match e {
-            deadpool_postgres::PoolError::Backend(e) => e.into(),
-            _ => ApiError::unavailable("The database is unavailable; try again shortly."),
+            domain::Invalid::Fields(errors) => ApiError::validation(errors),
+            e @ domain::Invalid::Unchecked => ApiError::Unexpected(e.into()),
         }
+    }
+}
+
+impl From<Limited> for ApiError {
+    fn from(limited: Limited) -> Self {
+        let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, limited.to_string());
+        p.retry_after = Some(limited.retry_after_secs());
+        ApiError::Problem(p)
     }
 }
 

@@ -192,12 +192,8 @@ async fn create_platform_admin(
     full_name: &str,
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    use vectra::domain::{Email, FullName, Password};
-
     let config = MigrateConfig::from_env()?;
-    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
-    let full_name = FullName::parse(full_name).map_err(|e| anyhow::anyhow!("--full-name {e}"))?;
-    let raw = if password_stdin {
+    let password = if password_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_owned()
@@ -207,25 +203,13 @@ async fn create_platform_admin(
         anyhow::ensure!(first == again, "the passwords differ");
         first
     };
-    let password =
-        Password::parse(&raw, Some(&email)).map_err(|e| anyhow::anyhow!("password {e}"))?;
-    let hash = vectra::auth::password::Passwords::new(1)
-        .hash(password.expose().to_owned())
-        .await?;
-    let client = vectra::db::connect(&config.database_admin_url).await?;
-    let id: uuid::Uuid = client
-        .query_one(
-            "select auth.create_platform_admin($1, $2, $3)",
-            &[&email.as_str(), &hash, &full_name.as_str()],
-        )
-        .await
-        .map_err(|e| match e.as_db_error() {
-            Some(db) if db.constraint() == Some("users_email_key") => {
-                anyhow::anyhow!("a user with the email {email} already exists")
-            }
-            _ => anyhow::Error::new(e).context("creating the platform admin"),
-        })?
-        .get(0);
+    let (email, id) = vectra::auth::platform_admin::create(
+        &config.database_admin_url,
+        email,
+        full_name,
+        &password,
+    )
+    .await?;
     println!("created platform admin {email} ({id}), email verified");
     Ok(())
 }

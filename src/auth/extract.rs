@@ -101,20 +101,6 @@ impl OrgUser {
     pub fn actor(&self) -> Actor {
         Actor::Member(self.claims.session())
     }
-
-    /// An early 403 for routes reserved to some roles; the SQL functions
-    /// check the same rule again.
-    pub fn require_any(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::forbidden(format!(
-                "This action requires one of the roles: {}",
-                names.join(", ")
-            )))
-        }
-    }
 }
 
 impl<S> FromRequestParts<S> for OrgUser

@@ -22,15 +22,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
 use governor::nanos::Nanos;
 use governor::state::StateStore;
 use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
 use governor::{Quota, RateLimiter as Governor};
 use uuid::Uuid;
-
-use crate::error::{ApiError, Problem};
 
 /// What a request is counted against.
 #[derive(Debug, Clone, Copy)]
@@ -170,7 +167,7 @@ impl RateLimiter {
     }
 
     /// Counts one request against each key; refuses if any is exhausted.
-    pub fn check(&self, keys: &[Key<'_>]) -> Result<(), ApiError> {
+    pub fn check(&self, keys: &[Key<'_>]) -> Result<(), Limited> {
         if self.inner.len() >= self.max_keys {
             self.prune_at_most_every(Duration::from_secs(1));
         }
@@ -212,13 +209,22 @@ impl RateLimiter {
     }
 }
 
-fn too_many(wait: Duration) -> ApiError {
-    let mut p = Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many attempts; try again later",
-    );
-    p.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-    p.into()
+/// A refused attempt (a 429), and how long until the next is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Too many attempts; try again later")]
+pub struct Limited {
+    pub wait: Duration,
+}
+
+impl Limited {
+    /// `Retry-After`: whole seconds, at least one.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.wait.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
+fn too_many(wait: Duration) -> Limited {
+    Limited { wait }
 }
 
 /// A failed login is forgotten this long after the last one.
@@ -272,7 +278,7 @@ impl LoginFailures {
     }
 
     /// 429 while the email is backing off.
-    pub fn check(&self, email: &str) -> Result<(), ApiError> {
+    pub fn check(&self, email: &str) -> Result<(), Limited> {
         let now = Instant::now();
         match self.table().entries.get(&self.key(email)) {
             Some(f) if f.blocked_until > now => Err(too_many(f.blocked_until - now)),
@@ -356,12 +362,9 @@ impl LoginFailures {
 mod tests {
     use super::*;
 
-    fn retry_after(result: Result<(), ApiError>) -> u64 {
+    fn retry_after(result: Result<(), Limited>) -> u64 {
         match result {
-            Err(ApiError::Problem(p)) => {
-                assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
-                p.retry_after.expect("Retry-After")
-            }
+            Err(limited) => limited.retry_after_secs(),
             other => panic!("not limited: {other:?}"),
         }
     }

@@ -2,10 +2,13 @@
 //! transaction. Every query a handler runs goes through [`Db`], which opens the
 //! transaction, switches role and sets the tenant context first.
 
+pub mod calls;
+mod json_text;
 pub mod migrate;
 mod request;
 
-pub use request::{Actor, Db, SessionClaims};
+pub use json_text::JsonText;
+pub use request::{Actor, Db, Error, SessionClaims};
 
 use std::time::Duration;
 

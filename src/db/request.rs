@@ -17,7 +17,30 @@ use tokio_postgres::Row;
 use tokio_postgres::types::{FromSqlOwned, ToSql};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+/// What can go wrong with a request transaction. The HTTP layer maps it to
+/// problem+json (`error.rs`): the SQLSTATEs of class `VA` and a few standard
+/// ones are the client's; the rest is a 500 or a 503.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The statement ran but its result is not what the caller expected.
+    #[error("{sql}: {reason}")]
+    Result { sql: String, reason: String },
+}
+
+impl Error {
+    /// The server's error, when the database refused the statement.
+    pub fn as_db_error(&self) -> Option<&tokio_postgres::error::DbError> {
+        match self {
+            Error::Postgres(e) => e.as_db_error(),
+            Error::Pool(deadpool_postgres::PoolError::Backend(e)) => e.as_db_error(),
+            _ => None,
+        }
+    }
+}
 
 /// Who a transaction runs for; decides the database role and settings.
 #[derive(Debug, Clone)]
@@ -123,7 +146,7 @@ impl Db {
         &self.pool
     }
 
-    async fn client(&self) -> Result<Object, ApiError> {
+    async fn client(&self) -> Result<Object, Error> {
         Ok(self.pool.get().await?)
     }
 
@@ -139,7 +162,7 @@ impl Db {
         actor: &Actor,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, ApiError> {
+    ) -> Result<Vec<Row>, Error> {
         // `RUST_LOG=vectra::sql=trace`: every request transaction as sent,
         // which bench/run.sh replays with pgbench (the same SQL, the same
         // values) to measure the database's own ceiling.
@@ -182,48 +205,45 @@ impl Db {
         Ok(rows)
     }
 
-    /// One statement returning one value (a SQL function's result), in its
-    /// own request transaction; see [`Db::query`].
+    /// One statement returning one value, in its own request transaction
+    /// (see [`Db::query`]). The service's own statements are the typed
+    /// functions of [`super::calls`]; this is for tools and tests.
     pub async fn call<T: FromSqlOwned>(
         &self,
         actor: &Actor,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, Error> {
         let rows = self.query(actor, sql, params).await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("{sql}: returned no row")))?;
+        let row = rows.first().ok_or_else(|| Error::Result {
+            sql: sql.to_owned(),
+            reason: "returned no row".to_owned(),
+        })?;
         Ok(row.try_get(0)?)
-    }
-
-    /// Like [`Db::call`] for functions returning `jsonb`, deserialized.
-    pub async fn call_json<T: serde::de::DeserializeOwned>(
-        &self,
-        actor: &Actor,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<T, ApiError> {
-        let value: serde_json::Value = self.call(actor, sql, params).await?;
-        serde_json::from_value(value)
-            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("{sql}: unexpected result: {e}")))
     }
 
     /// A request transaction for several statements. The closure gets the
     /// open transaction after the context statement succeeded; an `Err` (or
     /// a panic, or the request being dropped) rolls back.
-    pub async fn transaction<T, F>(&self, actor: &Actor, f: F) -> Result<T, ApiError>
+    pub async fn transaction<T, E, F>(&self, actor: &Actor, f: F) -> Result<T, E>
     where
-        F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, ApiError>>,
+        E: From<Error>,
+        F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, E>>,
     {
         let mut client = self.client().await?;
-        let context = client.prepare_cached(actor.context_sql()).await?;
+        let context = client
+            .prepare_cached(actor.context_sql())
+            .await
+            .map_err(Error::from)?;
         // Here the reset costs its own round trip (this path is rare).
-        client.batch_execute(RESET_SESSION).await?;
-        let tx = client.transaction().await?;
-        enter(&*tx, &context, actor).await?;
+        client
+            .batch_execute(RESET_SESSION)
+            .await
+            .map_err(Error::from)?;
+        let tx = client.transaction().await.map_err(Error::from)?;
+        enter(&*tx, &context, actor).await.map_err(Error::from)?;
         let out = f(&tx).await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(Error::from)?;
         Ok(out)
     }
 }

@@ -15,9 +15,10 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::app::{Application, DevMode};
+use crate::app::Application;
 use crate::config::{Config, MigrateConfig};
 use crate::email::LocalMailbox;
+use crate::http::DevMode;
 use postgres::{Binaries, Cluster, RunAs};
 
 /// The database dev mode creates in its cluster.

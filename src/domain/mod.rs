@@ -11,7 +11,43 @@ pub use page::{DEFAULT_PER_PAGE, Page};
 pub use password::Password;
 pub use text::{FullName, OrganizationName, display_name};
 
-use crate::error::{ApiError, FieldError};
+use serde::Serialize;
+
+/// A field-level validation error (for 422 responses). `row` numbers the
+/// element of a batch (1 is the first) when the request holds several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u32>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+            row: None,
+        }
+    }
+
+    pub fn in_row(mut self, row: u32) -> Self {
+        self.row = Some(row);
+        self
+    }
+}
+
+/// Input that did not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// The fields named, each with its message (a 422).
+    #[error("invalid fields")]
+    Fields(Vec<FieldError>),
+    /// A value used without having been checked: a bug, not the client's.
+    #[error("a field was used before it was checked")]
+    Unchecked,
+}
 
 /// Collects field errors across several parsers, so one 422 lists them all.
 #[derive(Default)]
@@ -41,17 +77,17 @@ impl Fields {
             .push(FieldError::new(field.to_owned(), message.into()));
     }
 
-    /// `Ok(())` when nothing was recorded, else the 422.
-    pub fn finish(self) -> Result<(), ApiError> {
+    /// `Ok(())` when nothing was recorded, else every error recorded.
+    pub fn finish(self) -> Result<(), Invalid> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::validation(self.errors))
+            Err(Invalid::Fields(self.errors))
         }
     }
 }
 
 /// Unwraps values checked through [`Fields`] after `finish()` returned Ok.
-pub fn checked<T>(value: Option<T>) -> Result<T, ApiError> {
-    value.ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("field checked but missing")))
+pub fn checked<T>(value: Option<T>) -> Result<T, Invalid> {
+    value.ok_or(Invalid::Unchecked)
 }

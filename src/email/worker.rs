@@ -13,8 +13,7 @@ use uuid::Uuid;
 
 use super::mailer::SendError;
 use super::{Mailer, Templates};
-use crate::db::{Actor, Db};
-use crate::error::ApiError;
+use crate::db::{self, Actor, Db, calls};
 use crate::metrics::Metrics;
 
 #[derive(Debug, Clone)]
@@ -45,15 +44,10 @@ impl Default for OutboxSettings {
 const STALE_CLAIM: &str = "5 minutes";
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
-// The worker holds no privilege on email_outbox: these three functions
-// (sql/migrations/V9) are all it may call, and only rows it claimed can be
+// The worker holds no privilege on email_outbox: the three functions of
+// `db::calls` (outbox_claim, outbox_mark_sent, outbox_mark_failed;
+// sql/migrations/V9) are all it may call, and only rows it claimed can be
 // marked.
-const CLAIM: &str = "select id, to_email, template, context, attempts, max_attempts
-                       from auth.outbox_claim($1::int4, $2::text::interval)";
-// One-time tokens leave the outbox once delivered.
-const MARK_SENT: &str = "select auth.outbox_mark_sent($1, $2)";
-// A failure after the last attempt is final, and then the token goes too.
-const MARK_FAILED: &str = "select auth.outbox_mark_failed($1, $2, $3, $4)";
 
 struct Claimed {
     id: Uuid,
@@ -116,15 +110,14 @@ impl Outbox {
     }
 
     /// One round: claims due rows and handles each. Returns how many.
-    pub async fn deliver_due(&self) -> Result<usize, ApiError> {
-        let rows = self
-            .db
-            .query(
-                &Actor::Worker,
-                CLAIM,
-                &[&self.settings.batch_size, &STALE_CLAIM],
-            )
-            .await?;
+    pub async fn deliver_due(&self) -> Result<usize, db::Error> {
+        let calls::Rows(rows) = calls::outbox_claim(
+            &self.db,
+            &Actor::Worker,
+            self.settings.batch_size,
+            STALE_CLAIM,
+        )
+        .await?;
         let claimed: Vec<Claimed> = rows
             .iter()
             .map(|r| Claimed {
@@ -148,7 +141,7 @@ impl Outbox {
         Ok(claimed.len())
     }
 
-    async fn deliver(&self, row: &Claimed) -> Result<(), ApiError> {
+    async fn deliver(&self, row: &Claimed) -> Result<(), db::Error> {
         // A row reclaimed after its worker died may have used its last attempt.
         let (outcome, smtp) = if row.attempts > row.max_attempts {
             let e = SendError::Permanent("gave up: the last attempt was interrupted".to_owned());
@@ -180,14 +173,12 @@ impl Outbox {
         row: &Claimed,
         outcome: Result<String, SendError>,
         smtp: Option<Duration>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), db::Error> {
         match outcome {
             Ok(subject) => {
                 self.metrics.record_delivery("sent", smtp);
                 tracing::info!(id = %row.id, template = %row.template, "email sent");
-                self.db
-                    .query(&Actor::Worker, MARK_SENT, &[&row.id, &subject])
-                    .await?;
+                calls::outbox_mark_sent(&self.db, &Actor::Worker, row.id, &subject).await?;
             }
             Err(e) => {
                 let permanent = matches!(e, SendError::Permanent(_));
@@ -200,13 +191,15 @@ impl Outbox {
                 } else {
                     tracing::warn!(id = %row.id, template = %row.template, attempts = row.attempts, retry_in = ?delay, error = %e, "email delivery failed; will retry");
                 }
-                self.db
-                    .query(
-                        &Actor::Worker,
-                        MARK_FAILED,
-                        &[&row.id, &delay.as_secs_f64(), &e.to_string(), &permanent],
-                    )
-                    .await?;
+                calls::outbox_mark_failed(
+                    &self.db,
+                    &Actor::Worker,
+                    row.id,
+                    delay.as_secs_f64(),
+                    &e.to_string(),
+                    permanent,
+                )
+                .await?;
             }
         }
         Ok(())

@@ -17,11 +17,12 @@ use axum::{Json, Router};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::AppState;
 use super::json::{ApiJson, QueryParams};
 use super::list::ListQuery;
 use super::user::InviteBody;
-use crate::app::AppState;
 use crate::auth::PlatformAdmin;
+use crate::db::{JsonText, calls};
 use crate::domain::{Email, display_name};
 use crate::error::{ApiError, FieldError, Problem};
 
@@ -57,21 +58,12 @@ pub const PLANS: [&str; 4] = ["free", "starter", "pro", "enterprise"];
 /// Largest `settings` object accepted, serialized.
 pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 
-async fn call(
-    state: &AppState,
-    admin: &PlatformAdmin,
-    sql: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.db.call(&admin.actor(), sql, params).await?))
-}
-
 /// `GET /admin/overview`: every count of the platform, in one statement.
 async fn overview(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-) -> Result<Json<Value>, ApiError> {
-    call(&state, &admin, "select app.admin_overview()", &[]).await
+) -> Result<JsonText, ApiError> {
+    Ok(calls::admin_overview(&state.db, &admin.actor()).await?)
 }
 
 /// `GET /admin/organizations`: `plan`, `status`, `q` (name or slug),
@@ -81,24 +73,21 @@ async fn list_organizations(
     State(state): State<AppState>,
     admin: PlatformAdmin,
     mut query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let search = query.search();
     query.finish()?;
-    call(
-        &state,
-        &admin,
-        "select app.admin_list_organizations($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            &query.page.page,
-            &query.page.per_page,
-            &query.filter("plan"),
-            &query.filter("status"),
-            &search,
-            &query.sort("created_at"),
-            &query.desc(true),
-        ],
+    Ok(calls::admin_list_organizations(
+        &state.db,
+        &admin.actor(),
+        query.page.page,
+        query.page.per_page,
+        query.filter("plan"),
+        query.filter("status"),
+        search.as_deref(),
+        query.sort("created_at"),
+        query.desc(true),
     )
-    .await
+    .await?)
 }
 
 /// `GET /admin/organizations/{org_id}`: the organization, its owners, its
@@ -107,14 +96,8 @@ async fn get_organization(
     State(state): State<AppState>,
     admin: PlatformAdmin,
     Path(org_id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    call(
-        &state,
-        &admin,
-        "select app.admin_get_organization($1)",
-        &[&org_id],
-    )
-    .await
+) -> Result<JsonText, ApiError> {
+    Ok(calls::admin_get_organization(&state.db, &admin.actor(), org_id).await?)
 }
 
 /// `POST /admin/organizations` `{name, plan?, settings?, owner_email?}`:
@@ -160,14 +143,8 @@ async fn create_organization(
         return Err(ApiError::validation(errors));
     }
     let body = Value::Object(clean);
-    let Json(created) = call(
-        &state,
-        &admin,
-        "select app.admin_create_organization($1)",
-        &[&body],
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    let created = calls::admin_create_organization(&state.db, &admin.actor(), &body).await?;
+    Ok((StatusCode::CREATED, created))
 }
 
 /// `plan` one of [`PLANS`]; `settings` an object of at most
@@ -207,15 +184,9 @@ async fn update_organization(
     admin: PlatformAdmin,
     Path(org_id): Path<Uuid>,
     ApiJson(changes): ApiJson<Map<String, Value>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let changes = Value::Object(changes);
-    call(
-        &state,
-        &admin,
-        "select app.admin_update_organization($1, $2)",
-        &[&org_id, &changes],
-    )
-    .await
+    Ok(calls::admin_update_organization(&state.db, &admin.actor(), org_id, &changes).await?)
 }
 
 /// `DELETE /admin/organizations/{org_id}`: soft (status `deleted`,
@@ -225,7 +196,7 @@ async fn delete_organization(
     admin: PlatformAdmin,
     Path(org_id): Path<Uuid>,
     params: QueryParams,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let hard = match params.get("hard") {
         None | Some("false") => false,
         Some("true") => true,
@@ -236,13 +207,7 @@ async fn delete_organization(
             )]));
         }
     };
-    call(
-        &state,
-        &admin,
-        "select app.admin_delete_organization($1, $2)",
-        &[&org_id, &hard],
-    )
-    .await
+    Ok(calls::admin_delete_organization(&state.db, &admin.actor(), org_id, hard).await?)
 }
 
 /// `POST /admin/organizations/{org_id}/users/invite` `{email, role}`: any
@@ -254,14 +219,15 @@ async fn invite(
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email = body.email()?;
-    let Json(invitation) = call(
-        &state,
-        &admin,
-        "select app.admin_invite($1, $2, $3)",
-        &[&org_id, &email.as_str(), &body.role],
+    let invitation = calls::admin_invite(
+        &state.db,
+        &admin.actor(),
+        org_id,
+        email.as_str(),
+        &body.role,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(invitation)))
+    Ok((StatusCode::CREATED, invitation))
 }
 
 /// `GET /admin/users`: every user, platform admins included and marked;
@@ -271,26 +237,23 @@ async fn list_users(
     State(state): State<AppState>,
     admin: PlatformAdmin,
     mut query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let search = query.search();
     let organization_id = query.uuid("organization_id");
     query.finish()?;
-    call(
-        &state,
-        &admin,
-        "select app.admin_list_users($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &query.page.page,
-            &query.page.per_page,
-            &organization_id,
-            &query.filter("role"),
-            &query.filter("status"),
-            &search,
-            &query.sort("created_at"),
-            &query.desc(true),
-        ],
+    Ok(calls::admin_list_users(
+        &state.db,
+        &admin.actor(),
+        query.page.page,
+        query.page.per_page,
+        organization_id,
+        query.filter("role"),
+        query.filter("status"),
+        search.as_deref(),
+        query.sort("created_at"),
+        query.desc(true),
     )
-    .await
+    .await?)
 }
 
 /// `PATCH /admin/users/{user_id}` `{status}`: `suspended` (its sessions end)
@@ -300,15 +263,9 @@ async fn update_user(
     admin: PlatformAdmin,
     Path(user_id): Path<Uuid>,
     ApiJson(body): ApiJson<Map<String, Value>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let body = Value::Object(body);
-    call(
-        &state,
-        &admin,
-        "select app.admin_update_user($1, $2)",
-        &[&user_id, &body],
-    )
-    .await
+    Ok(calls::admin_update_user(&state.db, &admin.actor(), user_id, &body).await?)
 }
 
 /// `GET /admin/system/metrics`: the process's request counts and latency,
@@ -317,7 +274,7 @@ async fn system_metrics(
     State(state): State<AppState>,
     admin: PlatformAdmin,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(stats) = call(&state, &admin, "select auth.service_stats()", &[]).await?;
+    let stats = calls::service_stats(&state.db, &admin.actor()).await?;
     Ok(super::prometheus::system_metrics(&state, stats))
 }
 
@@ -329,7 +286,7 @@ async fn unknown(
     method: Method,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Problem, ApiError> {
-    state.db.query(&admin.actor(), "select 1", &[]).await?;
+    calls::confirm_session(&state.db, &admin.actor()).await?;
     Ok(Problem::new(
         StatusCode::NOT_FOUND,
         format!("No route for {method} {}", uri.path()),

@@ -10,15 +10,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::AppState;
 use super::json::ApiJson;
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::auth::rate_limit::Key;
-use crate::db::{Actor, SessionClaims};
+use crate::auth::tokens::{OpenedSession, TokenResponse};
+use crate::db::{Actor, calls};
 use crate::domain::{Email, Fields, FullName, OrganizationName, Password, checked};
 use crate::error::{ApiError, FieldError};
 
@@ -41,55 +42,12 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(me_moved))
 }
 
-/// What every token-issuing route answers.
-#[derive(Serialize)]
-struct TokenResponse {
-    access_token: String,
-    refresh_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-    user: Value,
-}
-
-/// What the session-opening SQL functions return.
-#[derive(Deserialize)]
-struct OpenedSession {
-    session_id: Uuid,
-    refresh_token: String,
-    user: Value,
-}
-
-/// The parts of a profile that go into the access token.
-#[derive(Deserialize)]
-struct ProfileClaims {
-    id: Uuid,
-    role: String,
-    organization: Option<OrganizationRef>,
-}
-
-#[derive(Deserialize)]
-struct OrganizationRef {
-    id: Uuid,
-}
-
-impl AppState {
-    fn tokens(&self, opened: OpenedSession) -> Result<Json<TokenResponse>, ApiError> {
-        let profile: ProfileClaims = serde_json::from_value(opened.user.clone())
-            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("profile without claims: {e}")))?;
-        let access_token = self.jwt.issue(&SessionClaims {
-            session_id: opened.session_id,
-            user_id: profile.id,
-            org_id: profile.organization.map(|o| o.id),
-            role: profile.role,
-        })?;
-        Ok(Json(TokenResponse {
-            access_token,
-            refresh_token: opened.refresh_token,
-            token_type: "bearer",
-            expires_in: self.jwt.ttl().as_secs(),
-            user: opened.user,
-        }))
-    }
+/// The token pair for a session the database opened (the `jsonb` of
+/// `auth.login`, `auth.refresh`, `auth.verify_email`, `auth.accept_invitation`).
+fn tokens(state: &AppState, opened: Value) -> Result<Json<TokenResponse>, ApiError> {
+    let opened: OpenedSession = serde_json::from_value(opened)
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("an opened session: {e}")))?;
+    Ok(Json(state.jwt.tokens(opened)?))
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
@@ -156,19 +114,15 @@ async fn register(
     f.finish()?;
     let (email, password, full_name) = (checked(email)?, checked(password)?, checked(full_name)?);
     let hash = state.passwords.hash(password.expose().to_owned()).await?;
-    state
-        .db
-        .query(
-            &Actor::Anonymous,
-            "select auth.register($1, $2, $3, $4)",
-            &[
-                &email.as_str(),
-                &hash,
-                &full_name.as_str(),
-                &organization_name.as_ref().map(|n| n.as_str()),
-            ],
-        )
-        .await?;
+    calls::register(
+        &state.db,
+        &Actor::Anonymous,
+        email.as_str(),
+        &hash,
+        full_name.as_str(),
+        organization_name.as_ref().map(|n| n.as_str()),
+    )
+    .await?;
     no_sooner_than(started).await;
     Ok(accepted(REGISTERED))
 }
@@ -198,14 +152,9 @@ async fn login(
     // A malformed email cannot match an account: the same 401, the same work.
     let email = Email::parse(&body.email).ok();
     let found = match &email {
-        Some(email) => state
-            .db
-            .query(
-                &Actor::Anonymous,
-                "select user_id, password_hash from auth.login_lookup($1)",
-                &[&email.as_str()],
-            )
+        Some(email) => calls::login_lookup(&state.db, &Actor::Anonymous, email.as_str())
             .await?
+            .0
             .first()
             .map(|r| (r.get::<_, Uuid>(0), r.get::<_, String>(1))),
         None => None,
@@ -220,15 +169,16 @@ async fn login(
         return Err(ApiError::unauthorized(BAD_CREDENTIALS));
     };
     state.login_failures.succeeded(&body.email);
-    let opened: OpenedSession = state
-        .db
-        .call_json(
-            &Actor::Anonymous,
-            "select auth.login($1, $2, $3, $4)",
-            &[&user_id, &hash, &user_agent(&headers), &addr.ip()],
-        )
-        .await?;
-    state.tokens(opened)
+    let opened = calls::login(
+        &state.db,
+        &Actor::Anonymous,
+        user_id,
+        &hash,
+        user_agent(&headers).as_deref(),
+        addr.ip(),
+    )
+    .await?;
+    tokens(&state, opened)
 }
 
 #[derive(Deserialize)]
@@ -249,32 +199,27 @@ async fn refresh(
     if body.refresh_token.is_empty() || body.refresh_token.len() > 256 {
         return Err(ApiError::unauthorized("Invalid refresh token"));
     }
-    let result: Value = state
-        .db
-        .call(
-            &Actor::Anonymous,
-            "select auth.refresh($1, $2, $3)",
-            &[&body.refresh_token, &user_agent(&headers), &addr.ip()],
-        )
-        .await?;
+    let result = calls::refresh(
+        &state.db,
+        &Actor::Anonymous,
+        &body.refresh_token,
+        user_agent(&headers).as_deref(),
+        addr.ip(),
+    )
+    .await?;
     if result.get("error").is_some() {
         tracing::warn!("refresh token reuse: session revoked");
         return Err(ApiError::unauthorized(
             "Refresh token already used; the session has been revoked",
         ));
     }
-    let opened: OpenedSession = serde_json::from_value(result)
-        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("auth.refresh result: {e}")))?;
-    state.tokens(opened)
+    tokens(&state, result)
 }
 
 /// `POST /api/v1/auth/logout`: revokes the caller's session; its access
 /// tokens stop working on their next request.
 async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, ApiError> {
-    state
-        .db
-        .query(&user.actor(), "select auth.logout()", &[])
-        .await?;
+    calls::logout(&state.db, &user.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -295,14 +240,7 @@ async fn change_password(
         .limiter
         .check(&[Key::User("change-password", user.claims.sub)])?;
     let actor = user.actor();
-    let rows = state
-        .db
-        .query(
-            &actor,
-            "select email, password_hash from auth.current_credentials()",
-            &[],
-        )
-        .await?;
+    let rows = calls::current_credentials(&state.db, &actor).await?.0;
     let Some(row) = rows.first() else {
         return Err(ApiError::unauthorized("Account not found"));
     };
@@ -329,14 +267,7 @@ async fn change_password(
         .passwords
         .hash(new_password.expose().to_owned())
         .await?;
-    let revoked: i32 = state
-        .db
-        .call(
-            &actor,
-            "select auth.change_password($1, $2)",
-            &[&current_hash, &new_hash],
-        )
-        .await?;
+    let revoked = calls::change_password(&state.db, &actor, &current_hash, &new_hash).await?;
     Ok(Json(json!({
         "detail": "Password changed; other sessions have been signed out",
         "sessions_revoked": revoked,
@@ -366,20 +297,18 @@ async fn verify_email(
     if !plausible_token(&body.token) {
         return Err(ApiError::bad_request("Invalid or expired token"));
     }
-    let result: Value = state
-        .db
-        .call(
-            &Actor::Anonymous,
-            "select auth.verify_email($1, $2, $3)",
-            &[&body.token, &user_agent(&headers), &addr.ip()],
-        )
-        .await?;
+    let result = calls::verify_email(
+        &state.db,
+        &Actor::Anonymous,
+        &body.token,
+        user_agent(&headers).as_deref(),
+        addr.ip(),
+    )
+    .await?;
     if let Some(reason) = result.get("error").and_then(Value::as_str) {
         return Err(ApiError::forbidden(format!("Email verified. {reason}")));
     }
-    let opened: OpenedSession = serde_json::from_value(result)
-        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("auth.verify_email result: {e}")))?;
-    state.tokens(opened)
+    tokens(&state, result)
 }
 
 const VERIFICATION_QUEUED: &str =
@@ -394,10 +323,7 @@ async fn send_verification_email(
     state
         .limiter
         .check(&[Key::User("send-verification", user.claims.sub)])?;
-    state
-        .db
-        .query(&user.actor(), "select auth.send_verification_email()", &[])
-        .await?;
+    calls::send_verification_email(&state.db, &user.actor()).await?;
     Ok(accepted("A verification email is on its way"))
 }
 
@@ -410,28 +336,33 @@ struct EmailBody {
 /// has an account: rate limited, the same 202 whatever the email, answered
 /// no sooner than [`SILENT_ROUTE_FLOOR`], and the SQL function (which does
 /// nothing for unknown emails) only for a valid one.
-async fn silently_for_email(
-    state: &AppState,
-    addr: SocketAddr,
-    email: &str,
-    route: &'static str,
-    sql: &str,
-    detail: &str,
-) -> Result<impl IntoResponse + use<>, ApiError> {
-    let started = tokio::time::Instant::now();
-    state
-        .limiter
-        .check(&[Key::Ip(route, addr.ip()), Key::Email(route, email)])?;
-    // A malformed address is the caller's mistake, said at once: its syntax
-    // reveals nothing about which accounts exist.
-    let email = Email::parse(email)
-        .map_err(|message| ApiError::validation(vec![FieldError::new("email", message)]))?;
-    state
-        .db
-        .query(&Actor::Anonymous, sql, &[&email.as_str()])
-        .await?;
-    no_sooner_than(started).await;
-    Ok(accepted(detail))
+struct Silent {
+    started: tokio::time::Instant,
+    email: Email,
+}
+
+impl Silent {
+    fn start(
+        state: &AppState,
+        addr: SocketAddr,
+        email: &str,
+        route: &'static str,
+    ) -> Result<Self, ApiError> {
+        let started = tokio::time::Instant::now();
+        state
+            .limiter
+            .check(&[Key::Ip(route, addr.ip()), Key::Email(route, email)])?;
+        // A malformed address is the caller's mistake, said at once: its
+        // syntax reveals nothing about which accounts exist.
+        let email = Email::parse(email)
+            .map_err(|message| ApiError::validation(vec![FieldError::new("email", message)]))?;
+        Ok(Self { started, email })
+    }
+
+    async fn answer(self, detail: &str) -> impl IntoResponse + use<> {
+        no_sooner_than(self.started).await;
+        accepted(detail)
+    }
 }
 
 /// `POST /api/v1/auth/resend-verification-email`: always 202, so it does not
@@ -441,15 +372,9 @@ async fn resend_verification_email(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    silently_for_email(
-        &state,
-        addr,
-        &body.email,
-        "resend-verification",
-        "select auth.resend_verification_email($1)",
-        VERIFICATION_QUEUED,
-    )
-    .await
+    let silent = Silent::start(&state, addr, &body.email, "resend-verification")?;
+    calls::resend_verification_email(&state.db, &Actor::Anonymous, silent.email.as_str()).await?;
+    Ok(silent.answer(VERIFICATION_QUEUED).await)
 }
 
 const RESET_QUEUED: &str = "If an account exists for this email, a reset link is on its way";
@@ -460,15 +385,9 @@ async fn forgot_password(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    silently_for_email(
-        &state,
-        addr,
-        &body.email,
-        "forgot-password",
-        "select auth.request_password_reset($1)",
-        RESET_QUEUED,
-    )
-    .await
+    let silent = Silent::start(&state, addr, &body.email, "forgot-password")?;
+    calls::request_password_reset(&state.db, &Actor::Anonymous, silent.email.as_str()).await?;
+    Ok(silent.answer(RESET_QUEUED).await)
 }
 
 #[derive(Deserialize)]
@@ -478,21 +397,16 @@ struct ResetBody {
 }
 
 const BAD_RESET_TOKEN: &str = "Invalid or expired token";
+const BAD_INVITATION: &str = "Invalid or expired invitation";
 
-/// The email a one-time token (reset, invitation) is bound to, so the new
-/// password can be checked against it; `bad` for a token that cannot be one
-/// (the SQL function raises the same message for unknown, used, expired).
-async fn email_for_token(
-    state: &AppState,
-    token: &str,
-    sql: &str,
-    bad: &str,
-) -> Result<Email, ApiError> {
-    if !plausible_token(token) {
-        return Err(ApiError::bad_request(bad));
+/// A one-time token (reset, invitation) that could be one; `bad` otherwise
+/// (the SQL functions raise the same message for unknown, used, expired).
+fn plausible(token: &str, bad: &str) -> Result<(), ApiError> {
+    if plausible_token(token) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(bad))
     }
-    let email: String = state.db.call(&Actor::Anonymous, sql, &[&token]).await?;
-    stored_email(&email)
 }
 
 /// An email read back from the database: valid by construction.
@@ -502,17 +416,14 @@ fn stored_email(email: &str) -> Result<Email, ApiError> {
 }
 
 /// `POST /api/v1/auth/reset-password`: single-use token; signs out everywhere.
+/// The new password is checked against the email the token is bound to.
 async fn reset_password(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let email = email_for_token(
-        &state,
-        &body.token,
-        "select auth.reset_password_email($1)",
-        BAD_RESET_TOKEN,
-    )
-    .await?;
+    plausible(&body.token, BAD_RESET_TOKEN)?;
+    let email = calls::reset_password_email(&state.db, &Actor::Anonymous, &body.token).await?;
+    let email = stored_email(&email)?;
     let mut f = Fields::new();
     let password = f.check(
         "new_password",
@@ -523,14 +434,7 @@ async fn reset_password(
         .passwords
         .hash(checked(password)?.expose().to_owned())
         .await?;
-    state
-        .db
-        .query(
-            &Actor::Anonymous,
-            "select auth.reset_password($1, $2)",
-            &[&body.token, &hash],
-        )
-        .await?;
+    calls::reset_password(&state.db, &Actor::Anonymous, &body.token, &hash).await?;
     Ok(Json(json!({
         "detail": "Password reset; every session has been signed out"
     })))
@@ -551,14 +455,9 @@ async fn accept_invitation(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AcceptInvitationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    const BAD_INVITATION: &str = "Invalid or expired invitation";
-    let email = email_for_token(
-        &state,
-        &body.token,
-        "select auth.invitation_email($1)",
-        BAD_INVITATION,
-    )
-    .await?;
+    plausible(&body.token, BAD_INVITATION)?;
+    let email = calls::invitation_email(&state.db, &Actor::Anonymous, &body.token).await?;
+    let email = stored_email(&email)?;
     let mut f = Fields::new();
     let password = f.check("password", Password::parse(&body.password, Some(&email)));
     let full_name = f.check("full_name", FullName::parse(&body.full_name));
@@ -567,21 +466,17 @@ async fn accept_invitation(
         .passwords
         .hash(checked(password)?.expose().to_owned())
         .await?;
-    let opened: OpenedSession = state
-        .db
-        .call_json(
-            &Actor::Anonymous,
-            "select auth.accept_invitation($1, $2, $3, $4, $5)",
-            &[
-                &body.token,
-                &hash,
-                &checked(full_name)?.as_str(),
-                &user_agent(&headers),
-                &addr.ip(),
-            ],
-        )
-        .await?;
-    Ok((StatusCode::CREATED, state.tokens(opened)?))
+    let opened = calls::accept_invitation(
+        &state.db,
+        &Actor::Anonymous,
+        &body.token,
+        &hash,
+        checked(full_name)?.as_str(),
+        user_agent(&headers).as_deref(),
+        addr.ip(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, tokens(&state, opened)?))
 }
 
 /// `GET /api/v1/auth/me`: moved to `/api/v1/user/me` (308 keeps the method).

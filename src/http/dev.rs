@@ -14,7 +14,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use super::AppState;
 use crate::email::LocalMailbox;
 use crate::email::mailbox::StoredMail;
 use crate::error::{ApiError, Problem};

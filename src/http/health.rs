@@ -6,8 +6,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
-use crate::db::{Actor, migrate};
+use super::AppState;
+use crate::db::{Actor, calls, migrate};
 use crate::error::{ApiError, Problem};
 
 pub fn router() -> Router<AppState> {
@@ -26,11 +26,7 @@ async fn health() -> Json<Value> {
 /// knows.
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let expected = migrate::latest_version();
-    let current: i32 = match state
-        .db
-        .call(&Actor::Anonymous, "select app.schema_version()", &[])
-        .await
-    {
+    let current = match calls::schema_version(&state.db, &Actor::Anonymous).await {
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(error = %e, "readiness check: database not usable");

@@ -150,6 +150,20 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     }
 }
 
+/// A SQL function's `jsonb` answered as it came from the database.
+impl axum::response::IntoResponse for crate::db::JsonText {
+    fn into_response(self) -> axum::response::Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

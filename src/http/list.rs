@@ -5,16 +5,11 @@
 //! fields and filter values a list accepts is the SQL function's to say
 //! (`app.check_sort`, `app.check_filter`), so those rules live in one place.
 
-use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde_json::Value;
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::json::QueryParams;
-use crate::app::AppState;
-use crate::db::Actor;
 use crate::domain::Page;
 use crate::error::{ApiError, FieldError};
 
@@ -110,23 +105,6 @@ impl ListQuery {
                 None
             }
         }
-    }
-
-    /// Calls a list route's SQL function with `(page, per_page, <filters>…)`:
-    /// each named filter's value (NULL when absent) in order, once every
-    /// parameter error has been answered.
-    pub async fn call(
-        mut self,
-        state: &AppState,
-        actor: &Actor,
-        sql: &str,
-        filters: &[&str],
-    ) -> Result<Json<Value>, ApiError> {
-        self.finish()?;
-        let values: Vec<Option<&str>> = filters.iter().map(|f| self.filter(f)).collect();
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.page.page, &self.page.per_page];
-        params.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
-        Ok(Json(state.db.call(actor, sql, &params).await?))
     }
 
     /// The 422 of every bad parameter, or `Ok` when all were fine.

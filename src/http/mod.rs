@@ -1,4 +1,5 @@
-//! HTTP routes, one module per route group; each exposes `router()`.
+//! The HTTP surface: the shared state, the router with its middleware, and
+//! one module per route group (each exposes `router()`).
 
 pub mod admin;
 pub mod auth;
@@ -6,18 +7,91 @@ pub mod dev;
 pub mod health;
 pub mod json;
 pub mod list;
+pub mod middleware;
 pub mod notifications;
 pub mod openapi;
 pub mod prometheus;
 pub mod prospecting;
+mod state;
 pub mod user;
 
-use axum::Router;
+pub use middleware::REQUEST_ID;
+pub use state::{AppState, DevMode, Services};
 
-use crate::app::AppState;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::from_fn;
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::metrics as service_metrics;
+
+/// The whole HTTP surface, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let config = &state.config;
+    let dev = match &state.dev {
+        Some(dev) => dev::router(dev.mailbox.is_some()),
+        None => Router::new(),
+    };
+    let (max_body, timeout) = (config.max_body_bytes, config.request_timeout);
+    let https = config.public_base_url.starts_with("https://");
+    let metrics = state.metrics.clone();
+    Router::new()
+        .merge(dev)
+        .merge(health::router())
+        .merge(docs(&state))
+        .merge(prometheus::router(&state))
+        .nest("/api/v1", api(state.clone()))
+        // Innermost, on the routes only: which route template answered.
+        .route_layer(from_fn(service_metrics::tag_route))
+        .fallback(middleware::fallback)
+        .with_state(state)
+        // Layers run bottom-up on the way in: the request id exists before the
+        // trace span opens, and every error response leaves as problem+json.
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            timeout,
+        ))
+        .layer(from_fn(middleware::problem_for_bare_errors))
+        .layer(from_fn_with_state(https, middleware::security_headers))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let request_id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id,
+                        status = tracing::field::Empty,
+                    )
+                })
+                .on_response(|res: &Response, latency: Duration, span: &Span| {
+                    span.record("status", res.status().as_u16());
+                    tracing::info!(latency_ms = latency.as_millis() as u64, "response");
+                }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Outermost: every request is counted and timed, whatever answered it.
+        .layer(from_fn_with_state(metrics, service_metrics::record))
+}
 
 /// Everything under `/api/v1`.
-pub fn api(state: AppState) -> Router<AppState> {
+fn api(state: AppState) -> Router<AppState> {
     Router::new()
         .nest("/auth", auth::router())
         .nest(
@@ -32,7 +106,7 @@ pub fn api(state: AppState) -> Router<AppState> {
 
 /// The contract: `GET /api/v1/openapi.json`, and Swagger UI at `/docs` when
 /// `DOCS_ENABLED` (the default).
-pub fn docs(state: &AppState) -> Router<AppState> {
+fn docs(state: &AppState) -> Router<AppState> {
     let document = openapi::document(state.config.metrics_token.is_some());
     if state.config.docs_enabled {
         utoipa_swagger_ui::SwaggerUi::new("/docs")

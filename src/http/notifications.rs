@@ -17,11 +17,11 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::AppState;
 use super::json::{ApiJson, QueryParams};
 use super::list::ListQuery;
-use crate::app::AppState;
-use crate::auth::{OrgUser, PlatformAdmin, Role};
-use crate::db::Actor;
+use crate::auth::{OrgUser, PlatformAdmin};
+use crate::db::{Actor, JsonText, calls};
 use crate::domain::Email;
 use crate::error::{ApiError, FieldError};
 
@@ -329,35 +329,17 @@ fn allow_http(state: &AppState) -> bool {
     state.config.public_base_url.starts_with("http://")
 }
 
-async fn queued(
-    state: &AppState,
-    actor: &Actor,
-    sql: &str,
-    body: Value,
-    key: Option<String>,
-) -> Result<Response, ApiError> {
-    let answer: Value = state.db.call(actor, sql, &[&body, &key]).await?;
-    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
-}
-
 /// `POST /api/v1/user/notifications/send` (owner, admin).
 async fn send(
     State(state): State<AppState>,
     user: OrgUser,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
-) -> Result<Response, ApiError> {
-    user.require_any(&[Role::Owner, Role::Admin])?;
+) -> Result<impl IntoResponse, ApiError> {
     let key = idempotency_key(&headers)?;
     let body = checked_body(Endpoint::Organization, &body, allow_http(&state))?;
-    queued(
-        &state,
-        &user.actor(),
-        "select app.send_notification($1, $2)",
-        body,
-        key,
-    )
-    .await
+    let answer = calls::send_notification(&state.db, &user.actor(), &body, key.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, answer))
 }
 
 /// `POST /api/v1/admin/notifications/send` (the platform admin).
@@ -366,34 +348,29 @@ async fn admin_send(
     admin: PlatformAdmin,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
-) -> Result<Response, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let key = idempotency_key(&headers)?;
     let body = checked_body(Endpoint::Platform, &body, allow_http(&state))?;
-    queued(
-        &state,
-        &admin.actor(),
-        "select app.admin_send_notification($1, $2)",
-        body,
-        key,
-    )
-    .await
+    let answer =
+        calls::admin_send_notification(&state.db, &admin.actor(), &body, key.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, answer))
 }
 
 /// `GET /api/v1/user/notifications` (owner, admin): `type`, `page`, `per_page`.
 async fn list(
     State(state): State<AppState>,
     user: OrgUser,
-    query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
-    user.require_any(&[Role::Owner, Role::Admin])?;
-    query
-        .call(
-            &state,
-            &user.actor(),
-            "select app.list_notifications($1, $2, $3)",
-            &["type"],
-        )
-        .await
+    mut query: ListQuery,
+) -> Result<JsonText, ApiError> {
+    query.finish()?;
+    Ok(calls::list_notifications(
+        &state.db,
+        &user.actor(),
+        query.page.page,
+        query.page.per_page,
+        query.filter("type"),
+    )
+    .await?)
 }
 
 /// `GET /api/v1/user/notifications/{id}` (owner, admin): `page`, `per_page`
@@ -402,39 +379,29 @@ async fn detail(
     State(state): State<AppState>,
     user: OrgUser,
     Path(id): Path<Uuid>,
-    query: ListQuery,
+    mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
-    user.require_any(&[Role::Owner, Role::Admin])?;
-    detail_call(
-        &state,
+    query.finish()?;
+    let n = calls::get_notification(
+        &state.db,
         &user.actor(),
-        "select app.get_notification($1, $2, $3)",
         id,
-        query,
+        query.page.page,
+        query.page.per_page,
     )
-    .await
+    .await?;
+    Ok(Json(sanitized(n)))
 }
 
 /// One notification with a page of its recipients. `body_html` is shown
 /// sanitized whoever stored it (a row written by direct SQL included), so a
 /// console that previews it runs no script.
-async fn detail_call(
-    state: &AppState,
-    actor: &Actor,
-    sql: &str,
-    id: Uuid,
-    mut query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
-    query.finish()?;
-    let mut n: Value = state
-        .db
-        .call(actor, sql, &[&id, &query.page.page, &query.page.per_page])
-        .await?;
+fn sanitized(mut n: Value) -> Value {
     if let Some(Value::String(html)) = n.get("body_html") {
         let clean = crate::email::html::sanitize(html);
         n["body_html"] = Value::String(clean);
     }
-    Ok(Json(n))
+    n
 }
 
 /// `GET /api/v1/admin/notifications`: `type`, `organization_id`, `page`, `per_page`.
@@ -442,24 +409,18 @@ async fn admin_list(
     State(state): State<AppState>,
     admin: PlatformAdmin,
     mut query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let org = query.uuid("organization_id");
     query.finish()?;
-    Ok(Json(
-        state
-            .db
-            .call(
-                &admin.actor(),
-                "select app.admin_list_notifications($1, $2, $3, $4)",
-                &[
-                    &query.page.page,
-                    &query.page.per_page,
-                    &query.filter("type"),
-                    &org,
-                ],
-            )
-            .await?,
-    ))
+    Ok(calls::admin_list_notifications(
+        &state.db,
+        &admin.actor(),
+        query.page.page,
+        query.page.per_page,
+        query.filter("type"),
+        org,
+    )
+    .await?)
 }
 
 /// `GET /api/v1/admin/notifications/{id}`: `page`, `per_page` of its recipients.
@@ -467,16 +428,18 @@ async fn admin_detail(
     State(state): State<AppState>,
     admin: PlatformAdmin,
     Path(id): Path<Uuid>,
-    query: ListQuery,
+    mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
-    detail_call(
-        &state,
+    query.finish()?;
+    let n = calls::admin_get_notification(
+        &state.db,
         &admin.actor(),
-        "select app.admin_get_notification($1, $2, $3)",
         id,
-        query,
+        query.page.page,
+        query.page.per_page,
     )
-    .await
+    .await?;
+    Ok(Json(sanitized(n)))
 }
 
 fn token(params: &QueryParams) -> Result<&str, ApiError> {
@@ -491,14 +454,7 @@ async fn unsubscribe_call(
     apply: bool,
 ) -> Result<Response, ApiError> {
     let token = token(params)?;
-    let target: Value = state
-        .db
-        .call(
-            &Actor::Anonymous,
-            "select auth.unsubscribe($1, $2)",
-            &[&token, &apply],
-        )
-        .await?;
+    let target = calls::unsubscribe(&state.db, &Actor::Anonymous, token, apply).await?;
     let page = state
         .templates
         .render_page(

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
-use crate::db::Actor;
+use super::AppState;
+use crate::db::{Actor, calls};
 use crate::error::{ApiError, Problem};
 use crate::metrics::Metrics;
 
@@ -78,12 +78,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     // readable.
     match state
         .metrics
-        .service_stats(|| async {
-            state
-                .db
-                .call::<Value>(&Actor::Worker, "select auth.service_stats()", &[])
-                .await
-        })
+        .service_stats(|| async { calls::service_stats(&state.db, &Actor::Worker).await })
         .await
     {
         Ok(stats) => {

@@ -18,10 +18,11 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::AppState;
 use super::json::{ApiJson, find_nul};
 use super::list::ListQuery;
-use crate::app::AppState;
 use crate::auth::OrgUser;
+use crate::db::{JsonText, calls};
 use crate::domain::{Email, display_name};
 use crate::error::{ApiError, FieldError, Problem};
 
@@ -150,58 +151,12 @@ fn nothing_to_change(changes: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn call(
-    state: &AppState,
-    user: &OrgUser,
-    sql: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> Result<Value, ApiError> {
-    state.db.call(&user.actor(), sql, params).await
-}
-
-async fn created(
-    state: &AppState,
-    user: &OrgUser,
-    sql: &str,
-    body: Value,
-) -> Result<impl IntoResponse + use<>, ApiError> {
-    let row = call(state, user, sql, &[&body]).await?;
-    Ok((StatusCode::CREATED, Json(row)))
-}
-
-/// The end of every PATCH: the field errors, an empty change refused, then
-/// `sql` with `(id, changes)`.
-async fn patched(
-    state: &AppState,
-    user: &OrgUser,
-    sql: &str,
-    id: Uuid,
-    errors: Vec<FieldError>,
-    changes: Map<String, Value>,
-) -> Result<Json<Value>, ApiError> {
+/// The changes of a PATCH: the field errors first, then an empty change
+/// refused.
+fn changes(errors: Vec<FieldError>, changes: Map<String, Value>) -> Result<Value, ApiError> {
     done(errors)?;
     nothing_to_change(&changes)?;
-    let changes = Value::Object(changes);
-    Ok(Json(call(state, user, sql, &[&id, &changes]).await?))
-}
-
-async fn fetched(
-    state: &AppState,
-    user: &OrgUser,
-    sql: &str,
-    id: Uuid,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(call(state, user, sql, &[&id]).await?))
-}
-
-async fn deleted(
-    state: &AppState,
-    user: &OrgUser,
-    sql: &str,
-    id: Uuid,
-) -> Result<StatusCode, ApiError> {
-    state.db.query(&user.actor(), sql, &[&id]).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Value::Object(changes))
 }
 
 // ---------------------------------------------------------------------------
@@ -214,25 +169,20 @@ async fn list_campaigns(
     State(state): State<AppState>,
     user: OrgUser,
     mut q: ListQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let search = q.search();
     q.finish()?;
-    Ok(Json(
-        call(
-            &state,
-            &user,
-            "select app.list_campaigns($1, $2, $3, $4, $5, $6)",
-            &[
-                &q.page.page,
-                &q.page.per_page,
-                &q.filter("status"),
-                &search,
-                &q.sort("created_at"),
-                &q.desc(true),
-            ],
-        )
-        .await?,
-    ))
+    Ok(calls::list_campaigns(
+        &state.db,
+        &user.actor(),
+        q.page.page,
+        q.page.per_page,
+        q.filter("status"),
+        search.as_deref(),
+        q.sort("created_at"),
+        q.desc(true),
+    )
+    .await?)
 }
 
 #[derive(Deserialize)]
@@ -260,13 +210,10 @@ async fn create_campaign(
         out.insert("status".into(), json!(status));
     }
     done(errors)?;
-    created(
-        &state,
-        &user,
-        "select app.create_campaign($1)",
-        Value::Object(out),
-    )
-    .await
+    Ok((
+        StatusCode::CREATED,
+        calls::create_campaign(&state.db, &user.actor(), &Value::Object(out)).await?,
+    ))
 }
 
 /// `GET /api/v1/user/campaigns/{campaign_id}`.
@@ -274,8 +221,8 @@ async fn get_campaign(
     State(state): State<AppState>,
     user: OrgUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    fetched(&state, &user, "select app.get_campaign($1)", id).await
+) -> Result<JsonText, ApiError> {
+    Ok(calls::get_campaign(&state.db, &user.actor(), id).await?)
 }
 
 #[derive(Deserialize)]
@@ -293,7 +240,7 @@ async fn update_campaign(
     user: OrgUser,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<CampaignPatch>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let mut errors = Vec::new();
     let mut out = Map::new();
     if let Some(name) = &body.name {
@@ -306,15 +253,8 @@ async fn update_campaign(
     if let Some(status) = body.status {
         out.insert("status".into(), json!(status));
     }
-    patched(
-        &state,
-        &user,
-        "select app.update_campaign($1, $2)",
-        id,
-        errors,
-        out,
-    )
-    .await
+    let changes = changes(errors, out)?;
+    Ok(calls::update_campaign(&state.db, &user.actor(), id, &changes).await?)
 }
 
 /// `DELETE /api/v1/user/campaigns/{campaign_id}` (owner, admin): its leads
@@ -324,7 +264,8 @@ async fn delete_campaign(
     user: OrgUser,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    deleted(&state, &user, "select app.delete_campaign($1)", id).await
+    calls::delete_campaign(&state.db, &user.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------------------
@@ -337,27 +278,22 @@ async fn list_leads(
     State(state): State<AppState>,
     user: OrgUser,
     mut q: ListQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let search = q.search();
     let campaign = q.uuid("campaign_id");
     q.finish()?;
-    Ok(Json(
-        call(
-            &state,
-            &user,
-            "select app.list_leads($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &q.page.page,
-                &q.page.per_page,
-                &q.filter("status"),
-                &campaign,
-                &search,
-                &q.sort("created_at"),
-                &q.desc(true),
-            ],
-        )
-        .await?,
-    ))
+    Ok(calls::list_leads(
+        &state.db,
+        &user.actor(),
+        q.page.page,
+        q.page.per_page,
+        q.filter("status"),
+        campaign,
+        search.as_deref(),
+        q.sort("created_at"),
+        q.desc(true),
+    )
+    .await?)
 }
 
 /// One lead of a create or an import, before validation.
@@ -404,7 +340,10 @@ async fn create_lead(
         row: None,
     });
     done(errors)?;
-    created(&state, &user, "select app.create_lead($1)", lead).await
+    Ok((
+        StatusCode::CREATED,
+        calls::create_lead(&state.db, &user.actor(), &lead).await?,
+    ))
 }
 
 /// `GET /api/v1/user/leads/{lead_id}`.
@@ -412,8 +351,8 @@ async fn get_lead(
     State(state): State<AppState>,
     user: OrgUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    fetched(&state, &user, "select app.get_lead($1)", id).await
+) -> Result<JsonText, ApiError> {
+    Ok(calls::get_lead(&state.db, &user.actor(), id).await?)
 }
 
 #[derive(Deserialize)]
@@ -438,7 +377,7 @@ async fn update_lead(
     user: OrgUser,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<LeadPatch>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let mut errors = Vec::new();
     let mut out = Map::new();
     let mut check = Check {
@@ -460,15 +399,8 @@ async fn update_lead(
     if let Some(campaign) = body.campaign_id {
         out.insert("campaign_id".into(), json!(campaign));
     }
-    patched(
-        &state,
-        &user,
-        "select app.update_lead($1, $2)",
-        id,
-        errors,
-        out,
-    )
-    .await
+    let changes = changes(errors, out)?;
+    Ok(calls::update_lead(&state.db, &user.actor(), id, &changes).await?)
 }
 
 /// `DELETE /api/v1/user/leads/{lead_id}` (owner, admin): its meetings go too.
@@ -477,7 +409,8 @@ async fn delete_lead(
     user: OrgUser,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    deleted(&state, &user, "select app.delete_lead($1)", id).await
+    calls::delete_lead(&state.db, &user.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The columns (or keys) an import row may have.
@@ -534,7 +467,7 @@ async fn import_leads(
     }
     done(errors)?;
     let batch = Value::Array(leads);
-    let created = call(&state, &user, "select app.insert_leads($1)", &[&batch]).await?;
+    let created = calls::insert_leads(&state.db, &user.actor(), &batch).await?;
     let count = created.as_array().map_or(0, Vec::len);
     Ok((StatusCode::CREATED, Json(json!({ "created": count }))))
 }
@@ -644,27 +577,22 @@ async fn list_meetings(
     State(state): State<AppState>,
     user: OrgUser,
     mut q: ListQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let lead = q.uuid("lead_id");
     let campaign = q.uuid("campaign_id");
     q.finish()?;
-    Ok(Json(
-        call(
-            &state,
-            &user,
-            "select app.list_meetings($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &q.page.page,
-                &q.page.per_page,
-                &q.filter("status"),
-                &lead,
-                &campaign,
-                &q.sort("scheduled_at"),
-                &q.desc(false),
-            ],
-        )
-        .await?,
-    ))
+    Ok(calls::list_meetings(
+        &state.db,
+        &user.actor(),
+        q.page.page,
+        q.page.per_page,
+        q.filter("status"),
+        lead,
+        campaign,
+        q.sort("scheduled_at"),
+        q.desc(false),
+    )
+    .await?)
 }
 
 #[derive(Deserialize)]
@@ -688,13 +616,10 @@ async fn create_meeting(
         "scheduled_at": rfc3339(body.scheduled_at)?,
         "status": body.status,
     });
-    created(
-        &state,
-        &user,
-        "select app.create_meeting($1)",
-        strip_nulls(meeting),
-    )
-    .await
+    Ok((
+        StatusCode::CREATED,
+        calls::create_meeting(&state.db, &user.actor(), &strip_nulls(meeting)).await?,
+    ))
 }
 
 /// `GET /api/v1/user/meetings/{meeting_id}`.
@@ -702,8 +627,8 @@ async fn get_meeting(
     State(state): State<AppState>,
     user: OrgUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    fetched(&state, &user, "select app.get_meeting($1)", id).await
+) -> Result<JsonText, ApiError> {
+    Ok(calls::get_meeting(&state.db, &user.actor(), id).await?)
 }
 
 #[derive(Deserialize)]
@@ -722,7 +647,7 @@ async fn update_meeting(
     user: OrgUser,
     Path(id): Path<Uuid>,
     ApiJson(body): ApiJson<MeetingPatch>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let mut out = Map::new();
     if let Some(at) = body.scheduled_at {
         out.insert("scheduled_at".into(), Value::String(rfc3339(at)?));
@@ -730,15 +655,8 @@ async fn update_meeting(
     if let Some(status) = body.status {
         out.insert("status".into(), json!(status));
     }
-    patched(
-        &state,
-        &user,
-        "select app.update_meeting($1, $2)",
-        id,
-        Vec::new(),
-        out,
-    )
-    .await
+    let changes = changes(Vec::new(), out)?;
+    Ok(calls::update_meeting(&state.db, &user.actor(), id, &changes).await?)
 }
 
 /// `DELETE /api/v1/user/meetings/{meeting_id}` (owner, admin).
@@ -747,7 +665,8 @@ async fn delete_meeting(
     user: OrgUser,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    deleted(&state, &user, "select app.delete_meeting($1)", id).await
+    calls::delete_meeting(&state.db, &user.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn rfc3339(at: OffsetDateTime) -> Result<String, ApiError> {

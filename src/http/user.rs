@@ -2,8 +2,8 @@
 //!
 //! Each handler is one SQL function of schema `app` (V6), run as
 //! `vectra_member`: the policies confine it to the caller's organization and
-//! the function enforces who may do what. The role checks here only answer
-//! early; the SQL functions check the same rules again.
+//! the function decides who may do what (`auth.authorize`), so no role
+//! check is written here as well.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,10 +14,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::AppState;
 use super::json::ApiJson;
 use super::list::ListQuery;
-use crate::app::AppState;
-use crate::auth::{AuthUser, OrgUser, Role};
+use crate::auth::{AuthUser, OrgUser};
+use crate::db::{JsonText, calls};
 use crate::domain::{Email, Fields, checked};
 use crate::error::ApiError;
 
@@ -47,30 +48,18 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{session_id}", delete(end_session))
 }
 
-const OWNER_ADMIN: &[Role] = &[Role::Owner, Role::Admin];
-
 /// `GET /api/v1/user/me`: the caller's profile and organization (null for
 /// the platform admin).
-async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        state
-            .db
-            .call(&user.actor(), "select auth.me()", &[])
-            .await?,
-    ))
+async fn me(State(state): State<AppState>, user: AuthUser) -> Result<JsonText, ApiError> {
+    Ok(calls::me(&state.db, &user.actor()).await?)
 }
 
 /// `GET /api/v1/user/organizations/me`: the caller's organization.
 async fn my_organization(
     State(state): State<AppState>,
     user: OrgUser,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        state
-            .db
-            .call(&user.actor(), "select app.my_organization()", &[])
-            .await?,
-    ))
+) -> Result<JsonText, ApiError> {
+    Ok(calls::my_organization(&state.db, &user.actor()).await?)
 }
 
 /// `PATCH /api/v1/user/organizations/me` (owner, admin): `name` and
@@ -79,19 +68,9 @@ async fn update_organization(
     State(state): State<AppState>,
     user: OrgUser,
     ApiJson(changes): ApiJson<serde_json::Map<String, Value>>,
-) -> Result<Json<Value>, ApiError> {
-    user.require_any(OWNER_ADMIN)?;
+) -> Result<JsonText, ApiError> {
     let changes = Value::Object(changes);
-    Ok(Json(
-        state
-            .db
-            .call(
-                &user.actor(),
-                "select app.update_organization($1)",
-                &[&changes],
-            )
-            .await?,
-    ))
+    Ok(calls::update_organization(&state.db, &user.actor(), &changes).await?)
 }
 
 /// `GET /api/v1/user/organizations/me/users` (owner, admin, manager):
@@ -100,26 +79,19 @@ async fn list_users(
     State(state): State<AppState>,
     user: OrgUser,
     mut query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
-    user.require_any(&[Role::Owner, Role::Admin, Role::Manager])?;
+) -> Result<JsonText, ApiError> {
     let search = query.search();
     query.finish()?;
-    Ok(Json(
-        state
-            .db
-            .call(
-                &user.actor(),
-                "select app.list_users($1, $2, $3, $4, $5)",
-                &[
-                    &query.page.page,
-                    &query.page.per_page,
-                    &query.filter("role"),
-                    &query.filter("status"),
-                    &search,
-                ],
-            )
-            .await?,
-    ))
+    Ok(calls::list_users(
+        &state.db,
+        &user.actor(),
+        query.page.page,
+        query.page.per_page,
+        query.filter("role"),
+        query.filter("status"),
+        search.as_deref(),
+    )
+    .await?)
 }
 
 /// The body of both invitation routes (the team's and the console's).
@@ -135,7 +107,7 @@ impl InviteBody {
         let mut f = Fields::new();
         let email = f.check("email", Email::parse(&self.email));
         f.finish()?;
-        checked(email)
+        Ok(checked(email)?)
     }
 }
 
@@ -146,17 +118,10 @@ async fn invite(
     user: OrgUser,
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_any(OWNER_ADMIN)?;
     let email = body.email()?;
-    let invitation: Value = state
-        .db
-        .call(
-            &user.actor(),
-            "select app.invite_user($1, $2)",
-            &[&email.as_str(), &body.role],
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(invitation)))
+    let invitation =
+        calls::invite_user(&state.db, &user.actor(), email.as_str(), &body.role).await?;
+    Ok((StatusCode::CREATED, invitation))
 }
 
 #[derive(Deserialize)]
@@ -170,18 +135,8 @@ async fn change_role(
     user: OrgUser,
     Path(user_id): Path<Uuid>,
     ApiJson(body): ApiJson<RoleBody>,
-) -> Result<Json<Value>, ApiError> {
-    user.require_any(OWNER_ADMIN)?;
-    Ok(Json(
-        state
-            .db
-            .call(
-                &user.actor(),
-                "select app.change_user_role($1, $2)",
-                &[&user_id, &body.role],
-            )
-            .await?,
-    ))
+) -> Result<JsonText, ApiError> {
+    Ok(calls::change_user_role(&state.db, &user.actor(), user_id, &body.role).await?)
 }
 
 /// `DELETE /api/v1/user/organizations/me/users/{user_id}` (owner, admin): a
@@ -191,11 +146,7 @@ async fn remove_user(
     user: OrgUser,
     Path(user_id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    user.require_any(OWNER_ADMIN)?;
-    state
-        .db
-        .query(&user.actor(), "select app.remove_user($1)", &[&user_id])
-        .await?;
+    calls::remove_user(&state.db, &user.actor(), user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,17 +155,16 @@ async fn remove_user(
 async fn list_invitations(
     State(state): State<AppState>,
     user: OrgUser,
-    query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
-    user.require_any(OWNER_ADMIN)?;
-    query
-        .call(
-            &state,
-            &user.actor(),
-            "select app.list_invitations($1, $2)",
-            &[],
-        )
-        .await
+    mut query: ListQuery,
+) -> Result<JsonText, ApiError> {
+    query.finish()?;
+    Ok(calls::list_invitations(
+        &state.db,
+        &user.actor(),
+        query.page.page,
+        query.page.per_page,
+    )
+    .await?)
 }
 
 /// `DELETE /api/v1/user/organizations/me/invitations/{id}` (owner, admin).
@@ -223,15 +173,7 @@ async fn revoke_invitation(
     user: OrgUser,
     Path(invitation_id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    user.require_any(OWNER_ADMIN)?;
-    state
-        .db
-        .query(
-            &user.actor(),
-            "select app.revoke_invitation($1)",
-            &[&invitation_id],
-        )
-        .await?;
+    calls::revoke_invitation(&state.db, &user.actor(), invitation_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -241,18 +183,8 @@ async fn resend_invitation(
     State(state): State<AppState>,
     user: OrgUser,
     Path(invitation_id): Path<Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    user.require_any(OWNER_ADMIN)?;
-    Ok(Json(
-        state
-            .db
-            .call(
-                &user.actor(),
-                "select app.resend_invitation($1)",
-                &[&invitation_id],
-            )
-            .await?,
-    ))
+) -> Result<JsonText, ApiError> {
+    Ok(calls::resend_invitation(&state.db, &user.actor(), invitation_id).await?)
 }
 
 /// `GET /api/v1/user/organizations/me/audit-log` (owner, admin): newest
@@ -260,17 +192,17 @@ async fn resend_invitation(
 async fn audit_log(
     State(state): State<AppState>,
     user: OrgUser,
-    query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
-    user.require_any(OWNER_ADMIN)?;
-    query
-        .call(
-            &state,
-            &user.actor(),
-            "select app.list_audit_log($1, $2, $3)",
-            &["action"],
-        )
-        .await
+    mut query: ListQuery,
+) -> Result<JsonText, ApiError> {
+    query.finish()?;
+    Ok(calls::list_audit_log(
+        &state.db,
+        &user.actor(),
+        query.page.page,
+        query.page.per_page,
+        query.filter("action"),
+    )
+    .await?)
 }
 
 /// `GET /api/v1/user/sessions`: the caller's live sessions (one per sign-in:
@@ -279,16 +211,16 @@ async fn audit_log(
 async fn list_sessions(
     State(state): State<AppState>,
     user: AuthUser,
-    query: ListQuery,
-) -> Result<Json<Value>, ApiError> {
-    query
-        .call(
-            &state,
-            &user.actor(),
-            "select auth.my_sessions($1, $2)",
-            &[],
-        )
-        .await
+    mut query: ListQuery,
+) -> Result<JsonText, ApiError> {
+    query.finish()?;
+    Ok(calls::my_sessions(
+        &state.db,
+        &user.actor(),
+        query.page.page,
+        query.page.per_page,
+    )
+    .await?)
 }
 
 /// `DELETE /api/v1/user/sessions/{session_id}`: ends one of the caller's
@@ -299,10 +231,7 @@ async fn end_session(
     user: AuthUser,
     Path(session_id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .db
-        .query(&user.actor(), "select auth.end_session($1)", &[&session_id])
-        .await?;
+    calls::end_session(&state.db, &user.actor(), session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -312,9 +241,6 @@ async fn end_other_sessions(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Value>, ApiError> {
-    let revoked: i32 = state
-        .db
-        .call(&user.actor(), "select auth.end_other_sessions()", &[])
-        .await?;
+    let revoked = calls::end_other_sessions(&state.db, &user.actor()).await?;
     Ok(Json(serde_json::json!({ "sessions_revoked": revoked })))
 }

@@ -27,6 +27,7 @@ async fn whoami(db: &Db, actor: &Actor) -> Result<Vec<String>, ApiError> {
         &[],
     )
     .await
+    .map_err(ApiError::from)
 }
 
 fn problem(result: Result<Vec<String>, ApiError>) -> (StatusCode, String) {

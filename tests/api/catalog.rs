@@ -447,3 +447,144 @@ async fn no_request_role_creates_temporary_objects() {
         .get(0);
     assert!(!temp, "PUBLIC keeps TEMP after vectra migrate");
 }
+
+/// What is wrong with one call against the migrated schema (nothing: empty).
+async fn mismatches(admin: &tokio_postgres::Client, call: &vectra::db::calls::Call) -> Vec<String> {
+    let statement = match admin.prepare(call.sql).await {
+        Ok(s) => s,
+        Err(e) => return vec![format!("{}: {}", call.name, message(&e))],
+    };
+    let params = statement.params();
+    if params.len() != call.params.len() {
+        return vec![format!(
+            "{}: SQL takes {} parameters, Rust passes {}",
+            call.name,
+            params.len(),
+            call.params.len()
+        )];
+    }
+    let mut wrong = Vec::new();
+    for (i, (ty, accepts)) in params.iter().zip(call.params).enumerate() {
+        if !accepts(ty) {
+            wrong.push(format!("{}: parameter ${} is {ty}", call.name, i + 1));
+        }
+    }
+    let columns: Vec<_> = statement
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    if !(call.result)(&columns) {
+        wrong.push(format!("{}: returns {columns:?}", call.name));
+    }
+    wrong
+}
+
+/// Every statement of `vectra::db::calls` (all the SQL the service sends),
+/// prepared against the migrated schema: the function exists, takes as many
+/// parameters as the Rust function passes, each of a type the Rust value
+/// can be sent as, and returns what the Rust side reads.
+#[tokio::test]
+async fn every_sql_function_the_code_calls_exists_with_its_signature() {
+    use vectra::db::calls::{CATALOG, CREATE_PLATFORM_ADMIN, Call};
+
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    let mut wrong = Vec::new();
+    for call in CATALOG.iter().chain([&CREATE_PLATFORM_ADMIN]) {
+        wrong.extend(mismatches(&admin, call).await);
+    }
+    assert!(
+        wrong.is_empty(),
+        "calls that do not match the schema:\n{}",
+        wrong.join("\n")
+    );
+    assert!(CATALOG.len() > 60, "the catalog lists the service's calls");
+
+    // The check catches what it is for: a missing function, a parameter
+    // too many, a parameter of the wrong type, a result read as another type.
+    use tokio_postgres::types::{ToSql, Type};
+    type Param = fn(&Type) -> bool;
+    fn text(ty: &Type) -> bool {
+        <&str as ToSql>::accepts(ty)
+    }
+    fn int(ty: &Type) -> bool {
+        <i32 as ToSql>::accepts(ty)
+    }
+    fn one_int(columns: &[Type]) -> bool {
+        matches!(columns, [t] if *t == Type::INT4)
+    }
+    fn any(_: &[Type]) -> bool {
+        true
+    }
+    const TEXT: &[Param] = &[text];
+    const TEXT_TEXT: &[Param] = &[text, text];
+    const TEXT_INT: &[Param] = &[text, int];
+    const INT_INT: &[Param] = &[int, int];
+    let broken = [
+        Call {
+            name: "missing",
+            sql: "select app.no_such_function($1)",
+            params: TEXT,
+            result: any,
+        },
+        Call {
+            name: "arity",
+            sql: "select app.get_lead($1, $2)",
+            params: TEXT_TEXT,
+            result: any,
+        },
+        Call {
+            name: "param",
+            sql: "select app.list_invitations($1, $2)",
+            params: TEXT_INT,
+            result: any,
+        },
+        Call {
+            name: "result",
+            sql: "select app.list_invitations($1, $2)",
+            params: INT_INT,
+            result: one_int,
+        },
+    ];
+    for call in &broken {
+        let name = call.name;
+        assert!(
+            !mismatches(&admin, call).await.is_empty(),
+            "{name} not caught"
+        );
+    }
+    // And the well-formed twin of the last passes.
+    let good = Call {
+        name: "good",
+        sql: "select app.list_invitations($1, $2)",
+        params: INT_INT,
+        result: any,
+    };
+    assert!(mismatches(&admin, &good).await.is_empty());
+}
+
+/// Handlers and the worker send no SQL text of their own: every statement
+/// is one of `db::calls` (so the test above covers them all).
+#[test]
+fn no_sql_text_outside_the_calls_module() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for dir in ["http", "email", "auth", "domain"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("src dir") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if code.contains("\"select ") || code.contains(".db.query(") {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "SQL outside db::calls:\n{}",
+        found.join("\n")
+    );
+}

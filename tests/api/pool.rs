@@ -51,7 +51,8 @@ async fn five_hundred_interleaved_transactions_on_two_connections_stay_in_their_
                     }
                     // A pipelined call that fails.
                     1 => {
-                        let result: Result<i32, ApiError> = db.call(&actor, "select 1 / 0", &[]).await;
+                        let result: Result<i32, ApiError> =
+                            db.call(&actor, "select 1 / 0", &[]).await.map_err(ApiError::from);
                         assert!(result.is_err());
                         "failed-call"
                     }
@@ -82,7 +83,7 @@ async fn five_hundred_interleaved_transactions_on_two_connections_stay_in_their_
                                         .get(0);
                                     let setting: String =
                                         tx.query_one("select current_setting('app.org_id')", &[]).await?.get(0);
-                                    Ok((seen, setting))
+                                    Ok::<_, ApiError>((seen, setting))
                                 })
                             })
                             .await

@@ -1,0 +1,81 @@
+//! The middleware every response passes through: security headers, the
+//! problem+json shape of errors produced outside the handlers, the fallback.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{PROBLEM_JSON, Problem};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Headers every response carries. API responses hold tokens or tenant data,
+/// so no cache keeps them; HSTS only when the service is reached over https.
+pub async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if is_api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
+}
+
+pub async fn fallback(req: Request) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        format!("No route for {} {}", req.method(), req.uri().path()),
+    )
+}
+
+/// Errors produced outside our handlers (axum's extractor rejections, 405,
+/// the body limit, the timeout) come with plain-text or empty bodies; give
+/// them the same problem+json shape as everything else.
+pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_error = status.is_client_error() || status.is_server_error();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !is_error || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 8 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let detail = match text.trim() {
+        "" => match status {
+            StatusCode::METHOD_NOT_ALLOWED => "This route does not accept this method".to_owned(),
+            StatusCode::GATEWAY_TIMEOUT => "The request took too long".to_owned(),
+            StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large".to_owned(),
+            _ => status.canonical_reason().unwrap_or("Error").to_owned(),
+        },
+        t => t.to_owned(),
+    };
+    let mut problem = Problem::new(status, detail).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            problem.headers_mut().insert(name, v.clone());
+        }
+    }
+    problem
+}
