@@ -83,6 +83,25 @@ fn emails(r: &Reply) -> Vec<String> {
         .collect()
 }
 
+/// An audit entry without its id and time: what the test can know in advance.
+fn entry(e: &Value) -> Value {
+    let mut e = e.clone();
+    let object = e.as_object_mut().expect("an audit entry");
+    assert!(object.remove("id").is_some_and(|id| id.is_string()), "{e}");
+    assert!(object.remove("created_at").is_some_and(|t| t.is_string()));
+    e
+}
+
+/// The entries of an audit-log page, newest first, as `entry` shows them.
+fn entries(log: &Reply) -> Vec<Value> {
+    log.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(entry)
+        .collect()
+}
+
 /// A digest of everything of one organization, to prove nothing changed.
 async fn fingerprint(app: &TestApp, org: Uuid) -> String {
     app.db
@@ -122,33 +141,51 @@ async fn organization_settings_by_role() {
             Some(&t.admin.access),
         )
         .await
-        .expect(422);
-    let fields: Vec<&str> = r.body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e["field"].as_str().unwrap_or(""))
-        .collect();
-    assert_eq!(fields, vec!["plan", "slug", "status"], "{r:?}");
+        .invalid(&[
+            (
+                "plan",
+                "is managed by the platform admin and cannot be changed here",
+            ),
+            (
+                "status",
+                "is managed by the platform admin and cannot be changed here",
+            ),
+            ("slug", "is not an editable field (name, settings)"),
+        ]);
+    assert_eq!(r.str("/detail"), "The request has invalid fields");
     app.patch(ORG, json!({"plan": "pro"}), Some(&t.owner.access))
         .await
         .problem(
             422,
             "plan: is managed by the platform admin and cannot be changed here",
         );
-    for bad in [
-        json!({"name": ""}),
-        json!({"name": 42}),
-        json!({"name": "Tab\there"}),
-        json!({"settings": [1, 2]}),
-        json!({"settings": {"blob": "x".repeat(20_000)}}),
-        json!({}),
+    for (bad, field, message) in [
+        (json!({"name": ""}), "name", "is required"),
+        (json!({"name": 42}), "name", "must be a string"),
+        (
+            json!({"name": "Tab\there"}),
+            "name",
+            "must not contain control or invisible formatting characters",
+        ),
+        (
+            json!({"settings": [1, 2]}),
+            "settings",
+            "must be a JSON object",
+        ),
+        (
+            json!({"settings": {"blob": "x".repeat(20_000)}}),
+            "settings",
+            "must be at most 16 KiB",
+        ),
+        (json!({}), "body", "send name and/or settings"),
     ] {
         app.patch(ORG, bad.clone(), Some(&t.owner.access))
             .await
-            .expect(422);
+            .invalid(&[(field, message)]);
     }
-    app.patch_raw(ORG, "[1]", &t.owner.access).await.expect(422);
+    app.patch_raw(ORG, "[1]", &t.owner.access)
+        .await
+        .invalid(&[("body", "invalid type: sequence, expected a map")]);
     assert_eq!(
         before,
         fingerprint(&app, t.org_id).await,
@@ -168,7 +205,20 @@ async fn organization_settings_by_role() {
     assert_eq!(r.body["plan"], "free");
     // Owners are told; the admin who did it is not an owner and is not.
     // (The owner's first email was its verification link.)
-    let notice = app.mail.wait_for("owner@acme.test", 2).await[1].clone();
+    // Queued by the update itself: one notice, to the only owner.
+    assert_eq!(
+        app.count("select count(*) from email_outbox where template = 'organization-update'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.outbox_count("owner@acme.test", "organization-update")
+            .await,
+        1
+    );
+    let mails = app.mail.delivered_to("owner@acme.test").await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let notice = mails[1].clone();
     assert!(
         notice.subject.contains("Acme Industries"),
         "{}",
@@ -181,12 +231,10 @@ async fn organization_settings_by_role() {
         "{}",
         notice.text
     );
-    assert!(
-        app.mail
-            .to("admin@acme.test")
-            .iter()
-            .all(|m| !m.subject.contains("settings changed"))
-    );
+    // The admin's only email is its invitation (all due mail was delivered).
+    let to_admin = app.mail.to("admin@acme.test");
+    assert_eq!(to_admin.len(), 1, "{to_admin:?}");
+    assert!(to_admin[0].subject.contains("invited you"), "{to_admin:?}");
     let log = app
         .get(
             &format!("{ORG}/audit-log?action=organization.update"),
@@ -195,14 +243,19 @@ async fn organization_settings_by_role() {
         .await
         .expect(200);
     assert_eq!(log.body["total"], 1);
-    assert_eq!(log.body["items"][0]["data"]["name"]["from"], "acme");
     assert_eq!(
-        log.body["items"][0]["data"]["name"]["to"],
-        "Acme Industries"
-    );
-    assert_eq!(
-        log.body["items"][0]["actor_id"],
-        t.admin.user_id.to_string()
+        entries(&log),
+        vec![json!({
+            "action": "organization.update",
+            "actor_id": t.admin.user_id.to_string(),
+            "actor_name": "The admin",
+            "target_type": "organization",
+            "target_id": t.org_id.to_string(),
+            "data": {
+                "name": {"from": "acme", "to": "Acme Industries"},
+                "settings": {"from": {}, "to": {"timezone": "Europe/Paris"}},
+            },
+        })]
     );
 }
 
@@ -278,7 +331,12 @@ async fn listing_users_pages_filters_and_searches() {
             .get(&format!("{ORG}/users?{query}"), Some(&t.owner.access))
             .await
             .expect(422);
-        assert_eq!(r.body["errors"][0]["field"], field, "{query}: {r:?}");
+        assert_eq!(r.fields(), vec![field], "{query}: {r:?}");
+        assert_eq!(
+            r.str("/detail"),
+            format!("{field}: {}", r.str("/errors/0/message")),
+            "{query}"
+        );
     }
 }
 
@@ -293,7 +351,7 @@ async fn inviting_follows_the_ladder_and_never_shows_the_token() {
             Some(&who.access),
         )
         .await
-        .expect(403);
+        .problem(403, "This action requires one of the roles: owner, admin");
     }
     app.post(
         &format!("{ORG}/users/invite"),
@@ -308,14 +366,14 @@ async fn inviting_follows_the_ladder_and_never_shows_the_token() {
         Some(&t.owner.access),
     )
     .await
-    .expect(422);
+    .invalid(&[("role", "platform_admin is never granted in an organization")]);
     app.post(
         &format!("{ORG}/users/invite"),
         json!({"email": "not-an-email", "role": "member"}),
         Some(&t.owner.access),
     )
     .await
-    .expect(422);
+    .invalid(&[("email", "must be an email address")]);
     app.post(
         &format!("{ORG}/users/invite"),
         json!({"email": "Member@Acme.test", "role": "member"}),
@@ -370,7 +428,19 @@ async fn inviting_follows_the_ladder_and_never_shows_the_token() {
         "{r:?}"
     );
 
-    let mail = app.mail.last_to("new@example.com").await;
+    // Nothing refused above queued an email; the invitation queued one.
+    assert_eq!(
+        app.count(
+            "select count(*) from email_outbox where to_email in ('x@acme.test', 'boss@acme.test')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(app.outbox_count("member@acme.test", "invite-user").await, 1);
+    assert_eq!(app.outbox_count("new@example.com", "invite-user").await, 1);
+    let mails = app.mail.delivered_to("new@example.com").await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = mails[0].clone();
     assert!(
         mail.subject.contains("The admin invited you to join acme"),
         "{}",
@@ -395,7 +465,7 @@ async fn role_changes_follow_the_ladder() {
             Some(&who.access),
         )
         .await
-        .expect(403);
+        .problem(403, "This action requires one of the roles: owner, admin");
     }
     app.patch(
         &role_of(&t.owner),
@@ -417,7 +487,7 @@ async fn role_changes_follow_the_ladder() {
         Some(&t.owner.access),
     )
     .await
-    .expect(422);
+    .invalid(&[("role", "platform_admin is never granted in an organization")]);
     app.patch(
         &format!("{ORG}/users/{}/role", Uuid::new_v4()),
         json!({"role": "member"}),
@@ -456,12 +526,14 @@ async fn role_changes_follow_the_ladder() {
         .await
         .expect(200);
     assert_eq!(refreshed.body["user"]["role"], "manager");
-    app.get(
-        &format!("{ORG}/users"),
-        Some(&refreshed.str("/access_token")),
-    )
-    .await
-    .expect(200);
+    let users = app
+        .get(
+            &format!("{ORG}/users"),
+            Some(&refreshed.str("/access_token")),
+        )
+        .await
+        .expect(200);
+    assert_eq!(users.body["total"], 4);
 
     // With a second owner, an owner may step down.
     app.patch(
@@ -478,14 +550,53 @@ async fn role_changes_follow_the_ladder() {
     )
     .await
     .expect(200);
+    // The former owner is a member now: its token is stale, and members do
+    // not read the log anyway.
+    app.get(
+        &format!("{ORG}/audit-log?action=user.role_change"),
+        Some(&t.owner.access),
+    )
+    .await
+    .problem(401, "Token no longer matches the account");
+    // The new owner reads the three changes, newest first.
+    let admin = app
+        .post(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": t.admin.refresh}),
+            None,
+        )
+        .await
+        .expect(200);
     let log = app
         .get(
             &format!("{ORG}/audit-log?action=user.role_change"),
-            Some(&t.owner.access),
+            Some(&admin.str("/access_token")),
         )
-        .await;
-    // The former owner is a member now: its token is stale, and members do not read the log anyway.
-    assert_eq!(log.status, 401);
+        .await
+        .expect(200);
+    let change = |actor: &Tokens, name: &str, target: (&Tokens, &str), from: &str, to: &str| {
+        json!({
+            "action": "user.role_change",
+            "actor_id": actor.user_id.to_string(),
+            "actor_name": name,
+            "target_type": "user",
+            "target_id": target.0.user_id.to_string(),
+            "data": {"email": target.1, "from": from, "to": to},
+        })
+    };
+    let owner = (&t.owner, "owner@acme.test");
+    let (admin, member) = (
+        (&t.admin, "admin@acme.test"),
+        (&t.member, "member@acme.test"),
+    );
+    assert_eq!(
+        entries(&log),
+        vec![
+            change(&t.owner, "Test User", owner, "owner", "member"),
+            change(&t.owner, "Test User", admin, "admin", "owner"),
+            change(&t.admin, "The admin", member, "member", "manager"),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -496,7 +607,7 @@ async fn removal_follows_the_ladder_and_ends_sessions() {
     for who in [&t.manager, &t.member] {
         app.delete(&user(&t.member), Some(&who.access))
             .await
-            .expect(403);
+            .problem(403, "This action requires one of the roles: owner, admin");
     }
     app.delete(&user(&t.owner), Some(&t.admin.access))
         .await
@@ -508,16 +619,8 @@ async fn removal_follows_the_ladder_and_ends_sessions() {
     app.delete(&user(&t.member), Some(&t.admin.access))
         .await
         .expect(204);
-    app.get("/api/v1/user/me", Some(&t.member.access))
-        .await
-        .expect(401);
-    app.post(
-        "/api/v1/auth/refresh",
-        json!({"refresh_token": t.member.refresh}),
-        None,
-    )
-    .await
-    .expect(401);
+    // Its session was revoked with the removal.
+    app.assert_session_revoked(&t.member).await;
     app.post(
         "/api/v1/auth/login",
         json!({"email": "member@acme.test", "password": PASSWORD}),
@@ -551,10 +654,16 @@ async fn removal_follows_the_ladder_and_ends_sessions() {
         .await
         .expect(200);
     assert_eq!(
-        log.body["items"][0]["target_id"],
-        t.member.user_id.to_string()
+        entries(&log),
+        vec![json!({
+            "action": "user.remove",
+            "actor_id": t.admin.user_id.to_string(),
+            "actor_name": "The admin",
+            "target_type": "user",
+            "target_id": t.member.user_id.to_string(),
+            "data": {"email": "member@acme.test", "role": "member", "sessions_revoked": 1},
+        })]
     );
-    assert_eq!(log.body["items"][0]["data"]["sessions_revoked"], 1);
 }
 
 #[tokio::test]
@@ -580,7 +689,7 @@ async fn invitations_are_listed_revoked_and_resent() {
     for who in [&t.manager, &t.member] {
         app.get(&format!("{ORG}/invitations"), Some(&who.access))
             .await
-            .expect(403);
+            .problem(403, "This action requires one of the roles: owner, admin");
     }
     let r = app
         .get(&format!("{ORG}/invitations"), Some(&t.admin.access))
@@ -597,7 +706,7 @@ async fn invitations_are_listed_revoked_and_resent() {
         Some(&t.member.access),
     )
     .await
-    .expect(403);
+    .problem(403, "This action requires one of the roles: owner, admin");
     app.delete(
         &format!("{ORG}/invitations/{}", a.str("/id")),
         Some(&t.admin.access),
@@ -629,7 +738,10 @@ async fn invitations_are_listed_revoked_and_resent() {
         .await
         .expect(200);
     assert_eq!(r.body["status"], "pending");
-    let mails = app.mail.wait_for("b@example.com", 2).await;
+    // The resend queued a second email; delivered, b has exactly two.
+    assert_eq!(app.outbox_count("b@example.com", "invite-user").await, 2);
+    let mails = app.mail.delivered_to("b@example.com").await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
     assert_ne!(mails[1].token(), first_b.token());
     app.post(
         "/api/v1/auth/accept-invitation",
@@ -663,23 +775,42 @@ async fn invitations_are_listed_revoked_and_resent() {
         .get(&format!("{ORG}/audit-log"), Some(&t.owner.access))
         .await
         .expect(200);
-    let actions: Vec<&str> = log.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or(""))
-        .collect();
-    for action in [
-        "invitation.create",
-        "invitation.revoke",
-        "invitation.resend",
-        "invitation.accept",
-    ] {
-        assert!(
-            actions.contains(&action),
-            "{action} missing from {actions:?}"
+    // Newest first: this test's five entries, then the team's seven
+    // (three accepted, three created, the registration).
+    let log = entries(&log);
+    assert_eq!(log.len(), 12, "{log:?}");
+    let (a_id, b_id) = (a.str("/id"), b.str("/id"));
+    let by = |actor: &Tokens, name: &str| (actor.user_id.to_string(), name.to_owned());
+    let (owner, admin) = (by(&t.owner, "Test User"), by(&t.admin, "The admin"));
+    let b_user = joined.str("/user/id");
+    let expected = [
+        (
+            "invitation.accept",
+            (b_user.clone(), "B".to_owned()),
+            b_id.as_str(),
+        ),
+        ("invitation.resend", admin.clone(), b_id.as_str()),
+        ("invitation.revoke", admin.clone(), a_id.as_str()),
+        ("invitation.create", owner.clone(), b_id.as_str()),
+        ("invitation.create", owner.clone(), a_id.as_str()),
+    ];
+    for (e, (action, (actor_id, actor_name), target)) in log.iter().zip(expected) {
+        assert_eq!(
+            (&e["action"], &e["actor_id"], &e["actor_name"]),
+            (&json!(action), &json!(actor_id), &json!(actor_name)),
+            "{e}"
         );
+        assert_eq!(e["target_type"], "invitation", "{e}");
+        assert_eq!(e["target_id"], target, "{e}");
     }
+    assert_eq!(
+        log[4]["data"],
+        json!({"email": "a@example.com", "role": "member"})
+    );
+    assert_eq!(
+        log[3]["data"],
+        json!({"email": "b@example.com", "role": "admin"})
+    );
 }
 
 #[tokio::test]
@@ -719,7 +850,11 @@ async fn the_audit_log_is_for_owners_and_admins_of_the_organization() {
         )
         .await
         .expect(200);
-    assert_eq!(page.body["items"].as_array().map(Vec::len), Some(2));
+    // The second page of two is the third and fourth entries of the full list.
+    assert_eq!(
+        page.body["items"],
+        json!(log.body["items"].as_array().expect("items")[2..4])
+    );
     assert_eq!(page.body["total"], total);
     let accepted = app
         .get(
@@ -795,10 +930,9 @@ async fn another_tenants_ids_are_not_found_and_left_alone() {
         assert_eq!(search.body["total"], 0);
     }
     assert_eq!(before, fingerprint(&app, b.org_id).await, "B changed");
-    assert!(
-        app.mail.wait_for("guest@beta.test", 1).await.len() == 1,
-        "a resend reached B's invitee"
-    );
+    // No resend was queued for B's invitee, and one email reached them.
+    assert_eq!(app.outbox_count("guest@beta.test", "invite-user").await, 1);
+    assert_eq!(app.mail.delivered_to("guest@beta.test").await.len(), 1);
 }
 
 #[tokio::test]
@@ -827,8 +961,10 @@ async fn a_team_comes_together_and_a_removed_member_is_locked_out() {
         .expect(204);
     app.get("/api/v1/user/me", Some(&bob.access))
         .await
-        .expect(401);
-    app.get(ORG, Some(&bob.access)).await.expect(401);
+        .problem(401, "Session revoked");
+    app.get(ORG, Some(&bob.access))
+        .await
+        .problem(401, "Session revoked");
     let list = app
         .get(&format!("{ORG}/users"), Some(&owner.access))
         .await

@@ -249,7 +249,11 @@ async fn a_member_cannot_write_into_another_tenant() {
 
 #[tokio::test]
 async fn without_settings_a_member_sees_nothing() {
-    let (db, _admin, seed) = seeded().await;
+    let (db, admin, seed) = seeded().await;
+    // Control: the same role and queries with A's settings see A's rows in
+    // every table, so "nothing" below is the policies' doing, not empty tables.
+    let control = db.as_role("vectra_member", &seed.a.owner_settings()).await;
+    assert_sees_only(&control, &admin, seed.a.id).await;
     let unknown_org = vec![
         ("app.org_id", Uuid::new_v4().to_string()),
         ("app.user_id", seed.a.owner.to_string()),
@@ -426,7 +430,24 @@ async fn the_audit_log_is_append_only_for_everyone() {
 
 #[tokio::test]
 async fn managers_and_members_do_not_read_the_audit_log() {
-    let (db, _admin, seed) = seeded().await;
+    let (db, admin, seed) = seeded().await;
+    // Control: as A's owner, the same query reads A's entries (the seed has
+    // some), so the refusals below are the policies' doing.
+    let entries: i64 = admin
+        .query_one(
+            "select count(*) from audit_log where organization_id = $1",
+            &[&seed.a.id],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert!(entries > 0, "the seed has no audit entry for A");
+    let owner = db.as_role("vectra_member", &seed.a.owner_settings()).await;
+    let rows = owner
+        .query("select id from audit_log", &[])
+        .await
+        .expect("audit");
+    assert_eq!(rows.len() as i64, entries);
     for role in ["manager", "member"] {
         let settings = vec![
             ("app.org_id", seed.a.id.to_string()),

@@ -9,6 +9,10 @@
 //!   never dropped), and containers left behind by a killed run are removed by
 //!   the next run.
 //! * Helpers run SQL as any role with any settings, and serve the app on port 0.
+//! * Email is delivered when a test says so: the app's worker stays idle,
+//!   and `deliver_mail` (or `mail.wait_for`) runs the same outbox code on the
+//!   test's database into its SMTP sink. `spawn_with_worker` leaves delivery
+//!   to the app's own worker, for the tests of the worker itself.
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
@@ -556,6 +560,29 @@ impl Reply {
         reply
     }
 
+    /// Asserts a 422 naming exactly these (field, message) pairs, in any order.
+    #[track_caller]
+    pub fn invalid(self, expected: &[(&str, &str)]) -> Self {
+        let reply = self.expect(422);
+        let mut found: Vec<(String, String)> = reply.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors in {reply:?}"))
+            .iter()
+            .map(|e| {
+                let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+                (text("field"), text("message"))
+            })
+            .collect();
+        let mut expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(f, m)| (f.to_string(), m.to_string()))
+            .collect();
+        found.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(found, expected, "{reply:?}");
+        reply
+    }
+
     /// The fields a 422 names, sorted.
     pub fn fields(&self) -> Vec<String> {
         let mut fields: Vec<String> = self.body["errors"]
@@ -596,13 +623,73 @@ impl From<&Reply> for Tokens {
     }
 }
 
+/// Where the worker of a manual-delivery app sends the probe of its first round.
+const FIRST_ROUND_PROBE: &str = "first-round-probe@harness.test";
+
 impl TestApp {
+    /// The app, with email delivered only when the test says so
+    /// (`deliver_mail`, or `mail.wait_for`), never behind its back.
     pub async fn spawn() -> Self {
         Self::spawn_with(&[]).await
     }
 
+    /// The same, with some configuration overridden.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         let db = TestDb::new().await;
+        // The app's worker runs one round at start, then sleeps for the poll
+        // interval: an hour here. So that an email queued by the test's first
+        // request is not caught by that round (and delivered behind the
+        // test's back), the round is given a probe to deliver, and the app
+        // is handed over only once the probe has arrived.
+        db.admin()
+            .await
+            .execute(
+                "insert into email_outbox (to_email, template, context)
+                 values ($1, 'account-exists', '{\"name\": \"probe\"}')",
+                &[&FIRST_ROUND_PROBE],
+            )
+            .await
+            .expect("the probe email");
+        let mut all = vec![("OUTBOX_POLL_INTERVAL", "1h")];
+        all.extend_from_slice(overrides);
+        let app = Self::start(db, &all).await;
+        app.mail.wait_for(FIRST_ROUND_PROBE, 1).await;
+        app.db
+            .admin()
+            .await
+            .execute(
+                "delete from email_outbox where to_email = $1",
+                &[&FIRST_ROUND_PROBE],
+            )
+            .await
+            .expect("delete the probe");
+        app.mail.clear();
+        // The test's own postman: the app's outbox code, on the same
+        // database and sink. A failed attempt waits an hour, so that a retry
+        // happens only when a test makes it due.
+        let config = app.db.config_with(&[("SMTP_URL", &app.mail.url())]);
+        let outbox = vectra::email::Outbox::new(
+            app.db.db(2),
+            vectra::email::Mailer::new(&config.smtp_url, &config.email_from).expect("mailer"),
+            std::sync::Arc::new(vectra::email::Templates::new(&config.public_base_url)),
+            vectra::email::OutboxSettings {
+                retry_base: Duration::from_secs(3600),
+                concurrency: 2,
+                ..Default::default()
+            },
+            vectra::metrics::Metrics::new(),
+        );
+        app.mail.deliver_with(outbox);
+        app
+    }
+
+    /// The app with its own email worker polling every 50 ms: for the tests
+    /// of the worker itself (retries, outages, its metrics).
+    pub async fn spawn_with_worker(overrides: &[(&str, &str)]) -> Self {
+        Self::start(TestDb::new().await, overrides).await
+    }
+
+    async fn start(db: TestDb, overrides: &[(&str, &str)]) -> Self {
         let mail = smtp::SmtpSink::start().await;
         let smtp_url = mail.url();
         let mut all = vec![("SMTP_URL", smtp_url.as_str())];
@@ -627,6 +714,27 @@ impl TestApp {
         }
     }
 
+    /// Delivers every due email now (see `SmtpSink::deliver`); returns how
+    /// many were attempted.
+    pub async fn deliver_mail(&self) -> usize {
+        self.mail.deliver().await
+    }
+
+    /// Rows of the outbox to `to` with `template`: what a request queued,
+    /// delivered or not.
+    pub async fn outbox_count(&self, to: &str, template: &str) -> i64 {
+        self.db
+            .admin()
+            .await
+            .query_one(
+                "select count(*) from email_outbox where to_email = $1 and template = $2",
+                &[&to, &template],
+            )
+            .await
+            .expect("outbox count")
+            .get(0)
+    }
+
     /// The first column of the first row of `sql` run as the superuser: a
     /// count, usually.
     pub async fn count(&self, sql: &str) -> i64 {
@@ -639,15 +747,18 @@ impl TestApp {
             .get(0)
     }
 
-    /// Waits until the outbox holds nothing pending or being sent: every
-    /// email queued so far is in the SMTP sink (or failed for good).
+    /// Until the outbox holds nothing pending or being sent: every email
+    /// queued so far is in the SMTP sink (or failed for good). With manual
+    /// delivery, delivers now; with the app's worker, waits for it.
     pub async fn settle_outbox(&self) {
+        let unsettled = "select count(*) from email_outbox where status in ('pending', 'sending')";
+        if self.mail.is_manual() {
+            self.deliver_mail().await;
+            assert_eq!(self.count(unsettled).await, 0, "an email was rescheduled");
+            return;
+        }
         for _ in 0..400 {
-            if self
-                .count("select count(*) from email_outbox where status in ('pending', 'sending')")
-                .await
-                == 0
-            {
+            if self.count(unsettled).await == 0 {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;

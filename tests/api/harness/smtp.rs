@@ -2,6 +2,10 @@
 //! and can be stopped and restarted on the same port to simulate an outage.
 //! Only the commands lettre sends are understood (EHLO/HELO, MAIL, RCPT,
 //! DATA, RSET, NOOP, QUIT).
+//!
+//! A sink may be given the outbox of its app (`deliver_with`): then
+//! `deliver` sends every due email of that app's outbox into it at once, and
+//! `wait_for` delivers instead of waiting for the app's worker.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -61,6 +65,8 @@ pub struct SmtpSink {
     port: u16,
     inbox: Arc<Inbox>,
     server: Mutex<Option<JoinHandle<()>>>,
+    /// The outbox the test drives itself, when the app's worker is idle.
+    outbox: std::sync::OnceLock<vectra::email::Outbox>,
 }
 
 impl SmtpSink {
@@ -75,7 +81,39 @@ impl SmtpSink {
             port,
             inbox,
             server: Mutex::new(Some(server)),
+            outbox: std::sync::OnceLock::new(),
         }
+    }
+
+    /// From now on, `deliver` (and `wait_for`) run this outbox's rounds.
+    pub fn deliver_with(&self, outbox: vectra::email::Outbox) {
+        assert!(self.outbox.set(outbox).is_ok(), "one outbox per sink");
+    }
+
+    /// Runs delivery rounds until one finds nothing due: every email queued
+    /// so far is then in this sink, or rescheduled or failed in the outbox.
+    /// Returns how many rows were attempted. Without an outbox, nothing.
+    pub async fn deliver(&self) -> usize {
+        let Some(outbox) = self.outbox.get() else {
+            return 0;
+        };
+        let mut attempted = 0;
+        loop {
+            match outbox.deliver_due().await.expect("an outbox round") {
+                0 => return attempted,
+                n => attempted += n,
+            }
+        }
+    }
+
+    /// Whether the test delivers (an outbox was given) rather than the app's worker.
+    pub fn is_manual(&self) -> bool {
+        self.outbox.get().is_some()
+    }
+
+    /// Forgets every message received so far.
+    pub fn clear(&self) {
+        self.inbox.mails.lock().expect("lock").clear();
     }
 
     pub fn url(&self) -> String {
@@ -112,8 +150,31 @@ impl SmtpSink {
             .collect()
     }
 
-    /// Waits until `address` has received `count` messages, and returns them.
+    /// Every message `address` has received once all due email is
+    /// delivered (needs an outbox: `deliver_with`).
+    pub async fn delivered_to(&self, address: &str) -> Vec<Mail> {
+        assert!(self.is_manual(), "no outbox to deliver from");
+        self.deliver().await;
+        self.to(address)
+    }
+
+    /// At least `count` messages to `address`, and returns them all. With an
+    /// outbox, delivers what is due and fails at once if fewer arrived;
+    /// otherwise waits (20 s at most) for the app's worker.
     pub async fn wait_for(&self, address: &str, count: usize) -> Vec<Mail> {
+        if self.is_manual() {
+            let mails = self.delivered_to(address).await;
+            assert!(
+                mails.len() >= count,
+                "{address} received {} of {count} emails; all: {:?}",
+                mails.len(),
+                self.all()
+                    .iter()
+                    .map(|m| (&m.to, &m.subject))
+                    .collect::<Vec<_>>()
+            );
+            return mails;
+        }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let arrived = self.inbox.arrived.notified();
