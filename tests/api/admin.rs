@@ -1445,11 +1445,10 @@ async fn concurrent_suspensions_keep_an_active_owner() {
         let r = t2.query(suspend, &[&second_id]).await;
         (r.map(|_| ()).map_err(|e| crate::harness::message(&e)), t2)
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !waiting.is_finished(),
-        "the second suspension waits for the first's locks"
-    );
+    // The second suspension waits for the first's locks (a lock wait in
+    // pg_stat_activity, not a pause).
+    app.db.wait_for_lock_waiters(1).await;
+    assert!(!waiting.is_finished());
     t1.commit().await;
     let (result, t2) = waiting.await.expect("join");
     assert_eq!(

@@ -711,6 +711,10 @@ async fn the_token_that_just_rotated_yields_the_same_successor_within_the_grace_
         .problem(401, "Session revoked");
 }
 
+/// Two refreshes of one token at the same moment: a transaction of the
+/// test's holds the session row until both wait for it, so the second
+/// really runs while the first rotates (and then finds the token rotated
+/// within the grace period), every trial.
 #[tokio::test]
 async fn two_concurrent_refreshes_keep_the_user_signed_in() {
     let app = TestApp::spawn().await;
@@ -719,9 +723,23 @@ async fn two_concurrent_refreshes_keep_the_user_signed_in() {
             .verified_owner(&format!("ann{trial}@example.com"), &format!("Acme {trial}"))
             .await;
         let body = json!({"refresh_token": tokens.refresh});
-        let (a, b) = tokio::join!(
+        let gate = app.db.admin().await;
+        gate.batch_execute("begin").await.expect("begin");
+        let held = gate
+            .execute(
+                "select 1 from sessions where user_id = $1 for update",
+                &[&tokens.user_id],
+            )
+            .await
+            .expect("hold the session");
+        assert_eq!(held, 1);
+        let (a, b, ()) = tokio::join!(
             app.post("/api/v1/auth/refresh", body.clone(), None),
             app.post("/api/v1/auth/refresh", body.clone(), None),
+            async {
+                app.db.wait_for_lock_waiters(2).await;
+                gate.batch_execute("commit").await.expect("open the gate");
+            }
         );
         let (a, b) = (a.expect(200), b.expect(200));
         assert_eq!(

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod begin_request;
 mod catalog;
+mod concurrency;
 mod dev;
 mod hardening;
 mod http;

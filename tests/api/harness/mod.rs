@@ -334,6 +334,33 @@ impl TestDb {
         AsRole { client }
     }
 
+    /// Waits until `n` backends of this database wait for a lock: requests
+    /// held at a gate (a transaction of the test's holding the rows they
+    /// need) have all got that far. Panics after 20 s.
+    pub async fn wait_for_lock_waiters(&self, n: i64) {
+        let admin = self.admin().await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let waiting: i64 = admin
+                .query_one(
+                    "select count(*) from pg_stat_activity
+                      where datname = current_database() and wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .expect("pg_stat_activity")
+                .get(0);
+            if waiting >= n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{waiting} of {n} backends waiting for a lock after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The `Db` handle the app would use, with a pool of `size` connections.
     pub fn db(&self, size: usize) -> vectra::db::Db {
         vectra::db::Db::new(vectra::db::pool(&self.authenticator_url(), size).expect("pool"))
