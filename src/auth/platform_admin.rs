@@ -2,7 +2,6 @@
 //! holds the migration credentials (the API never creates one, and
 //! `PLATFORM_ADMIN_EMAIL` registration only works for that one address).
 
-use anyhow::Context;
 use uuid::Uuid;
 
 use super::password::Passwords;
@@ -33,8 +32,7 @@ pub async fn create(
             Some(db) if db.constraint() == Some("users_email_key") => {
                 anyhow::anyhow!("a user with the email {email} already exists")
             }
-            _ => anyhow::Error::new(e),
-        })
-        .context("creating the platform admin")?;
+            _ => anyhow::Error::new(e).context("creating the platform admin"),
+        })?;
     Ok((email, row.get(0)))
 }

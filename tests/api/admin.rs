@@ -2,8 +2,6 @@
 //! refused to every other caller, and its suspensions and erasures proven
 //! with live tokens.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;

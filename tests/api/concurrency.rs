@@ -410,7 +410,7 @@ const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
 /// email is final: no worker claims it again.
 #[tokio::test]
 async fn transient_failures_that_run_out_of_attempts_end_failed_and_visible() {
-    let app = TestApp::spawn_with(&[("METRICS_TOKEN", METRICS_TOKEN)]).await;
+    let app = TestApp::spawn_with_worker(&[("METRICS_TOKEN", METRICS_TOKEN)]).await;
     let pa = crate::auth::platform_admin(&app).await;
     let ann = app.verified_owner("ann@acme.test", "Acme").await;
     let org = org_of(&app.db, ann.user_id).await;
