@@ -303,16 +303,14 @@ fn problem_for_standard_sqlstate(db: &tokio_postgres::error::DbError) -> Option<
     let code = db.code();
     let constraint = db.constraint().unwrap_or("");
     if *code == SqlState::UNIQUE_VIOLATION {
-        let detail = match constraint {
-            "users_email_key" => "A user with this email already exists",
-            "organizations_slug_key" => "An organization with this slug already exists",
-            "invitations_pending_email_key" => {
-                "A pending invitation for this email already exists; resend it instead"
-            }
-            "leads_org_email_key" => "A lead with this email already exists",
-            _ => "The resource already exists",
-        };
-        return Some(Problem::new(StatusCode::CONFLICT, detail));
+        // The SQL functions check for duplicates first and raise `VA409`
+        // with the message of their rule (a user with this email, a pending
+        // invitation, a lead …); a unique index only speaks when two
+        // requests race past that check, and then says no more than this.
+        return Some(Problem::new(
+            StatusCode::CONFLICT,
+            "This conflicts with an existing resource; it may have just been created",
+        ));
     }
     if *code == SqlState::CHECK_VIOLATION || *code == SqlState::NOT_NULL_VIOLATION {
         let field = db

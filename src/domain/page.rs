@@ -1,36 +1,43 @@
-/// Pagination of list routes: `page` from 1, `per_page` from 1 to 100
-/// (default 20).
+/// Pagination of list routes: `page` and `per_page` as whole numbers.
+///
+/// Their bounds (page from 1 to 1,000,000, per_page from 1 to 100) are the
+/// database's rule, `app.check_page` (sql/migrations/V17), which every list
+/// function applies and whose 422 names each bad one. This side only reads
+/// the numbers: absent means the default, and anything that is not a whole
+/// number is sent as 0, so the database refuses it with its own message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub page: i32,
     pub per_page: i32,
 }
 
-pub const MAX_PER_PAGE: i32 = 100;
 pub const DEFAULT_PER_PAGE: i32 = 20;
-/// Far past any real list; keeps `(page - 1) * per_page` a sane offset.
-pub const MAX_PAGE: i32 = 1_000_000;
 
 impl Page {
-    /// Parses the raw query values; `None` takes the default.
-    pub fn parse_page(raw: Option<&str>) -> Result<i32, String> {
-        match raw.map(str::trim) {
-            None | Some("") => Ok(1),
-            Some(s) => match s.parse::<i32>() {
-                Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-                _ => Err(format!("must be a whole number from 1 to {MAX_PAGE}")),
-            },
+    /// `page` and `per_page` from the raw query values.
+    pub fn parse(page: Option<&str>, per_page: Option<&str>) -> Self {
+        Self {
+            page: number(page, 1),
+            per_page: number(per_page, DEFAULT_PER_PAGE),
         }
     }
+}
 
-    pub fn parse_per_page(raw: Option<&str>) -> Result<i32, String> {
-        match raw.map(str::trim) {
-            None | Some("") => Ok(DEFAULT_PER_PAGE),
-            Some(s) => match s.parse::<i32>() {
-                Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => Ok(n),
-                _ => Err(format!("must be a whole number from 1 to {MAX_PER_PAGE}")),
-            },
-        }
+/// A whole number, saturated to the `integer` range (out of bounds either
+/// way); 0 for anything else (also out of bounds).
+fn number(raw: Option<&str>, default: i32) -> i32 {
+    let s = match raw.map(str::trim) {
+        None | Some("") => return default,
+        Some(s) => s,
+    };
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    match s.parse::<i32>() {
+        Ok(n) => n,
+        Err(_) if s.starts_with('-') => i32::MIN,
+        Err(_) => i32::MAX,
     }
 }
 
@@ -39,15 +46,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_and_bounds() {
-        assert_eq!(Page::parse_page(None), Ok(1));
-        assert_eq!(Page::parse_per_page(None), Ok(20));
-        assert_eq!(Page::parse_per_page(Some("100")), Ok(100));
-        for bad in ["0", "-1", "x", "1.5", "99999999999", "1000001"] {
-            assert!(Page::parse_page(Some(bad)).is_err(), "{bad}");
+    fn defaults_numbers_and_what_the_database_will_refuse() {
+        assert_eq!(
+            Page::parse(None, None),
+            Page {
+                page: 1,
+                per_page: 20
+            }
+        );
+        assert_eq!(
+            Page::parse(Some(""), Some(" ")),
+            Page {
+                page: 1,
+                per_page: 20
+            }
+        );
+        assert_eq!(
+            Page::parse(Some("3"), Some("100")),
+            Page {
+                page: 3,
+                per_page: 100
+            }
+        );
+        assert_eq!(
+            Page::parse(Some("+2"), Some("-1")),
+            Page {
+                page: 2,
+                per_page: -1
+            }
+        );
+        for junk in ["x", "1.5", "1e3", "-", "٣", "0x10"] {
+            assert_eq!(number(Some(junk), 1), 0, "{junk}");
         }
-        for bad in ["0", "101", "x"] {
-            assert!(Page::parse_per_page(Some(bad)).is_err(), "{bad}");
-        }
+        assert_eq!(number(Some("99999999999"), 1), i32::MAX);
+        assert_eq!(number(Some("-99999999999"), 1), i32::MIN);
     }
 }

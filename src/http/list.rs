@@ -1,9 +1,10 @@
 //! The query string of list routes: `page`, `per_page`, `sort`, `order`, a
 //! search and filters, parsed once with every error named (one 422 for all).
 //!
-//! Page bounds, search length and id syntax are checked here; which sort
-//! fields and filter values a list accepts is the SQL function's to say
-//! (`app.check_sort`, `app.check_filter`), so those rules live in one place.
+//! Search length, id syntax and `order` are checked here; the page bounds,
+//! which sort fields and which filter values a list accepts are the SQL
+//! function's to say (`app.check_page`, `app.check_sort`,
+//! `app.check_filter`), so those rules live in one place.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -34,21 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
 impl ListQuery {
     pub fn parse(params: QueryParams) -> Self {
         let mut errors = Vec::new();
-        let mut number = |field: &str, parsed: Result<i32, String>, fallback: i32| match parsed {
-            Ok(n) => n,
-            Err(message) => {
-                errors.push(FieldError::new(field, message));
-                fallback
-            }
-        };
-        let page = Page {
-            page: number("page", Page::parse_page(params.get("page")), 1),
-            per_page: number(
-                "per_page",
-                Page::parse_per_page(params.get("per_page")),
-                crate::domain::DEFAULT_PER_PAGE,
-            ),
-        };
+        let page = Page::parse(params.get("page"), params.get("per_page"));
         if let Some(order) = params.get("order")
             && order != "asc"
             && order != "desc"
@@ -176,7 +163,15 @@ mod tests {
             panic!("accepted");
         };
         let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["page", "per_page", "order", "campaign_id"]);
+        assert_eq!(fields, vec!["order", "campaign_id"]);
+        // The page bounds are the database's (app.check_page): passed on.
+        assert_eq!(
+            q.page,
+            Page {
+                page: 0,
+                per_page: 101
+            }
+        );
         let mut q = query(&[("search", &"x".repeat(101))]);
         assert!(q.search().is_none());
         assert!(q.finish().is_err());

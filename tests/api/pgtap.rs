@@ -1,5 +1,6 @@
-//! Runs the pgTAP files of `sql/tests/` against the test server, each in a
-//! fresh copy of the migrated template. pgTAP missing is a failure.
+//! Runs the pgTAP files of `sql/tests/` against the test server, each as a
+//! test of its own in a fresh copy of the migrated template. pgTAP missing
+//! is a failure.
 
 use tokio_postgres::SimpleQueryMessage;
 
@@ -23,49 +24,79 @@ fn judge(file: &str, lines: &[String]) {
     );
 }
 
-#[tokio::test]
-async fn pgtap_suites_pass() {
+/// Runs one file of `sql/tests/` in a fresh copy of the migrated template.
+async fn run(name: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sql/tests")
+        .join(name);
+    let sql = std::fs::read_to_string(&path).expect("read pgTAP file");
+    let db = TestDb::new().await;
+    let admin = db.admin().await;
+    admin
+        .batch_execute("create extension pgtap")
+        .await
+        .expect("pgTAP is not installed on the test server (use the vectra-test-postgres image)");
+    // The migration owner's default privileges keep new functions from
+    // PUBLIC; pgTAP's assertions must run under every role.
+    admin
+        .batch_execute("grant execute on all functions in schema public to public")
+        .await
+        .expect("grant pgTAP");
+    let messages = admin
+        .simple_query(&sql)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let lines: Vec<String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .flat_map(|s| s.lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    judge(name, &lines);
+}
+
+/// One test per file, so that the first failure does not hide the rest.
+macro_rules! pgtap_files {
+    ($($test:ident => $file:literal,)*) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                run($file).await;
+            }
+        )*
+
+        const FILES: &[&str] = &[$($file),*];
+    };
+}
+
+pgtap_files! {
+    pgtap_01_structure => "01_structure.sql",
+    pgtap_02_behaviour => "02_behaviour.sql",
+    pgtap_03_organization => "03_organization.sql",
+    pgtap_04_direct_sql => "04_direct_sql.sql",
+    pgtap_05_search_path => "05_search_path.sql",
+    pgtap_06_prospecting => "06_prospecting.sql",
+    pgtap_07_admin_console => "07_admin_console.sql",
+    pgtap_08_notifications => "08_notifications.sql",
+    pgtap_09_notification_limits => "09_notification_limits.sql",
+    pgtap_10_plan_cached => "10_plan_cached.sql",
+    pgtap_11_one_source_per_rule => "11_one_source_per_rule.sql",
+}
+
+/// A new file in `sql/tests/` gets its test above.
+#[test]
+fn every_pgtap_file_has_its_test() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/tests");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
         .expect("sql/tests")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no pgTAP files in {}", dir.display());
-
-    for path in files {
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let sql = std::fs::read_to_string(&path).expect("read pgTAP file");
-        let db = TestDb::new().await;
-        let admin = db.admin().await;
-        admin.batch_execute("create extension pgtap").await.expect(
-            "pgTAP is not installed on the test server (use the vectra-test-postgres image)",
-        );
-        // The migration owner's default privileges keep new functions from
-        // PUBLIC; pgTAP's assertions must run under every role.
-        admin
-            .batch_execute("grant execute on all functions in schema public to public")
-            .await
-            .expect("grant pgTAP");
-        let messages = admin
-            .simple_query(&sql)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let lines: Vec<String> = messages
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
-                _ => None,
-            })
-            .flat_map(|s| s.lines().map(str::to_owned).collect::<Vec<_>>())
-            .collect();
-        judge(&name, &lines);
-    }
+    found.sort();
+    assert_eq!(found, FILES, "sql/tests and the pgtap_files! list differ");
 }
 
 #[test]
