@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
+use crate::auth::extract::Refused;
 use crate::auth::rate_limit::Limited;
 use crate::{db, domain};
 
@@ -227,6 +228,22 @@ impl From<domain::Invalid> for ApiError {
             domain::Invalid::Fields(errors) => ApiError::validation(errors),
             e @ domain::Invalid::Unchecked => ApiError::Unexpected(e.into()),
         }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Unauthorized(detail) => ApiError::unauthorized(detail),
+            Refused::Forbidden(detail) => ApiError::forbidden(detail),
+        }
+    }
+}
+
+/// The extractors' rejection, answered like every other problem.
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
     }
 }
 

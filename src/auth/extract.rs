@@ -10,9 +10,20 @@ use axum::http::request::Parts;
 
 use super::jwt::{Claims, JwtKeys};
 use crate::db::Actor;
-use crate::error::ApiError;
 
 pub const ORG_USER_REQUIRED: &str = "Organization user access required";
+
+/// Why an extractor refused the caller; `error.rs` renders it as the 401 or
+/// 403 problem+json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// No usable bearer token (401).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The wrong kind of caller for the route (403).
+    #[error("{0}")]
+    Forbidden(&'static str),
+}
 pub const PLATFORM_ADMIN_REQUIRED: &str = "Platform admin access required";
 
 /// Any signed-in user, platform admin included.
@@ -34,23 +45,23 @@ where
     JwtKeys: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
+            .ok_or(Refused::Unauthorized("Missing bearer token"))?;
         let value = header
             .to_str()
-            .map_err(|_| ApiError::unauthorized("Malformed Authorization header"))?;
+            .map_err(|_| Refused::Unauthorized("Malformed Authorization header"))?;
         let token = match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Err(ApiError::unauthorized("Expected a Bearer token")),
+            _ => return Err(Refused::Unauthorized("Expected a Bearer token")),
         };
         let claims = JwtKeys::from_ref(state).verify(token).map_err(|e| {
             tracing::debug!(error = %e, "access token refused");
-            ApiError::unauthorized("Invalid or expired access token")
+            Refused::Unauthorized("Invalid or expired access token")
         })?;
         Ok(Self { claims })
     }
@@ -108,13 +119,13 @@ where
     JwtKeys: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let AuthUser { claims } = AuthUser::from_request_parts(parts, state).await?;
         match (claims.org, Role::parse(&claims.role)) {
             (Some(_), Some(role)) => Ok(Self { claims, role }),
-            _ => Err(ApiError::forbidden(ORG_USER_REQUIRED)),
+            _ => Err(Refused::Forbidden(ORG_USER_REQUIRED)),
         }
     }
 }
@@ -137,14 +148,14 @@ where
     JwtKeys: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let AuthUser { claims } = AuthUser::from_request_parts(parts, state).await?;
         if claims.role == "platform_admin" && claims.org.is_none() {
             Ok(Self { claims })
         } else {
-            Err(ApiError::forbidden(PLATFORM_ADMIN_REQUIRED))
+            Err(Refused::Forbidden(PLATFORM_ADMIN_REQUIRED))
         }
     }
 }

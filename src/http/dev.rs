@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -85,12 +85,7 @@ fn page(
         .templates
         .render_page(name, &context)
         .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("{name}: {e:#}")))?;
-    let mut response = Html(html).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(csp),
-    );
-    Ok(response)
+    Ok(super::html_page(html, csp))
 }
 
 const PAGE_CSP: &str =
@@ -164,14 +159,10 @@ async fn mail_html(
         ),
         None => format!("<base target=\"_blank\">{}", mail.html),
     };
-    let mut response = Html(html).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src * data:; frame-ancestors 'self'",
-        ),
-    );
-    Ok(response)
+    Ok(super::html_page(
+        html,
+        "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src * data:; frame-ancestors 'self'",
+    ))
 }
 
 /// The front end's pages that emails link to, in their simplest form: the

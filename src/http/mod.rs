@@ -25,7 +25,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::from_fn;
 use axum::middleware::from_fn_with_state;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -88,6 +88,17 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         // Outermost: every request is counted and timed, whatever answered it.
         .layer(from_fn_with_state(metrics, service_metrics::record))
+}
+
+/// An HTML page of ours, with the Content-Security-Policy that says what it
+/// may load (the dev mailbox's pages, the unsubscribe page).
+pub fn html_page(html: String, csp: &'static str) -> Response {
+    let mut response = axum::response::Html(html).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(csp),
+    );
+    response
 }
 
 /// Everything under `/api/v1`.

@@ -10,8 +10,8 @@
 //! transaction. `Idempotency-Key` makes a retried send answer the first 202.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
@@ -462,15 +462,11 @@ async fn unsubscribe_call(
             &json!({"target": target, "token": token}),
         )
         .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("unsubscribe page: {e:#}")))?;
-    let mut response = Html(page).into_response();
     // A page of ours with a form posting back to itself, nothing else.
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
-    Ok(response)
+    Ok(super::html_page(
+        page,
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    ))
 }
 
 /// `GET /api/v1/unsubscribe?token=…`: what the link unsubscribes, and a
