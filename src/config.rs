@@ -224,7 +224,10 @@ impl Config {
             login_failures_before_backoff: env.parsed("LOGIN_FAILURES_BEFORE_BACKOFF", "5")?,
             hash_concurrency: match env.optional("HASH_CONCURRENCY") {
                 Some(_) => env.positive("HASH_CONCURRENCY", "1")?,
-                None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                // Half the cores: a burst of logins leaves the other half to
+                // every other request, and argon2 holds at most that many
+                // × 19 MiB (docs/performance.md).
+                None => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             },
             metrics_bind_addr: match env.optional("METRICS_BIND_ADDR") {
                 Some(_) => Some(env.parsed("METRICS_BIND_ADDR", "")?),
