@@ -25,14 +25,6 @@ pub trait CallResult: Sized {
     fn from_rows(sql: &str, rows: Vec<Row>) -> Result<Self, Error>;
 }
 
-fn single<T: for<'a> FromSql<'a>>(sql: &str, rows: Vec<Row>) -> Result<T, Error> {
-    let row = rows.first().ok_or_else(|| Error::Result {
-        sql: sql.to_owned(),
-        reason: "returned no row".to_owned(),
-    })?;
-    Ok(row.try_get(0)?)
-}
-
 macro_rules! single_value {
     ($($t:ty),*) => {$(
         impl CallResult for $t {
@@ -40,7 +32,7 @@ macro_rules! single_value {
                 matches!(columns, [one] if <$t as FromSql>::accepts(one))
             }
             fn from_rows(sql: &str, rows: Vec<Row>) -> Result<Self, Error> {
-                single(sql, rows)
+                super::request::first_value(sql, &rows)
             }
         }
     )*};

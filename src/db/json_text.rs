@@ -3,23 +3,11 @@
 
 use std::error::Error as StdError;
 
-use serde::de::DeserializeOwned;
 use tokio_postgres::types::{FromSql, Type};
 
 /// The text of a `json` or `jsonb` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonText(pub String);
-
-impl JsonText {
-    /// The value, for a caller that needs to look inside.
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(&self.0)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl<'a> FromSql<'a> for JsonText {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {

@@ -31,17 +31,6 @@ pub enum Error {
     Result { sql: String, reason: String },
 }
 
-impl Error {
-    /// The server's error, when the database refused the statement.
-    pub fn as_db_error(&self) -> Option<&tokio_postgres::error::DbError> {
-        match self {
-            Error::Postgres(e) => e.as_db_error(),
-            Error::Pool(deadpool_postgres::PoolError::Backend(e)) => e.as_db_error(),
-            _ => None,
-        }
-    }
-}
-
 /// Who a transaction runs for; decides the database role and settings.
 #[derive(Debug, Clone)]
 pub enum Actor {
@@ -214,12 +203,7 @@ impl Db {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<T, Error> {
-        let rows = self.query(actor, sql, params).await?;
-        let row = rows.first().ok_or_else(|| Error::Result {
-            sql: sql.to_owned(),
-            reason: "returned no row".to_owned(),
-        })?;
-        Ok(row.try_get(0)?)
+        first_value(sql, &self.query(actor, sql, params).await?)
     }
 
     /// A request transaction for several statements. The closure gets the
@@ -246,4 +230,13 @@ impl Db {
         tx.commit().await.map_err(Error::from)?;
         Ok(out)
     }
+}
+
+/// The first column of the first row: a SQL function's result.
+pub(super) fn first_value<T: FromSqlOwned>(sql: &str, rows: &[Row]) -> Result<T, Error> {
+    let row = rows.first().ok_or_else(|| Error::Result {
+        sql: sql.to_owned(),
+        reason: "returned no row".to_owned(),
+    })?;
+    Ok(row.try_get(0)?)
 }
