@@ -29,6 +29,7 @@ RUN set -eux; \
     touch src/lib.rs; \
     echo 'fn main() {}' > benches/request_transaction.rs; \
     echo 'fn main() {}' > benches/rate_limit_memory.rs; \
+    echo 'fn main() {}' > benches/html_sanitize.rs; \
     cargo build --release --locked; \
     rm -rf src sql templates benches
 

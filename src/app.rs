@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::auth::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::rate_limit::{LoginFailures, RateLimiter};
+use crate::blocking::Bounded;
 use crate::config::Config;
 use crate::db::Db;
 use crate::email::{Mailer, Outbox, OutboxSettings, Templates};
@@ -52,7 +53,8 @@ impl Application {
             Some(mb) => Mailer::local(mb, &config.email_from)?,
             None => Mailer::new(&config.smtp_url, &config.email_from)?,
         };
-        let templates = Arc::new(Templates::new(&config.public_base_url));
+        let templates =
+            Arc::new(Templates::new(&config.public_base_url).named(&config.instance.platform_name));
         let metrics = Metrics::new();
         let outbox = Outbox::new(
             db.clone(),
@@ -93,6 +95,7 @@ impl Application {
             limiter: limiter.clone(),
             login_failures: login_failures.clone(),
             passwords: Passwords::new(config.hash_concurrency),
+            heavy: Bounded::new(Bounded::half_the_cores()),
             metrics: metrics.clone(),
             templates,
             dev,

@@ -73,10 +73,19 @@ pub struct InstanceSettings {
     pub invites_per_sender_per_hour: i32,
     /// … per organization.
     pub invites_per_organization_per_hour: i32,
-    /// … per recipient address, across organizations.
+    /// … per recipient address, from one organization.
     pub invites_per_recipient_per_hour: i32,
+    /// … per recipient address, from all organizations together.
+    pub invites_per_recipient_per_hour_all_organizations: i32,
     /// Notification emails one organization may queue per rolling 24 hours.
     pub notification_emails_per_organization_per_day: i32,
+    /// … that all organizations younger than a day may queue together.
+    pub new_organizations_notification_emails_per_day: i32,
+    /// The platform's name: in emails ("Acme via Vectra"), and reserved in
+    /// organization names and organizations' subjects.
+    pub platform_name: String,
+    /// How long an account whose email was never verified lasts.
+    pub unverified_account_ttl: Duration,
     /// How long a session (its refresh tokens) lasts from the sign-in.
     pub refresh_token_ttl: Duration,
     /// How long the refresh token that just rotated still yields the same
@@ -227,7 +236,7 @@ impl Config {
                 // Half the cores: a burst of logins leaves the other half to
                 // every other request, and argon2 holds at most that many
                 // × 19 MiB (docs/performance.md).
-                None => std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+                None => crate::blocking::Bounded::half_the_cores(),
             },
             metrics_bind_addr: match env.optional("METRICS_BIND_ADDR") {
                 Some(_) => Some(env.parsed("METRICS_BIND_ADDR", "")?),
@@ -281,8 +290,30 @@ impl InstanceSettings {
             invites_per_organization_per_hour: env
                 .positive("INVITES_PER_ORGANIZATION_PER_HOUR", "50")?,
             invites_per_recipient_per_hour: env.positive("INVITES_PER_RECIPIENT_PER_HOUR", "3")?,
+            invites_per_recipient_per_hour_all_organizations: env
+                .positive("INVITES_PER_RECIPIENT_PER_HOUR_ALL_ORGANIZATIONS", "20")?,
             notification_emails_per_organization_per_day: env
                 .positive("NOTIFICATION_EMAILS_PER_ORGANIZATION_PER_DAY", "10000")?,
+            new_organizations_notification_emails_per_day: env
+                .positive("NEW_ORGANIZATIONS_NOTIFICATION_EMAILS_PER_DAY", "1000")?,
+            platform_name: {
+                let name = env
+                    .optional("PLATFORM_NAME")
+                    .unwrap_or_else(|| "Vectra".to_owned())
+                    .trim()
+                    .to_owned();
+                if !(1..=60).contains(&name.chars().count())
+                    || !name.chars().any(char::is_alphanumeric)
+                    || name.chars().any(char::is_control)
+                {
+                    return Err(ConfigError::new(
+                        "PLATFORM_NAME",
+                        "must be 1 to 60 characters on one line, with a letter or digit",
+                    ));
+                }
+                name
+            },
+            unverified_account_ttl: env.duration("UNVERIFIED_ACCOUNT_TTL", "7d")?,
             refresh_token_ttl: env.duration("REFRESH_TOKEN_TTL", "30d")?,
             refresh_grace_period: {
                 let grace = env.duration("REFRESH_GRACE_PERIOD", "10s")?;
@@ -575,7 +606,11 @@ mod tests {
             "INVITES_PER_SENDER_PER_HOUR",
             "INVITES_PER_ORGANIZATION_PER_HOUR",
             "INVITES_PER_RECIPIENT_PER_HOUR",
+            "INVITES_PER_RECIPIENT_PER_HOUR_ALL_ORGANIZATIONS",
             "NOTIFICATION_EMAILS_PER_ORGANIZATION_PER_DAY",
+            "NEW_ORGANIZATIONS_NOTIFICATION_EMAILS_PER_DAY",
+            "PLATFORM_NAME",
+            "UNVERIFIED_ACCOUNT_TTL",
             "REFRESH_GRACE_PERIOD",
             "RATE_LIMIT_MAX_KEYS",
             "LOGIN_FAILURES_BEFORE_BACKOFF",

@@ -24,6 +24,10 @@ use crate::{db, domain};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// `Retry-After` of a 503 when the database is unavailable.
+pub const RETRY_UNAVAILABLE_SECS: u64 = 5;
+const DATABASE_UNAVAILABLE: &str = "The database is unavailable; try again shortly.";
+
 pub use crate::domain::FieldError;
 
 /// A client-facing problem.
@@ -149,8 +153,12 @@ impl ApiError {
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::Problem(Problem::new(StatusCode::CONFLICT, detail))
     }
+    /// 503 with `Retry-After`: the database is down, restarting, full or
+    /// read-only; a load balancer and a client know to try again.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::Problem(Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail))
+        let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail);
+        p.retry_after = Some(RETRY_UNAVAILABLE_SECS);
+        Self::Problem(p)
     }
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
@@ -199,7 +207,7 @@ impl From<db::Error> for ApiError {
             db::Error::Pool(deadpool_postgres::PoolError::Backend(e)) => e.into(),
             db::Error::Pool(e) => {
                 tracing::error!(error = %e, "database pool error");
-                ApiError::unavailable("The database is unavailable; try again shortly.")
+                ApiError::unavailable(DATABASE_UNAVAILABLE)
             }
             e @ db::Error::Result { .. } => ApiError::Unexpected(e.into()),
         }
@@ -213,9 +221,11 @@ impl From<tokio_postgres::Error> for ApiError {
                 Some(p) => ApiError::Problem(p),
                 None => ApiError::Unexpected(anyhow::Error::new(e).context("database error")),
             },
-            None if e.is_closed() => {
-                tracing::error!(error = %e, "database connection closed");
-                ApiError::unavailable("The database is unavailable; try again shortly.")
+            // A connection that closed, or that could not be made or used
+            // (refused, reset, timed out): the database, not the request.
+            None if e.is_closed() || caused_by_io(&e) => {
+                tracing::error!(error = %e, "database unreachable");
+                ApiError::unavailable(DATABASE_UNAVAILABLE)
             }
             None => ApiError::Unexpected(anyhow::Error::new(e).context("database client error")),
         }
@@ -253,6 +263,17 @@ impl From<Limited> for ApiError {
         p.retry_after = Some(limited.retry_after_secs());
         ApiError::Problem(p)
     }
+}
+
+fn caused_by_io(e: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The one place where SQLSTATEs become HTTP. `None` means "not the client's
@@ -373,10 +394,41 @@ fn problem_for_standard_sqlstate(db: &tokio_postgres::error::DbError) -> Option<
         ));
     }
     if *code == SqlState::QUERY_CANCELED {
-        return Some(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The request took too long",
-        ));
+        let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The request took too long");
+        p.retry_after = Some(RETRY_UNAVAILABLE_SECS);
+        return Some(p);
+    }
+    let class = &code.code()[..2];
+    if class == "22" {
+        // Any other data exception (a date PostgreSQL cannot hold, a number
+        // out of range, text that is not the type it should be): the
+        // client's value, which the service's own checks did not catch.
+        let field = db.column().map(str::to_owned);
+        let detail = match &field {
+            Some(f) => format!("{f}: invalid or out of range"),
+            None => "A value is invalid or out of range".to_owned(),
+        };
+        tracing::info!(code = code.code(), message = db.message(), "data exception");
+        let errors = field
+            .map(|f| vec![FieldError::new(f, "invalid or out of range")])
+            .unwrap_or_default();
+        return Some(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_errors(errors));
+    }
+    // The database cannot serve now: its connection failed (08), it lacks
+    // resources (53: too many connections, disk full), it is shutting down or
+    // starting (57P01-57P03), it hit an I/O error (58), or it is a read-only
+    // standby (25006, after a failover).
+    if matches!(class, "08" | "53" | "58")
+        || matches!(code.code(), "57P01" | "57P02" | "57P03" | "25006")
+    {
+        tracing::error!(
+            code = code.code(),
+            message = db.message(),
+            "database unavailable"
+        );
+        let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE);
+        p.retry_after = Some(RETRY_UNAVAILABLE_SECS);
+        return Some(p);
     }
     None
 }

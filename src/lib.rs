@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod blocking;
 pub mod config;
 pub mod db;
 pub mod dev;

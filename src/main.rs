@@ -42,6 +42,10 @@ enum Command {
         /// Where dev mode keeps its cluster and secrets.
         #[arg(long, default_value = ".vectra")]
         dir: std::path::PathBuf,
+        /// Accept a BIND_ADDR that other machines can reach: they can then
+        /// read the mailbox (every email and its links). Off by default.
+        #[arg(long)]
+        listen_anywhere: bool,
     },
     /// Load a realistic, reproducible demo dataset (uses DATABASE_ADMIN_URL):
     /// organizations with their teams, campaigns, leads and meetings.
@@ -87,8 +91,19 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
-        Command::Dev { reset, demo, dir } => {
-            vectra::dev::run(vectra::dev::DevOptions { dir, reset, demo }).await
+        Command::Dev {
+            reset,
+            demo,
+            dir,
+            listen_anywhere,
+        } => {
+            vectra::dev::run(vectra::dev::DevOptions {
+                dir,
+                reset,
+                demo,
+                listen_anywhere,
+            })
+            .await
         }
         Command::SeedDemo {
             orgs,

@@ -134,7 +134,7 @@ set local role vectra_member;
 select pg_temp.as_user('bbbbbbbb-0000-0000-0000-000000000001', 'bbbbbbbb-5555-0000-0000-000000000001',
                        'bbbbbbbb-0000-0000-0000-000000000000', 'owner');
 select throws_ok($$ select app.send_notification('{"type": "org_owner_to_members", "recipients": "all", "subject": "s", "body": "b"}', null) $$,
-  'VA403', 'Verify your email address before sending notifications', 'an unverified owner sends nothing');
+  'VA403', 'Verify your email address first: until then this account can only read', 'an unverified owner sends nothing');
 reset role;
 
 -- The platform admin.

@@ -17,6 +17,10 @@ insert into sessions (id, user_id, token_hash, expires_at) values
 insert into leads (organization_id, email, status) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'p1@prospect.test', 'new'),
   ('aaaaaaaa-0000-0000-0000-000000000000', 'p2@prospect.test', 'new'),
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'x1@prospect.test', 'lost'),
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'x2@prospect.test', 'lost'),
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'x3@prospect.test', 'lost'),
+  ('aaaaaaaa-0000-0000-0000-000000000000', 'x4@prospect.test', 'lost'),
   ('aaaaaaaa-0000-0000-0000-000000000000', E'a:b@c.test\r\nbcc: z@z.test', 'new'),
   ('aaaaaaaa-0000-0000-0000-000000000000', 'eve <victim@elsewhere.test>', 'new');
 insert into email_outbox (organization_id, to_email, template, context) values

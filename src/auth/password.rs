@@ -10,10 +10,10 @@
 
 use std::sync::{Arc, LazyLock, Mutex};
 
-use anyhow::Context;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
+
+use crate::blocking::Bounded;
 
 /// The parameters new hashes get.
 fn owasp_params() -> Params {
@@ -100,7 +100,7 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 /// Hashing and verification, at most `concurrency` at a time.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    pool: Bounded,
     /// Working memory of the permits not in use.
     memory: Arc<Mutex<Vec<Memory>>>,
 }
@@ -108,7 +108,7 @@ pub struct Passwords {
 impl Passwords {
     pub fn new(concurrency: usize) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            pool: Bounded::new(concurrency),
             memory: Arc::default(),
         }
     }
@@ -118,26 +118,20 @@ impl Passwords {
         &self,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .context("the password hashing pool is closed")?;
         let pool = self.memory.clone();
-        let mut memory = pool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_default();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _guard = span.enter();
-            let out = work(&mut memory);
-            pool.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
-            out
-        })
-        .await
-        .context("password hashing task")
+        self.pool
+            .run(move || {
+                // A permit is held: at most `concurrency` memories are out.
+                let mut memory = pool
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pop()
+                    .unwrap_or_default();
+                let out = work(&mut memory);
+                pool.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
+                out
+            })
+            .await
     }
 
     /// Hashes a new password (PHC string).
@@ -160,7 +154,7 @@ impl Passwords {
 
     /// Permits free right now (for tests and metrics).
     pub fn available(&self) -> usize {
-        self.permits.available_permits()
+        self.pool.available()
     }
 }
 

@@ -159,6 +159,9 @@ calls! {
     fn schema_version() -> i32 = "select app.schema_version()";
     /// Nothing but the request transaction: the context statement's checks.
     fn confirm_session() -> () = "select 1";
+    /// Whether the caller may act with one of these roles: asked before
+    /// any expensive work on what it sent (the write checks again).
+    fn authorize(roles: &[&str]) -> () = "select app.authorize(variadic $1)";
 
     // ---- the outbox worker (V9, V14) ----
 
@@ -172,6 +175,10 @@ calls! {
     /// A failure after the last attempt is final, and then the token goes too.
     fn outbox_mark_failed(id: Uuid, delay_secs: f64, error: &str, permanent: bool) -> ()
         = "select auth.outbox_mark_failed($1, $2, $3, $4)";
+    /// Accounts never verified within `UNVERIFIED_ACCOUNT_TTL`, removed
+    /// (at most `limit`); how many.
+    fn expire_unverified_accounts(limit: i32) -> i32
+        = "select auth.expire_unverified_accounts($1)";
 
     // ---- the organization (V6, V9) ----
 

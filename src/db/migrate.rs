@@ -41,6 +41,10 @@ async fn store_settings(
                     refresh_token_ttl = make_interval(secs => $6),
                     refresh_grace_period = make_interval(secs => $7),
                     notification_emails_per_organization_per_day = $8,
+                    invites_per_recipient_per_hour_all_organizations = $9,
+                    new_organizations_notification_emails_per_day = $10,
+                    platform_name = $11,
+                    unverified_account_ttl = make_interval(secs => $12),
                     updated_at = now()
               where id",
             &[
@@ -52,6 +56,10 @@ async fn store_settings(
                 &settings.refresh_token_ttl.as_secs_f64(),
                 &settings.refresh_grace_period.as_secs_f64(),
                 &settings.notification_emails_per_organization_per_day,
+                &settings.invites_per_recipient_per_hour_all_organizations,
+                &settings.new_organizations_notification_emails_per_day,
+                &settings.platform_name,
+                &settings.unverified_account_ttl.as_secs_f64(),
             ],
         )
         .await

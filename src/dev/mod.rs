@@ -33,6 +33,9 @@ pub struct DevOptions {
     pub reset: bool,
     /// Load the seed-demo data on first run.
     pub demo: bool,
+    /// Serve on a non-loopback `BIND_ADDR` too (the mailbox and the dev
+    /// pages become reachable from the network).
+    pub listen_anywhere: bool,
 }
 
 /// Kept in `.vectra/dev.json` (mode 0600): what makes the next run find the
@@ -95,6 +98,48 @@ impl State {
     }
 }
 
+/// Where dev mode listens: `BIND_ADDR`, or 127.0.0.1:8080. Dev mode shows
+/// every email (with its sign-in and reset links) at `/dev/mailbox`, so it
+/// refuses an address other machines can reach unless told so explicitly.
+fn bind_addr(
+    raw: Option<String>,
+    listen_anywhere: bool,
+    smtp: bool,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let mut addr: std::net::SocketAddr = match raw {
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .with_context(|| format!("BIND_ADDR: cannot parse {raw:?}"))?,
+        None => "127.0.0.1:8080".parse().expect("address"),
+    };
+    if addr.port() == 0 {
+        addr.set_port(postgres::free_port()?);
+    }
+    if !addr.ip().is_loopback() {
+        let exposed = if smtp {
+            "the dev pages that stand in for the front end"
+        } else {
+            "the mailbox (/dev/mailbox: every email, with its sign-in, reset and invitation links) and the dev pages"
+        };
+        if !listen_anywhere {
+            bail!(
+                "BIND_ADDR={addr} is reachable from other machines, and dev mode would serve them {exposed}. \
+                 Use a loopback address (127.0.0.1:{port}), or pass --listen-anywhere if that is what you want",
+                port = addr.port()
+            );
+        }
+        tracing::warn!(
+            %addr,
+            "--listen-anywhere: other machines can reach {exposed}; use `vectra serve` for anything shared"
+        );
+        say(format!(
+            "WARNING: listening on {addr}: anyone who can reach it can read {exposed}"
+        ));
+    }
+    Ok(addr)
+}
+
 fn say(line: impl AsRef<str>) {
     println!("vectra dev: {}", line.as_ref());
 }
@@ -125,6 +170,13 @@ fn cluster_home(dir: &Path, run_as: Option<&RunAs>) -> anyhow::Result<PathBuf> {
 }
 
 pub async fn run(options: DevOptions) -> anyhow::Result<()> {
+    let bind_addr = bind_addr(
+        std::env::var("BIND_ADDR")
+            .ok()
+            .filter(|v| !v.trim().is_empty()),
+        options.listen_anywhere,
+        std::env::var("SMTP_URL").is_ok_and(|v| !v.trim().is_empty()),
+    )?;
     let dir = std::path::absolute(&options.dir)
         .with_context(|| format!("{}: not a usable path", options.dir.display()))?;
     let created = !dir.exists();
@@ -260,19 +312,6 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     }
 
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let bind_addr = match env("BIND_ADDR") {
-        Some(raw) => {
-            let mut addr: std::net::SocketAddr = raw
-                .trim()
-                .parse()
-                .with_context(|| format!("BIND_ADDR: cannot parse {raw:?}"))?;
-            if addr.port() == 0 {
-                addr.set_port(postgres::free_port()?);
-            }
-            addr
-        }
-        None => "127.0.0.1:8080".parse().expect("address"),
-    };
     if !postgres::port_is_free(bind_addr.port()) && bind_addr.ip().is_loopback() {
         bail!(
             "port {} is in use (another vectra?); choose another with BIND_ADDR=127.0.0.1:<port>",
@@ -412,4 +451,37 @@ Vectra dev is running. Ctrl-C stops the API and its PostgreSQL.
         dba_pw = state.dba_password,
         su_pw = state.superuser_password,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_mode_stays_on_loopback_unless_told_otherwise() {
+        let addr = |raw: &str, anywhere: bool, smtp: bool| {
+            bind_addr(Some(raw.to_owned()), anywhere, smtp).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            bind_addr(None, false, false).expect("default"),
+            "127.0.0.1:8080".parse().expect("address")
+        );
+        assert!(addr("[::1]:9000", false, false).is_ok());
+        assert!(addr("127.0.0.2:9000", false, false).is_ok());
+        for public in ["0.0.0.0:8080", "[::]:8080", "192.168.1.10:8080"] {
+            let refused = addr(public, false, false).expect_err(public);
+            assert!(
+                refused.contains("--listen-anywhere") && refused.contains("/dev/mailbox"),
+                "{refused}"
+            );
+            assert!(addr(public, true, false).is_ok(), "{public}");
+        }
+        // With SMTP_URL there is no mailbox, but the dev pages still say so.
+        let refused = addr("0.0.0.0:8080", false, true).expect_err("smtp");
+        assert!(
+            !refused.contains("mailbox") && refused.contains("dev pages"),
+            "{refused}"
+        );
+        assert!(addr("not an address", true, false).is_err());
+    }
 }

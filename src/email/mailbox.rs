@@ -65,6 +65,9 @@ impl LocalMailbox {
         headers.insert("from".into(), from.to_string());
         headers.insert("to".into(), to.to_string());
         headers.insert("subject".into(), email.subject.clone());
+        if let Some(reply_to) = &email.reply_to {
+            headers.insert("reply-to".into(), reply_to.clone());
+        }
         let mail = StoredMail {
             id: id.to_string(),
             from: vec![address(from)],
@@ -108,6 +111,8 @@ mod tests {
             text: "text".into(),
             html: "<p>html</p>".into(),
             headers: vec![("List-Unsubscribe", "<https://x.test/u>".into())],
+            from_name: None,
+            reply_to: None,
         }
     }
 

@@ -59,10 +59,23 @@ impl Mailer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| SendError::Permanent(format!("invalid recipient {to:?}: {e}")))?;
+        // An organization's mail: its name before the platform's address,
+        // replies to its sender.
+        let from = match &email.from_name {
+            Some(name) => Mailbox::new(Some(name.clone()), self.from.email.clone()),
+            None => self.from.clone(),
+        };
         let mut builder = Message::builder()
-            .from(self.from.clone())
+            .from(from.clone())
             .to(to.clone())
             .subject(email.subject.clone());
+        if let Some(reply_to) = email
+            .reply_to
+            .as_deref()
+            .and_then(|r| r.parse::<Mailbox>().ok())
+        {
+            builder = builder.reply_to(reply_to);
+        }
         for (name, value) in &email.headers {
             builder = builder.raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str(name),
@@ -78,7 +91,7 @@ impl Mailer {
         let transport = match &self.transport {
             Transport::Smtp(t) => t,
             Transport::Local(mailbox) => {
-                mailbox.deliver(&self.from, &to, email);
+                mailbox.deliver(&from, &to, email);
                 return Ok(());
             }
         };

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::mailer::SendError;
-use super::{Mailer, Templates};
+use super::{Mailer, Rendered, Templates};
+use crate::blocking::Bounded;
 use crate::db::{self, Actor, Db, calls};
 use crate::metrics::Metrics;
 
@@ -42,6 +43,10 @@ impl Default for OutboxSettings {
 
 /// A row left in `sending` this long (its worker died) is claimed again.
 const STALE_CLAIM: &str = "5 minutes";
+/// How often the worker removes accounts never verified in time
+/// (`auth.expire_unverified_accounts`), and how many at most each time.
+const ACCOUNT_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+const ACCOUNT_SWEEP_LIMIT: i32 = 1000;
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 // The worker holds no privilege on email_outbox: the three functions of
@@ -65,6 +70,9 @@ pub struct Outbox {
     templates: Arc<Templates>,
     settings: OutboxSettings,
     metrics: Metrics,
+    /// Rendering (which sanitizes a sender's HTML) runs here, off the async
+    /// workers, one email at a time.
+    render: Bounded,
 }
 
 impl Outbox {
@@ -81,13 +89,19 @@ impl Outbox {
             templates,
             settings,
             metrics,
+            render: Bounded::new(1),
         }
     }
 
     /// Delivers until `stop` turns true.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!("email outbox worker started");
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
+            if last_sweep.is_none_or(|at| at.elapsed() >= ACCOUNT_SWEEP_EVERY) {
+                last_sweep = Some(std::time::Instant::now());
+                self.expire_unverified_accounts().await;
+            }
             let busy = match self.deliver_due().await {
                 Ok(n) => n >= self.settings.batch_size as usize,
                 Err(e) => {
@@ -107,6 +121,18 @@ impl Outbox {
             }
         }
         tracing::info!("email outbox worker stopped");
+    }
+
+    /// Removes the accounts whose email was not verified in time (with their
+    /// organization when nobody else is in it). A failure waits for the next
+    /// sweep.
+    pub async fn expire_unverified_accounts(&self) {
+        match calls::expire_unverified_accounts(&self.db, &Actor::Worker, ACCOUNT_SWEEP_LIMIT).await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "unverified accounts expired"),
+            Err(e) => tracing::warn!(error = %e, "expiring unverified accounts failed"),
+        }
     }
 
     /// One round: claims due rows and handles each. Returns how many.
@@ -155,7 +181,7 @@ impl Outbox {
     }
 
     async fn attempt(&self, row: &Claimed) -> Result<String, SendError> {
-        match self.templates.render(&row.template, &row.context) {
+        match self.rendered(row).await {
             Ok(rendered) => self
                 .mailer
                 .send(&row.to, &rendered)
@@ -203,6 +229,21 @@ impl Outbox {
             }
         }
         Ok(())
+    }
+}
+
+impl Outbox {
+    async fn rendered(&self, row: &Claimed) -> anyhow::Result<Rendered> {
+        let (templates, template, context) = (
+            self.templates.clone(),
+            row.template.clone(),
+            row.context.clone(),
+        );
+        let rendered = self
+            .render
+            .run(move || templates.render(&template, &context))
+            .await??;
+        Ok(rendered)
     }
 }
 

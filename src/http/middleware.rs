@@ -10,6 +10,32 @@ use crate::error::{PROBLEM_JSON, Problem};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Longest `X-Request-Id` a caller may choose.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// A caller's `X-Request-Id` is kept when it is 1 to 128 characters of
+/// letters, digits and `-_.:+/=@` (UUIDs, trace ids, a proxy's ids); any
+/// other value is dropped and the service makes its own (a UUID), so a
+/// request id never carries markup, control characters or a megabyte into
+/// the logs and the response.
+pub async fn drop_bad_request_id(mut req: Request, next: Next) -> Response {
+    let acceptable = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        (1..=MAX_REQUEST_ID_CHARS).contains(&b.len())
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.:+/=@".contains(c))
+    };
+    if req.headers().get_all(REQUEST_ID).iter().count() > 1
+        || req
+            .headers()
+            .get(REQUEST_ID)
+            .is_some_and(|v| !acceptable(v))
+    {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(req).await
+}
+
 /// Headers every response carries. API responses hold tokens or tenant data,
 /// so no cache keeps them; HSTS only when the service is reached over https.
 pub async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {

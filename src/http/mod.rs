@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
                 }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(from_fn(middleware::drop_bad_request_id))
         // Outermost: every request is counted and timed, whatever answered it.
         .layer(from_fn_with_state(metrics, service_metrics::record))
 }

@@ -3,11 +3,14 @@
 //! (the platform admin: `vectra_to_users`, `vectra_to_org_owner`,
 //! `system_alerts`), their history, and the one-click unsubscribe link.
 //!
-//! The handlers check and normalize the body (every bad field named at once,
-//! `body_html` sanitized with ammonia before it is stored) and call one SQL
-//! function of V14, which checks the sender, resolves the recipients, skips
-//! the suppressed ones and queues one outbox row per recipient in the same
-//! transaction. `Idempotency-Key` makes a retried send answer the first 202.
+//! The caller is checked first (`app.authorize`: role, live session, active
+//! organization, verified email), before anything the body holds costs
+//! work. Then the handlers check and normalize the body (every bad field
+//! named at once; `body_html` bounded in size and nesting, then sanitized
+//! with ammonia off the async workers) and call one SQL function, which
+//! checks the sender again, resolves the recipients, skips the suppressed
+//! ones and queues one outbox row per recipient in the same transaction.
+//! `Idempotency-Key` makes a retried send answer the first 202.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -21,8 +24,10 @@ use super::AppState;
 use super::json::{ApiJson, QueryParams};
 use super::list::ListQuery;
 use crate::auth::{OrgUser, PlatformAdmin};
+use crate::blocking::Bounded;
 use crate::db::{Actor, JsonText, calls};
 use crate::domain::Email;
+use crate::email::html;
 use crate::error::{ApiError, FieldError};
 
 /// Under `/api/v1/user`.
@@ -86,13 +91,29 @@ impl Endpoint {
     }
 }
 
-/// The body, checked field by field and normalized: trimmed texts, emails
-/// lower-cased and deduplicated, `body_html` sanitized.
+/// The body, checked field by field and normalized (trimmed texts, emails
+/// lower-cased and deduplicated), with the field errors found so far and
+/// the raw `body_html`, bounded in size, still to sanitize ([`finished`]).
+struct Checked {
+    out: Map<String, Value>,
+    errors: Vec<FieldError>,
+    html: Option<String>,
+}
+
+fn html_error() -> FieldError {
+    FieldError::new(
+        "body_html",
+        format!("must be HTML of at most {MAX_BODY_HTML_CHARS} characters"),
+    )
+}
+
+/// Everything but the HTML, which [`finished`] sanitizes. Cheap: linear in
+/// the body, which the body limit bounds.
 fn checked_body(
     endpoint: Endpoint,
     body: &Map<String, Value>,
     allow_http: bool,
-) -> Result<Value, ApiError> {
+) -> Result<Checked, ApiError> {
     let kind = match body.get("type") {
         Some(Value::String(t)) => t.as_str(),
         _ => "",
@@ -156,25 +177,15 @@ fn checked_body(
             format!("must be 1 to {MAX_BODY_CHARS} characters"),
         )),
     }
+    let mut html = None;
     match body.get("body_html") {
         None | Some(Value::Null) => {}
-        // Measured once sanitized: that is what is stored (and what the
-        // database checks), and cleaning can lengthen it (`&` → `&amp;`).
-        Some(Value::String(html)) => {
-            let clean = crate::email::html::sanitize(html);
-            if clean.chars().count() > MAX_BODY_HTML_CHARS {
-                errors.push(FieldError::new(
-                    "body_html",
-                    format!("must be HTML of at most {MAX_BODY_HTML_CHARS} characters"),
-                ));
-            } else if !clean.trim().is_empty() {
-                out.insert("body_html".into(), json!(clean));
-            }
+        // Bounded before any parsing: the parser's cost grows faster than
+        // the input.
+        Some(Value::String(raw)) if raw.chars().count() <= MAX_BODY_HTML_CHARS => {
+            html = Some(raw.clone());
         }
-        Some(_) => errors.push(FieldError::new(
-            "body_html",
-            format!("must be HTML of at most {MAX_BODY_HTML_CHARS} characters"),
-        )),
+        Some(_) => errors.push(html_error()),
     }
     match body.get("action_url") {
         None | Some(Value::Null) => {
@@ -275,6 +286,30 @@ fn checked_body(
             )),
         }
     }
+    Ok(Checked { out, errors, html })
+}
+
+/// The checked body with its HTML sanitized (nesting bounded first, see
+/// `email::html`) on the blocking pool; or every field error at once.
+async fn finished(heavy: &Bounded, checked: Checked) -> Result<Value, ApiError> {
+    let Checked {
+        mut out,
+        mut errors,
+        html,
+    } = checked;
+    if let Some(raw) = html {
+        match heavy.run(move || html::sanitize(&raw)).await? {
+            Err(too_complex) => errors.push(FieldError::new("body_html", too_complex.to_string())),
+            // Measured again once sanitized: that is what is stored (and
+            // what the database checks), and cleaning can lengthen it
+            // (`&` → `&amp;`).
+            Ok(clean) if clean.chars().count() > MAX_BODY_HTML_CHARS => errors.push(html_error()),
+            Ok(clean) if clean.trim().is_empty() => {}
+            Ok(clean) => {
+                out.insert("body_html".into(), json!(clean));
+            }
+        }
+    }
     if errors.is_empty() {
         Ok(Value::Object(out))
     } else {
@@ -329,6 +364,10 @@ fn allow_http(state: &AppState) -> bool {
     state.config.public_base_url.starts_with("http://")
 }
 
+/// The roles that send on each endpoint.
+const ORGANIZATION_SENDERS: &[&str] = &["owner", "admin"];
+const PLATFORM_SENDER: &[&str] = &["platform_admin"];
+
 /// `POST /api/v1/user/notifications/send` (owner, admin).
 async fn send(
     State(state): State<AppState>,
@@ -336,9 +375,14 @@ async fn send(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let actor = user.actor();
+    // Who asks, before what they sent costs anything.
+    calls::authorize(&state.db, &actor, ORGANIZATION_SENDERS).await?;
     let key = idempotency_key(&headers)?;
-    let body = checked_body(Endpoint::Organization, &body, allow_http(&state))?;
-    let answer = calls::send_notification(&state.db, &user.actor(), &body, key.as_deref()).await?;
+    let checked = checked_body(Endpoint::Organization, &body, allow_http(&state))?;
+    drop(body);
+    let body = finished(&state.heavy, checked).await?;
+    let answer = calls::send_notification(&state.db, &actor, &body, key.as_deref()).await?;
     Ok((StatusCode::ACCEPTED, answer))
 }
 
@@ -349,10 +393,13 @@ async fn admin_send(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let actor = admin.actor();
+    calls::authorize(&state.db, &actor, PLATFORM_SENDER).await?;
     let key = idempotency_key(&headers)?;
-    let body = checked_body(Endpoint::Platform, &body, allow_http(&state))?;
-    let answer =
-        calls::admin_send_notification(&state.db, &admin.actor(), &body, key.as_deref()).await?;
+    let checked = checked_body(Endpoint::Platform, &body, allow_http(&state))?;
+    drop(body);
+    let body = finished(&state.heavy, checked).await?;
+    let answer = calls::admin_send_notification(&state.db, &actor, &body, key.as_deref()).await?;
     Ok((StatusCode::ACCEPTED, answer))
 }
 
@@ -390,18 +437,22 @@ async fn detail(
         query.page.per_page,
     )
     .await?;
-    Ok(Json(sanitized(n)))
+    Ok(Json(sanitized(&state, n).await?))
 }
 
 /// One notification with a page of its recipients. `body_html` is shown
 /// sanitized whoever stored it (a row written by direct SQL included), so a
-/// console that previews it runs no script.
-fn sanitized(mut n: Value) -> Value {
-    if let Some(Value::String(html)) = n.get("body_html") {
-        let clean = crate::email::html::sanitize(html);
-        n["body_html"] = Value::String(clean);
+/// console that previews it runs no script; HTML too complex to check (only
+/// a row written around the API can hold it) is not shown at all.
+async fn sanitized(state: &AppState, mut n: Value) -> Result<Value, ApiError> {
+    if let Some(Value::String(raw)) = n.get_mut("body_html") {
+        let raw = std::mem::take(raw);
+        n["body_html"] = match state.heavy.run(move || html::sanitize(&raw)).await? {
+            Ok(clean) => Value::String(clean),
+            Err(_) => Value::Null,
+        };
     }
-    n
+    Ok(n)
 }
 
 /// `GET /api/v1/admin/notifications`: `type`, `organization_id`, `page`, `per_page`.
@@ -439,7 +490,7 @@ async fn admin_detail(
         query.page.per_page,
     )
     .await?;
-    Ok(Json(sanitized(n)))
+    Ok(Json(sanitized(&state, n).await?))
 }
 
 fn token(params: &QueryParams) -> Result<&str, ApiError> {
@@ -496,6 +547,16 @@ mod tests {
         v.as_object().cloned().expect("object")
     }
 
+    /// The whole check, HTML included.
+    async fn check(
+        endpoint: Endpoint,
+        body: &Map<String, Value>,
+        allow_http: bool,
+    ) -> Result<Value, ApiError> {
+        let checked = checked_body(endpoint, body, allow_http)?;
+        finished(&Bounded::new(1), checked).await
+    }
+
     fn fields(r: Result<Value, ApiError>) -> Vec<String> {
         match r {
             Err(ApiError::Problem(p)) => p.errors.iter().map(|e| e.field.clone()).collect(),
@@ -503,9 +564,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_good_body_is_normalized() {
-        let v = checked_body(
+    #[tokio::test]
+    async fn a_good_body_is_normalized() {
+        let v = check(
             Endpoint::Organization,
             &body(json!({
                 "type": "org_to_prospects", "recipients": ["B@x.test", "b@X.test", "a@x.test"],
@@ -514,6 +575,7 @@ mod tests {
             })),
             false,
         )
+        .await
         .expect("valid");
         assert_eq!(v["recipients"], json!(["a@x.test", "b@x.test"]));
         assert_eq!(v["subject"], "Hello");
@@ -521,16 +583,16 @@ mod tests {
         assert_eq!(v["action_url"], "https://example.com/offer");
     }
 
-    #[test]
-    fn every_bad_field_is_named() {
-        let f = fields(checked_body(
+    #[tokio::test]
+    async fn every_bad_field_is_named() {
+        let f = fields(check(
             Endpoint::Organization,
             &body(json!({
                 "type": "org_to_prospects", "recipients": ["ok@x.test", "nope"], "subject": "a\nb",
                 "body": "", "action_url": "javascript:alert(1)", "extra": 1
             })),
             true,
-        ));
+        ).await);
         assert_eq!(
             f,
             [
@@ -542,15 +604,47 @@ mod tests {
                 "recipients"
             ]
         );
-        let f = fields(checked_body(
+        let f = fields(check(
             Endpoint::Platform,
             &body(
                 json!({"type": "vectra_to_org_owner", "recipients": "all", "organization_ids": ["x"],
                          "subject": "s", "body": "b", "action_text": "t"}),
             ),
             false,
-        ));
+        ).await);
         assert_eq!(f, ["action_text", "recipients", "organization_ids"]);
+        // HTML too long to parse, or nested too deep, is named with the rest.
+        let f = fields(
+            check(
+                Endpoint::Organization,
+                &body(
+                    json!({"type": "org_owner_to_members", "recipients": "all", "subject": "s",
+                         "body": "", "body_html": "<div>".repeat(150_000)}),
+                ),
+                false,
+            )
+            .await,
+        );
+        assert_eq!(f, ["body", "body_html"]);
+        let deep = check(
+            Endpoint::Organization,
+            &body(
+                json!({"type": "org_owner_to_members", "recipients": "all", "subject": "s",
+                         "body": "b", "body_html": "<div>".repeat(5_000)}),
+            ),
+            false,
+        )
+        .await;
+        match deep {
+            Err(ApiError::Problem(p)) => assert_eq!(
+                p.detail,
+                format!(
+                    "body_html: must not nest elements more than {} deep",
+                    html::MAX_DEPTH
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -570,13 +664,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn another_endpoints_type_is_forbidden_naming_ours() {
-        let r = checked_body(
+    #[tokio::test]
+    async fn another_endpoints_type_is_forbidden_naming_ours() {
+        let r = check(
             Endpoint::Organization,
             &body(json!({"type": "system_alerts"})),
             false,
-        );
+        )
+        .await;
         match r {
             Err(ApiError::Problem(p)) => {
                 assert_eq!(p.status, StatusCode::FORBIDDEN);

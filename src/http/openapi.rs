@@ -550,11 +550,12 @@ fn schemas() -> Value {
             "id": uuid, "type": enum_of(NOTIFICATION_TYPES), "organization_id": {"type": ["string", "null"], "format": "uuid"},
             "sender_id": {"type": ["string", "null"]}, "subject": {"type": "string"},
             "recipient_count": {"type": "integer"}, "suppressed_count": {"type": "integer"}, "created_at": time,
-            "delivery": object(&["pending", "sending", "sent", "failed"], json!({
-                "pending": {"type": "integer"}, "sending": {"type": "integer"}, "sent": {"type": "integer"}, "failed": {"type": "integer"}}))})),
+            "delivery": object(&["pending", "sending", "sent", "failed", "cancelled"], json!({
+                "pending": {"type": "integer"}, "sending": {"type": "integer"}, "sent": {"type": "integer"}, "failed": {"type": "integer"},
+                "cancelled": {"type": "integer"}}))})),
         "NotificationPage": page_of("Notification"),
         "Recipient": object(&["email", "status", "attempts"], json!({"email": {"type": "string"},
-            "status": enum_of(&["pending", "sending", "sent", "failed"]), "attempts": {"type": "integer"},
+            "status": enum_of(&["pending", "sending", "sent", "failed", "cancelled"]), "attempts": {"type": "integer"},
             "last_error": text_or_null, "sent_at": time_or_null})),
         "NotificationDetail": {"allOf": [reference("Notification"), object(&["body", "recipients"], json!({
             "body": {"type": "string"}, "body_html": text_or_null, "action_url": text_or_null, "action_text": text_or_null,

@@ -9,6 +9,7 @@ use axum::extract::FromRef;
 use crate::auth::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::rate_limit::{LoginFailures, RateLimiter};
+use crate::blocking::Bounded;
 use crate::config::Config;
 use crate::db::Db;
 use crate::email::{LocalMailbox, Templates};
@@ -26,6 +27,9 @@ pub struct Services {
     pub limiter: RateLimiter,
     pub login_failures: LoginFailures,
     pub passwords: Passwords,
+    /// CPU-heavy work on client input (sanitizing HTML, reading an import),
+    /// off the async workers and a few at a time.
+    pub heavy: Bounded,
     pub metrics: Metrics,
     /// Emails (the worker's) and the few pages the service shows.
     pub templates: Arc<Templates>,

@@ -1217,7 +1217,7 @@ async fn system_metrics_report_requests_latency_pool_database_and_outbox() {
         .await;
     assert_eq!(
         b["outbox"],
-        json!({"pending": 0, "sending": 0, "failed": 0, "sent_last_24h": sent})
+        json!({"pending": 0, "sending": 0, "failed": 0, "cancelled": 0, "sent_last_24h": sent})
     );
     assert_eq!(sent, 1, "the verification email");
     assert_eq!(b["email_delivery_seconds"]["count"], sent);

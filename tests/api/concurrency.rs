@@ -494,7 +494,7 @@ async fn transient_failures_that_run_out_of_attempts_end_failed_and_visible() {
         .expect(200);
     assert_eq!(
         d.body["delivery"],
-        json!({"pending": 0, "sending": 0, "sent": 0, "failed": 1}),
+        json!({"pending": 0, "sending": 0, "sent": 0, "failed": 1, "cancelled": 0}),
         "{d:?}"
     );
     let recipient = &d.body["recipients"]["items"][0];

@@ -445,6 +445,23 @@ async fn vectra_dev_says_what_is_wrong_instead_of_hanging() {
         "{err}"
     );
 
+    // An address other machines reach, without --listen-anywhere: refused
+    // before anything starts, saying what would be exposed.
+    let out = Command::new(env!("CARGO_BIN_EXE_vectra"))
+        .args(["dev", "--dir"])
+        .arg(root.join("public"))
+        .env("BIND_ADDR", "0.0.0.0:0")
+        .env_remove("SMTP_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--listen-anywhere") && err.contains("/dev/mailbox: every email"),
+        "{err}"
+    );
+    assert!(!root.join("public").exists(), "it started anyway");
+
     // The API's port taken: a message, and the cluster stopped again.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

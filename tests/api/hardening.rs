@@ -306,9 +306,10 @@ async fn an_unverified_owner_cannot_invite() {
     let app = TestApp::spawn().await;
     let eve = owner(&app, "eve@example.com", "Evil", false).await;
     let before = app.count("select count(*) from email_outbox").await;
-    let r = invite(&app, &eve, "victim@example.com")
-        .await
-        .problem(403, "Verify your email address before inviting anyone");
+    let r = invite(&app, &eve, "victim@example.com").await.problem(
+        403,
+        "Verify your email address first: until then this account can only read",
+    );
     assert!(r.str("/hint").contains("send-verification-email"), "{r:?}");
     assert_eq!(app.count("select count(*) from email_outbox").await, before);
     assert_eq!(app.count("select count(*) from invitations").await, 0);
@@ -319,7 +320,8 @@ async fn invitations_are_limited_per_recipient_sender_and_organization() {
     let app = TestApp::spawn().await;
     settings(
         &app,
-        "invites_per_recipient_per_hour = 2, invites_per_sender_per_hour = 4, invites_per_organization_per_hour = 5",
+        "invites_per_recipient_per_hour = 2, invites_per_recipient_per_hour_all_organizations = 3, \
+         invites_per_sender_per_hour = 4, invites_per_organization_per_hour = 5",
     )
     .await;
     let ann = owner(&app, "ann@acme.test", "Acme", true).await;
@@ -342,20 +344,27 @@ async fn invitations_are_limited_per_recipient_sender_and_organization() {
         .await
         .problem(
             429,
-            "This address has received too many invitations in the last hour; try again later",
+            "This organization has invited this address too often in the last hour; try again later",
         );
     assert!(
         (3500..=3600).contains(&retry_after(&r)),
         "{}",
         retry_after(&r)
     );
-    // From another organization too: the recipient's limit is everyone's.
+    // Acme's invitations do not lock another organization out: Bobco (the
+    // real employer, say) still invites the address …
     let bob = owner(&app, "bob@bobco.test", "Bobco", true).await;
-    invite(&app, &bob, "victim@example.com").await.expect(429);
+    invite(&app, &bob, "victim@example.com").await.expect(201);
+    // … while all organizations together stop at their own, higher cap.
+    let cy = owner(&app, "cy@cyco.test", "Cyco", true).await;
+    invite(&app, &cy, "victim@example.com").await.problem(
+        429,
+        "This address has received too many invitations in the last hour; try again later",
+    );
     assert_eq!(
         app.count("select count(*) from email_outbox where to_email = 'victim@example.com'")
             .await,
-        2
+        3
     );
     // The sender: two emails so far, two more allowed.
     invite(&app, &ann, "one@example.com").await.expect(201);

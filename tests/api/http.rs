@@ -147,6 +147,65 @@ async fn every_response_carries_a_request_id_and_keeps_the_callers() {
         .await
         .expect("request");
     assert_eq!(r.headers()["x-request-id"], "trace-me-42");
+    // A value that is too long, or carries anything but a trace id's
+    // characters, is not echoed: the service makes its own.
+    for bad in [
+        "x".repeat(3_000),
+        "<script>alert(1)</script>".to_owned(),
+        "a b".to_owned(),
+        "naïve".to_owned(),
+    ] {
+        let r = app
+            .http
+            .get(app.url("/health"))
+            .header("x-request-id", bad.as_str())
+            .send()
+            .await
+            .expect("request");
+        let id = r.headers()["x-request-id"].to_str().expect("ascii");
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{bad:.20} -> {id}");
+    }
+    let longest = "a".repeat(vectra::http::middleware::MAX_REQUEST_ID_CHARS);
+    let r = app
+        .http
+        .get(app.url("/health"))
+        .header("x-request-id", longest.as_str())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.headers()["x-request-id"], longest.as_str());
+}
+
+/// A database that is down answers 503 with `Retry-After` on the API too, so
+/// a balancer and a client know to retry (not a 500).
+#[tokio::test]
+async fn api_requests_answer_503_with_retry_after_while_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    let owner = app.verified_owner("ann@acme.test", "Acme").await;
+    app.db
+        .admin()
+        .await
+        .batch_execute(&format!(
+            "alter database {} connection limit 0; select pg_terminate_backend(pid) from pg_stat_activity
+              where datname = current_database() and usename = 'vectra_authenticator'",
+            app.db.name
+        ))
+        .await
+        .expect("lock out the service");
+    for _ in 0..3 {
+        for r in [
+            app.get("/api/v1/user/me", Some(&owner.access)).await,
+            app.post(
+                "/api/v1/auth/login",
+                serde_json::json!({"email": "ann@acme.test", "password": crate::harness::PASSWORD}),
+                None,
+            )
+            .await,
+        ] {
+            let r = r.problem(503, "The database is unavailable; try again shortly.");
+            assert_eq!(r.headers["retry-after"], "5", "{r:?}");
+        }
+    }
 }
 
 #[tokio::test]

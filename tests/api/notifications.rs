@@ -333,15 +333,37 @@ async fn recipients_resolve_for_every_type() {
         ["lea@prospect.test", "leo@prospect.test"],
         "leads not lost, of acme only"
     );
+    // Listed prospects must be the organization's leads (a lost one may be
+    // named): never an arbitrary address, nor another tenant's lead.
     let r = send_as(
         &app,
         SEND,
         &acme.owner,
-        note("org_to_prospects", json!(["new@prospect.test"]), "E"),
+        note(
+            "org_to_prospects",
+            json!([
+                "new@prospect.test",
+                "gil@prospect.test",
+                "LOST@prospect.test"
+            ]),
+            "E",
+        ),
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        r.body["errors"],
+        json!([{"field": "recipients", "message": "not leads of this organization: gil@prospect.test, new@prospect.test"}])
+    );
+    let r = send_as(
+        &app,
+        SEND,
+        &acme.owner,
+        note("org_to_prospects", json!(["LOST@prospect.test"]), "E"),
     )
     .await
     .expect(202);
-    assert_eq!(detail(r.str("/id")).await, ["new@prospect.test"]);
+    assert_eq!(detail(r.str("/id")).await, ["lost@prospect.test"]);
 
     let r = send_as(
         &app,
@@ -497,7 +519,7 @@ async fn one_organization_never_sees_anothers_notifications() {
     assert_eq!(r.body["total"], 1);
     assert_eq!(
         r.body["items"][0]["delivery"],
-        json!({"pending": 0, "sending": 0, "sent": 3, "failed": 0})
+        json!({"pending": 0, "sending": 0, "sent": 3, "failed": 0, "cancelled": 0})
     );
     let d = app
         .get(
@@ -709,15 +731,7 @@ async fn one_click_unsubscribe_suppresses_later_sends() {
     .await
     .expect(202);
     let mail = mail_with(&app, "lea@prospect.test", "First offer").await;
-    let link = mail
-        .header("List-Unsubscribe")
-        .expect("header")
-        .trim_matches(|c| c == '<' || c == '>')
-        .to_owned();
-    let path = link
-        .strip_prefix("http://app.vectra.test")
-        .expect("under PUBLIC_BASE_URL")
-        .to_owned();
+    let path = mail.unsubscribe_path();
     // GET shows the question, changes nothing.
     let page = app.http.get(app.url(&path)).send().await.expect("get");
     assert_eq!(page.status(), 200);
@@ -770,6 +784,8 @@ async fn one_click_unsubscribe_suppresses_later_sends() {
         ),
         (json!(1), json!(1))
     );
+    // Another organization with the same prospect keeps mailing it.
+    leads(&app, globex.org_id, &[("lea@prospect.test", "new")]).await;
     send_as(
         &app,
         SEND,
@@ -807,15 +823,7 @@ async fn one_click_unsubscribe_suppresses_later_sends() {
     .await
     .expect(202);
     let mail = mail_with(&app, "member@globex.test", "News 1").await;
-    let link = mail
-        .header("List-Unsubscribe")
-        .expect("header")
-        .trim_matches(|c| c == '<' || c == '>')
-        .to_owned();
-    let path = link
-        .strip_prefix("http://app.vectra.test")
-        .expect("base")
-        .to_owned();
+    let path = mail.unsubscribe_path();
     app.send_with(app.http.post(app.url(&path))).await;
     let r = send_as(
         &app,
@@ -934,6 +942,17 @@ async fn an_organization_has_a_daily_quota_and_a_long_send_is_paged() {
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((86_000..=86_400).contains(&retry), "Retry-After {retry}");
     let four = json!(["a@p.test", "b@p.test", "c@p.test", "d@p.test"]);
+    leads(
+        &app,
+        acme.org_id,
+        &[
+            ("a@p.test", "new"),
+            ("b@p.test", "new"),
+            ("c@p.test", "new"),
+            ("d@p.test", "new"),
+        ],
+    )
+    .await;
     let r = send_as(
         &app,
         SEND,

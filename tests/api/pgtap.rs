@@ -83,6 +83,8 @@ pgtap_files! {
     pgtap_09_notification_limits => "09_notification_limits.sql",
     pgtap_10_plan_cached => "10_plan_cached.sql",
     pgtap_11_one_source_per_rule => "11_one_source_per_rule.sql",
+    pgtap_12_advisory_locks => "12_advisory_locks.sql",
+    pgtap_13_tenant_mail => "13_tenant_mail.sql",
 }
 
 /// A new file in `sql/tests/` gets its test above.

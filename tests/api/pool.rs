@@ -127,8 +127,8 @@ async fn five_hundred_interleaved_transactions_on_two_connections_stay_in_their_
 }
 
 /// The second guard: what a request sets for the whole session (a
-/// `set_config(…, false)`, a session advisory lock, a `set role`), by
-/// injection say, is gone at the next request on the same connection.
+/// `set_config(…, false)`, by injection say) is gone at the next request on
+/// the same connection. A session advisory lock it cannot take at all.
 #[tokio::test]
 async fn a_session_level_change_does_not_reach_the_next_request() {
     let test_db = TestDb::new().await;
@@ -137,11 +137,22 @@ async fn a_session_level_change_does_not_reach_the_next_request() {
     let actor = Actor::Member(seed.a.owner_claims());
     db.query(
         &actor,
-        "select set_config('app.leak', 'from the last request', false), pg_advisory_lock(42)",
+        "select set_config('app.leak', 'from the last request', false)",
         &[],
     )
     .await
     .expect("session-level changes");
+    let refused = db
+        .query(&actor, "select pg_advisory_lock(42)", &[])
+        .await
+        .expect_err("a request role takes no advisory lock");
+    match &refused {
+        vectra::db::Error::Postgres(e) => assert_eq!(
+            e.as_db_error().map(|d| d.message()),
+            Some("permission denied for function pg_advisory_lock")
+        ),
+        other => panic!("{other:?}"),
+    }
     let rows = db
         .query(
             &Actor::Member(seed.b.owner_claims()),
@@ -155,6 +166,6 @@ async fn a_session_level_change_does_not_reach_the_next_request() {
     let (leak, locks, org): (String, i64, String) =
         (rows[0].get(0), rows[0].get(1), rows[0].get(2));
     assert_eq!(leak, "", "a session setting survived");
-    assert_eq!(locks, 0, "a session advisory lock survived");
+    assert_eq!(locks, 0, "no advisory lock is held");
     assert_eq!(org, seed.b.id.to_string());
 }

@@ -198,7 +198,10 @@ pub fn migrate_config(
         "PLATFORM_ADMIN_EMAIL" => Some(PLATFORM_ADMIN_EMAIL.to_owned()),
         "INVITES_PER_SENDER_PER_HOUR"
         | "INVITES_PER_ORGANIZATION_PER_HOUR"
-        | "INVITES_PER_RECIPIENT_PER_HOUR" => Some("1000".to_owned()),
+        | "INVITES_PER_RECIPIENT_PER_HOUR"
+        | "INVITES_PER_RECIPIENT_PER_HOUR_ALL_ORGANIZATIONS" => Some("1000".to_owned()),
+        // Every organization of a test is younger than a day.
+        "NEW_ORGANIZATIONS_NOTIFICATION_EMAILS_PER_DAY" => Some("100000".to_owned()),
         _ => None,
     })
     .expect("test migration configuration")

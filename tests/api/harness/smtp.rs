@@ -44,6 +44,17 @@ impl Mail {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The path (under the test's `PUBLIC_BASE_URL`) of the one-click
+    /// unsubscribe link in `List-Unsubscribe`.
+    pub fn unsubscribe_path(&self) -> String {
+        self.header("List-Unsubscribe")
+            .expect("a List-Unsubscribe header")
+            .trim_matches(|c| c == '<' || c == '>')
+            .strip_prefix("http://app.vectra.test")
+            .expect("under PUBLIC_BASE_URL")
+            .to_owned()
+    }
+
     /// The first link of the text part.
     pub fn link(&self) -> String {
         let start = self.text.find("http").expect("a link");
