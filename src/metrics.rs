@@ -32,6 +32,73 @@ pub const ALL_REQUEST_SECONDS: &str = "vectra_http_all_requests_duration_seconds
 pub const EMAILS: &str = "vectra_outbox_deliveries_total";
 pub const SMTP_SECONDS: &str = "vectra_smtp_send_duration_seconds";
 
+/// Every gauge the service sets (at each scrape), with its help text. A
+/// gauge missing here would be exposed without `# HELP`, which Prometheus'
+/// `promtool check metrics` rejects: [`Metrics::set_gauge`] refuses it in
+/// debug builds.
+pub const GAUGES: &[(&str, &str)] = &[
+    (
+        "vectra_uptime_seconds",
+        "Seconds since this process started",
+    ),
+    (
+        "vectra_db_pool_max_size",
+        "Connections the service's database pool may open (DATABASE_POOL_SIZE)",
+    ),
+    (
+        "vectra_db_pool_size",
+        "Connections the service's database pool holds open",
+    ),
+    (
+        "vectra_db_pool_in_use",
+        "Connections of the pool lent to a request or the outbox worker",
+    ),
+    (
+        "vectra_db_pool_waiting",
+        "Requests waiting for a connection of the pool",
+    ),
+    (
+        "vectra_database_up",
+        "1 when the last read of the database figures succeeded, else 0",
+    ),
+    (
+        "vectra_database_size_bytes",
+        "Size of the service's database (pg_database_size), read at most every 10 s",
+    ),
+    (
+        "vectra_database_connections",
+        "Server connections to the service's database (pg_stat_activity), read at most every 10 s",
+    ),
+    (
+        "vectra_outbox_pending",
+        "Emails of the outbox waiting for their first or next attempt",
+    ),
+    (
+        "vectra_outbox_sending",
+        "Emails of the outbox claimed by a worker and being sent",
+    ),
+    (
+        "vectra_outbox_failed",
+        "Emails of the outbox given up after their last attempt",
+    ),
+    (
+        "vectra_outbox_sent_last_24h",
+        "Emails sent in the last 24 hours",
+    ),
+    (
+        "vectra_email_delivery_p50_seconds",
+        "Median time from queued to sent of the emails sent in the last 24 hours",
+    ),
+    (
+        "vectra_email_delivery_p95_seconds",
+        "95th percentile of the time from queued to sent of the emails sent in the last 24 hours",
+    ),
+    (
+        "vectra_email_delivery_p99_seconds",
+        "99th percentile of the time from queued to sent of the emails sent in the last 24 hours",
+    ),
+];
+
 /// The route label of a request no route matched (so an attacker's random
 /// paths all land in one series).
 pub const UNMATCHED: &str = "unmatched";
@@ -99,6 +166,9 @@ impl Metrics {
                 metrics::Unit::Seconds,
                 "Time to hand one email to the SMTP server"
             );
+            for (name, help) in GAUGES {
+                metrics::describe_gauge!(*name, *help);
+            }
         });
     }
 
@@ -149,6 +219,10 @@ impl Metrics {
 
     /// Point-in-time values read at scrape time (pool, database, outbox).
     pub fn set_gauge(&self, name: &'static str, value: f64) {
+        debug_assert!(
+            GAUGES.iter().any(|(n, _)| *n == name),
+            "gauge {name} has no help text in metrics::GAUGES"
+        );
         metrics::with_local_recorder(&*self.recorder, || metrics::gauge!(name).set(value));
     }
 
@@ -455,6 +529,36 @@ mod tests {
             Err("down")
         );
         assert_eq!(m.service_stats(fetch).await, Ok(json!({"n": 1})));
+    }
+
+    #[test]
+    fn every_family_has_help_text() {
+        let m = Metrics::new();
+        m.record_request(&Method::GET, "/x", 200, Duration::from_millis(3));
+        m.record_delivery("sent", Some(Duration::from_millis(40)));
+        for (name, _) in GAUGES {
+            m.set_gauge(name, 1.0);
+        }
+        let text = m.render();
+        let families: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        assert!(families.len() > GAUGES.len(), "{text}");
+        for name in families {
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "{name} has no HELP in\n{text}"
+            );
+        }
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "has no help text")]
+    fn a_gauge_without_help_is_refused() {
+        Metrics::new().set_gauge("vectra_undocumented", 1.0);
     }
 
     #[test]
