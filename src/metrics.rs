@@ -12,7 +12,7 @@
 //! and a status code the service produced.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -415,26 +415,39 @@ fn parse_line(line: &str) -> Option<Sample> {
     })
 }
 
-/// Middleware (innermost, on the routes): tells [`record`] which route
-/// template answered.
+/// Where [`tag_route`] leaves the route template the router matched, for
+/// [`record`] to read whatever answered in the end: the handler, an
+/// extractor's rejection (a bad UUID in the path), the route's 405, the body
+/// limit's 413, or the timeout's 504. It travels in the request, not the
+/// response: the response may be rebuilt on the way out (the problem+json
+/// of bare errors) or never come from inside (the timeout drops the inner
+/// future), and the slot outlives both.
+#[derive(Clone, Default)]
+struct RouteSlot(Arc<OnceLock<MatchedPath>>);
+
+/// Middleware around every route and the fallback, inside the router (so
+/// after it matched the path and set `MatchedPath`, which a route's 405
+/// answer also runs under): tells [`record`] which route template it was.
+/// The fallback (no route) leaves the slot empty.
 pub async fn tag_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(route);
+    if let (Some(slot), Some(route)) = (
+        req.extensions().get::<RouteSlot>(),
+        req.extensions().get::<MatchedPath>(),
+    ) {
+        let _ = slot.0.set(route.clone());
     }
-    response
+    next.run(req).await
 }
 
-/// Middleware (outermost): counts and times every request.
-pub async fn record(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+/// Middleware (outermost): counts and times every request, under the route
+/// template [`tag_route`] saw, or [`UNMATCHED`].
+pub async fn record(State(metrics): State<Metrics>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
+    let slot = RouteSlot::default();
+    req.extensions_mut().insert(slot.clone());
     let started = Instant::now();
     let response = next.run(req).await;
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str);
+    let route = slot.0.get().map_or(UNMATCHED, MatchedPath::as_str);
     metrics.record_request(
         &method,
         route,
@@ -559,6 +572,73 @@ mod tests {
     #[should_panic(expected = "has no help text")]
     fn a_gauge_without_help_is_refused() {
         Metrics::new().set_gauge("vectra_undocumented", 1.0);
+    }
+
+    /// The two middlewares around a small router stacked as `http::router`
+    /// stacks them: the route template is known whatever answers, the
+    /// timeout included.
+    #[tokio::test]
+    async fn the_route_is_known_whatever_answers() {
+        use axum::Router;
+        use axum::body::Body;
+        use axum::extract::Path;
+        use axum::middleware::{from_fn, from_fn_with_state};
+        use axum::routing::get;
+        use tower::ServiceExt;
+
+        let m = Metrics::new();
+        let app = Router::new()
+            .route(
+                "/items/{id}",
+                get(|Path(_): Path<uuid::Uuid>| async { "item" })
+                    .post(|body: String| async move { body }),
+            )
+            .route("/slow", get(std::future::pending::<()>))
+            .layer(
+                tower::ServiceBuilder::new()
+                    .layer(from_fn(tag_route))
+                    .layer(tower_http::limit::RequestBodyLimitLayer::new(8))
+                    .map_request(|req: axum::http::Request<_>| req.map(Body::new)),
+            )
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::GATEWAY_TIMEOUT,
+                Duration::from_millis(20),
+            ))
+            .layer(from_fn_with_state(m.clone(), record));
+        let id = uuid::Uuid::new_v4();
+        for (method, uri, body, status) in [
+            ("GET", format!("/items/{id}"), "", 200),
+            ("DELETE", format!("/items/{id}"), "", 405),
+            ("GET", "/items/not-a-uuid".to_owned(), "", 400),
+            ("POST", format!("/items/{id}"), "more than eight bytes", 413),
+            ("GET", "/slow".to_owned(), "", 504),
+            ("GET", "/elsewhere/1".to_owned(), "", 404),
+            ("PUT", "/elsewhere/2".to_owned(), "", 404),
+        ] {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(&uri)
+                .body(Body::from(body))
+                .expect("request");
+            let response = app.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status().as_u16(), status, "{method} {uri}");
+        }
+        let text = m.render();
+        for (method, route, status) in [
+            ("GET", "/items/{id}", 200),
+            ("DELETE", "/items/{id}", 405),
+            ("GET", "/items/{id}", 400),
+            ("POST", "/items/{id}", 413),
+            ("GET", "/slow", 504),
+            ("GET", UNMATCHED, 404),
+            ("PUT", UNMATCHED, 404),
+        ] {
+            let line = format!(
+                "{REQUESTS}{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} 1"
+            );
+            assert!(text.contains(&line), "{line} missing from\n{text}");
+        }
+        assert!(!text.contains("elsewhere"), "{text}");
     }
 
     #[test]
