@@ -6,10 +6,14 @@
 //! Each [`Metrics`] owns its recorder (no process-global one), so several
 //! applications in one process (the test suite) keep separate counts.
 //!
-//! Latency is a summary: p50, p95 and p99 over a rolling window of
-//! [`LATENCY_WINDOW`], plus cumulative `_sum` and `_count`. Label values are
-//! bounded: the matched route template (never the raw path), a known method
-//! and a status code the service produced.
+//! Latency is recorded twice. A summary gives p50, p95 and p99 over a rolling
+//! window of [`LATENCY_WINDOW`] (what the console shows), plus cumulative
+//! `_sum` and `_count`; its quantiles cannot be combined across instances or
+//! routes, so a histogram with fixed [`LATENCY_BUCKETS`] carries the same
+//! observations for Prometheus to aggregate (`histogram_quantile` over
+//! `sum by (le)`). Label values are bounded: the route template the router
+//! matched (never the raw path), a known method and a status code the service
+//! produced.
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
@@ -19,7 +23,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use serde_json::{Map, Value, json};
 
 /// How far back the latency quantiles look.
@@ -29,8 +35,16 @@ const WINDOW_BUCKETS: u32 = 5;
 pub const REQUESTS: &str = "vectra_http_requests_total";
 pub const REQUEST_SECONDS: &str = "vectra_http_request_duration_seconds";
 pub const ALL_REQUEST_SECONDS: &str = "vectra_http_all_requests_duration_seconds";
+/// The histogram of the same observations as [`REQUEST_SECONDS`].
+pub const REQUEST_LATENCY: &str = "vectra_http_request_latency_seconds";
 pub const EMAILS: &str = "vectra_outbox_deliveries_total";
 pub const SMTP_SECONDS: &str = "vectra_smtp_send_duration_seconds";
+
+/// The upper bounds of [`REQUEST_LATENCY`]'s buckets, in seconds: from a
+/// cached read (about a millisecond) to the default request timeout.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 /// Every gauge the service sets (at each scrape), with its help text. A
 /// gauge missing here would be exposed without `# HELP`, which Prometheus'
@@ -127,7 +141,10 @@ impl Metrics {
         let recorder = PrometheusBuilder::new()
             .set_quantiles(&[0.5, 0.95, 0.99])
             .and_then(|b| b.set_bucket_duration(LATENCY_WINDOW / WINDOW_BUCKETS))
-            .expect("valid quantiles and window")
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(REQUEST_LATENCY.to_owned()), LATENCY_BUCKETS)
+            })
+            .expect("valid quantiles, window and buckets")
             .set_bucket_count(NonZeroU32::new(WINDOW_BUCKETS).expect("non-zero"))
             .build_recorder();
         let handle = recorder.handle();
@@ -156,6 +173,11 @@ impl Metrics {
                 ALL_REQUEST_SECONDS,
                 metrics::Unit::Seconds,
                 "HTTP request latency over every route (quantiles over the last 5 minutes)"
+            );
+            metrics::describe_histogram!(
+                REQUEST_LATENCY,
+                metrics::Unit::Seconds,
+                "HTTP request latency by method and route (histogram: aggregate across instances and routes with sum by (le))"
             );
             metrics::describe_counter!(
                 EMAILS,
@@ -202,6 +224,8 @@ impl Metrics {
             metrics::counter!(REQUESTS, "method" => method, "route" => route.to_owned(), "status" => status.to_string())
                 .increment(1);
             metrics::histogram!(REQUEST_SECONDS, "method" => method, "route" => route.to_owned())
+                .record(seconds);
+            metrics::histogram!(REQUEST_LATENCY, "method" => method, "route" => route.to_owned())
                 .record(seconds);
             metrics::histogram!(ALL_REQUEST_SECONDS).record(seconds);
         });
@@ -565,6 +589,20 @@ mod tests {
                 "{name} has no HELP in\n{text}"
             );
         }
+        assert!(
+            text.contains(&format!("# TYPE {REQUEST_LATENCY} histogram")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "{REQUEST_LATENCY}_bucket{{method=\"GET\",route=\"/x\",le=\"0.005\"}} 1"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("# TYPE {REQUEST_SECONDS} summary")),
+            "{text}"
+        );
     }
 
     #[cfg(debug_assertions)]

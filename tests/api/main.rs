@@ -11,6 +11,7 @@ mod concurrency;
 mod dev;
 mod hardening;
 mod http;
+mod metrics;
 mod migrate;
 mod notifications;
 mod openapi;
