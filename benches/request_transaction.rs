@@ -12,7 +12,7 @@
 //! creates, migrates, seeds and finally drops its own database.
 //!
 //!     cargo bench --bench request_transaction
-//!     scripts/bench.sh            (starts Debian's cluster first if needed)
+//!     bench/transaction.sh          (starts Debian's cluster first if needed)
 
 use std::time::{Duration, Instant};
 

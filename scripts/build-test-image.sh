@@ -15,6 +15,8 @@
 #
 # Both produce the same tag and the same contract (POSTGRES_USER, POSTGRES_PASSWORD,
 # POSTGRES_DB, `postgres -c ...` as command, port 5432, pgtap extension).
+# `cargo test` runs this script itself when the image is missing
+# (tests/api/harness/image.rs): --registry when a registry answers, else --debian.
 #
 # Environment:
 #   VECTRA_TEST_PG_IMAGE   tag to build           (default vectra-test-postgres:15)

@@ -6,20 +6,26 @@
 //! Each [`Metrics`] owns its recorder (no process-global one), so several
 //! applications in one process (the test suite) keep separate counts.
 //!
-//! Latency is a summary: p50, p95 and p99 over a rolling window of
-//! [`LATENCY_WINDOW`], plus cumulative `_sum` and `_count`. Label values are
-//! bounded: the matched route template (never the raw path), a known method
-//! and a status code the service produced.
+//! Latency is recorded twice. A summary gives p50, p95 and p99 over a rolling
+//! window of [`LATENCY_WINDOW`] (what the console shows), plus cumulative
+//! `_sum` and `_count`; its quantiles cannot be combined across instances or
+//! routes, so a histogram with fixed [`LATENCY_BUCKETS`] carries the same
+//! observations for Prometheus to aggregate (`histogram_quantile` over
+//! `sum by (le)`). Label values are bounded: the route template the router
+//! matched (never the raw path), a known method and a status code the service
+//! produced.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use serde_json::{Map, Value, json};
 
 /// How far back the latency quantiles look.
@@ -29,8 +35,83 @@ const WINDOW_BUCKETS: u32 = 5;
 pub const REQUESTS: &str = "vectra_http_requests_total";
 pub const REQUEST_SECONDS: &str = "vectra_http_request_duration_seconds";
 pub const ALL_REQUEST_SECONDS: &str = "vectra_http_all_requests_duration_seconds";
+/// The histogram of the same observations as [`REQUEST_SECONDS`].
+pub const REQUEST_LATENCY: &str = "vectra_http_request_latency_seconds";
 pub const EMAILS: &str = "vectra_outbox_deliveries_total";
 pub const SMTP_SECONDS: &str = "vectra_smtp_send_duration_seconds";
+
+/// The upper bounds of [`REQUEST_LATENCY`]'s buckets, in seconds: from a
+/// cached read (about a millisecond) to the default request timeout.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Every gauge the service sets (at each scrape), with its help text. A
+/// gauge missing here would be exposed without `# HELP`, which Prometheus'
+/// `promtool check metrics` rejects: [`Metrics::set_gauge`] refuses it in
+/// debug builds.
+pub const GAUGES: &[(&str, &str)] = &[
+    (
+        "vectra_uptime_seconds",
+        "Seconds since this process started",
+    ),
+    (
+        "vectra_db_pool_max_size",
+        "Connections the service's database pool may open (DATABASE_POOL_SIZE)",
+    ),
+    (
+        "vectra_db_pool_size",
+        "Connections the service's database pool holds open",
+    ),
+    (
+        "vectra_db_pool_in_use",
+        "Connections of the pool lent to a request or the outbox worker",
+    ),
+    (
+        "vectra_db_pool_waiting",
+        "Requests waiting for a connection of the pool",
+    ),
+    (
+        "vectra_database_up",
+        "1 when the last read of the database figures succeeded, else 0",
+    ),
+    (
+        "vectra_database_size_bytes",
+        "Size of the service's database (pg_database_size), read at most every 10 s",
+    ),
+    (
+        "vectra_database_connections",
+        "Server connections to the service's database (pg_stat_activity), read at most every 10 s",
+    ),
+    (
+        "vectra_outbox_pending",
+        "Emails of the outbox waiting for their first or next attempt",
+    ),
+    (
+        "vectra_outbox_sending",
+        "Emails of the outbox claimed by a worker and being sent",
+    ),
+    (
+        "vectra_outbox_failed",
+        "Emails of the outbox given up after their last attempt",
+    ),
+    (
+        "vectra_outbox_sent_last_24h",
+        "Emails sent in the last 24 hours",
+    ),
+    (
+        "vectra_email_delivery_p50_seconds",
+        "Median time from queued to sent of the emails sent in the last 24 hours",
+    ),
+    (
+        "vectra_email_delivery_p95_seconds",
+        "95th percentile of the time from queued to sent of the emails sent in the last 24 hours",
+    ),
+    (
+        "vectra_email_delivery_p99_seconds",
+        "99th percentile of the time from queued to sent of the emails sent in the last 24 hours",
+    ),
+];
 
 /// The route label of a request no route matched (so an attacker's random
 /// paths all land in one series).
@@ -60,7 +141,10 @@ impl Metrics {
         let recorder = PrometheusBuilder::new()
             .set_quantiles(&[0.5, 0.95, 0.99])
             .and_then(|b| b.set_bucket_duration(LATENCY_WINDOW / WINDOW_BUCKETS))
-            .expect("valid quantiles and window")
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(REQUEST_LATENCY.to_owned()), LATENCY_BUCKETS)
+            })
+            .expect("valid quantiles, window and buckets")
             .set_bucket_count(NonZeroU32::new(WINDOW_BUCKETS).expect("non-zero"))
             .build_recorder();
         let handle = recorder.handle();
@@ -90,6 +174,11 @@ impl Metrics {
                 metrics::Unit::Seconds,
                 "HTTP request latency over every route (quantiles over the last 5 minutes)"
             );
+            metrics::describe_histogram!(
+                REQUEST_LATENCY,
+                metrics::Unit::Seconds,
+                "HTTP request latency by method and route (histogram: aggregate across instances and routes with sum by (le))"
+            );
             metrics::describe_counter!(
                 EMAILS,
                 "Outbox delivery attempts by outcome (sent, retry, failed)"
@@ -99,6 +188,9 @@ impl Metrics {
                 metrics::Unit::Seconds,
                 "Time to hand one email to the SMTP server"
             );
+            for (name, help) in GAUGES {
+                metrics::describe_gauge!(*name, *help);
+            }
         });
     }
 
@@ -133,6 +225,8 @@ impl Metrics {
                 .increment(1);
             metrics::histogram!(REQUEST_SECONDS, "method" => method, "route" => route.to_owned())
                 .record(seconds);
+            metrics::histogram!(REQUEST_LATENCY, "method" => method, "route" => route.to_owned())
+                .record(seconds);
             metrics::histogram!(ALL_REQUEST_SECONDS).record(seconds);
         });
     }
@@ -149,6 +243,10 @@ impl Metrics {
 
     /// Point-in-time values read at scrape time (pool, database, outbox).
     pub fn set_gauge(&self, name: &'static str, value: f64) {
+        debug_assert!(
+            GAUGES.iter().any(|(n, _)| *n == name),
+            "gauge {name} has no help text in metrics::GAUGES"
+        );
         metrics::with_local_recorder(&*self.recorder, || metrics::gauge!(name).set(value));
     }
 
@@ -341,26 +439,39 @@ fn parse_line(line: &str) -> Option<Sample> {
     })
 }
 
-/// Middleware (innermost, on the routes): tells [`record`] which route
-/// template answered.
+/// Where [`tag_route`] leaves the route template the router matched, for
+/// [`record`] to read whatever answered in the end: the handler, an
+/// extractor's rejection (a bad UUID in the path), the route's 405, the body
+/// limit's 413, or the timeout's 504. It travels in the request, not the
+/// response: the response may be rebuilt on the way out (the problem+json
+/// of bare errors) or never come from inside (the timeout drops the inner
+/// future), and the slot outlives both.
+#[derive(Clone, Default)]
+struct RouteSlot(Arc<OnceLock<MatchedPath>>);
+
+/// Middleware around every route and the fallback, inside the router (so
+/// after it matched the path and set `MatchedPath`, which a route's 405
+/// answer also runs under): tells [`record`] which route template it was.
+/// The fallback (no route) leaves the slot empty.
 pub async fn tag_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(route);
+    if let (Some(slot), Some(route)) = (
+        req.extensions().get::<RouteSlot>(),
+        req.extensions().get::<MatchedPath>(),
+    ) {
+        let _ = slot.0.set(route.clone());
     }
-    response
+    next.run(req).await
 }
 
-/// Middleware (outermost): counts and times every request.
-pub async fn record(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+/// Middleware (outermost): counts and times every request, under the route
+/// template [`tag_route`] saw, or [`UNMATCHED`].
+pub async fn record(State(metrics): State<Metrics>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
+    let slot = RouteSlot::default();
+    req.extensions_mut().insert(slot.clone());
     let started = Instant::now();
     let response = next.run(req).await;
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str);
+    let route = slot.0.get().map_or(UNMATCHED, MatchedPath::as_str);
     metrics.record_request(
         &method,
         route,
@@ -455,6 +566,117 @@ mod tests {
             Err("down")
         );
         assert_eq!(m.service_stats(fetch).await, Ok(json!({"n": 1})));
+    }
+
+    #[test]
+    fn every_family_has_help_text() {
+        let m = Metrics::new();
+        m.record_request(&Method::GET, "/x", 200, Duration::from_millis(3));
+        m.record_delivery("sent", Some(Duration::from_millis(40)));
+        for (name, _) in GAUGES {
+            m.set_gauge(name, 1.0);
+        }
+        let text = m.render();
+        let families: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        assert!(families.len() > GAUGES.len(), "{text}");
+        for name in families {
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "{name} has no HELP in\n{text}"
+            );
+        }
+        assert!(
+            text.contains(&format!("# TYPE {REQUEST_LATENCY} histogram")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "{REQUEST_LATENCY}_bucket{{method=\"GET\",route=\"/x\",le=\"0.005\"}} 1"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("# TYPE {REQUEST_SECONDS} summary")),
+            "{text}"
+        );
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "has no help text")]
+    fn a_gauge_without_help_is_refused() {
+        Metrics::new().set_gauge("vectra_undocumented", 1.0);
+    }
+
+    /// The two middlewares around a small router stacked as `http::router`
+    /// stacks them: the route template is known whatever answers, the
+    /// timeout included.
+    #[tokio::test]
+    async fn the_route_is_known_whatever_answers() {
+        use axum::Router;
+        use axum::body::Body;
+        use axum::extract::Path;
+        use axum::middleware::{from_fn, from_fn_with_state};
+        use axum::routing::get;
+        use tower::ServiceExt;
+
+        let m = Metrics::new();
+        let app = Router::new()
+            .route(
+                "/items/{id}",
+                get(|Path(_): Path<uuid::Uuid>| async { "item" })
+                    .post(|body: String| async move { body }),
+            )
+            .route("/slow", get(std::future::pending::<()>))
+            .layer(
+                tower::ServiceBuilder::new()
+                    .layer(from_fn(tag_route))
+                    .layer(tower_http::limit::RequestBodyLimitLayer::new(8))
+                    .map_request(|req: axum::http::Request<_>| req.map(Body::new)),
+            )
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::GATEWAY_TIMEOUT,
+                Duration::from_millis(20),
+            ))
+            .layer(from_fn_with_state(m.clone(), record));
+        let id = uuid::Uuid::new_v4();
+        for (method, uri, body, status) in [
+            ("GET", format!("/items/{id}"), "", 200),
+            ("DELETE", format!("/items/{id}"), "", 405),
+            ("GET", "/items/not-a-uuid".to_owned(), "", 400),
+            ("POST", format!("/items/{id}"), "more than eight bytes", 413),
+            ("GET", "/slow".to_owned(), "", 504),
+            ("GET", "/elsewhere/1".to_owned(), "", 404),
+            ("PUT", "/elsewhere/2".to_owned(), "", 404),
+        ] {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(&uri)
+                .body(Body::from(body))
+                .expect("request");
+            let response = app.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status().as_u16(), status, "{method} {uri}");
+        }
+        let text = m.render();
+        for (method, route, status) in [
+            ("GET", "/items/{id}", 200),
+            ("DELETE", "/items/{id}", 405),
+            ("GET", "/items/{id}", 400),
+            ("POST", "/items/{id}", 413),
+            ("GET", "/slow", 504),
+            ("GET", UNMATCHED, 404),
+            ("PUT", UNMATCHED, 404),
+        ] {
+            let line = format!(
+                "{REQUESTS}{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} 1"
+            );
+            assert!(text.contains(&line), "{line} missing from\n{text}");
+        }
+        assert!(!text.contains("elsewhere"), "{text}");
     }
 
     #[test]

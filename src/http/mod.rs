@@ -50,13 +50,20 @@ pub fn router(state: AppState) -> Router {
         .merge(docs(&state))
         .merge(prometheus::router(&state))
         .nest("/api/v1", api(state.clone()))
-        // Innermost, on the routes only: which route template answered.
-        .route_layer(from_fn(service_metrics::tag_route))
         .fallback(middleware::fallback)
+        // Inside the router, once it has matched the path, around every route
+        // and the fallback: the metrics learn the route template first, so a
+        // request the body limit (or the route's 405, or an extractor)
+        // refuses is still counted under its route.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(from_fn(service_metrics::tag_route))
+                .layer(RequestBodyLimitLayer::new(max_body))
+                .map_request(|req: axum::http::Request<_>| req.map(axum::body::Body::new)),
+        )
         .with_state(state)
         // Layers run bottom-up on the way in: the request id exists before the
         // trace span opens, and every error response leaves as problem+json.
-        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             timeout,

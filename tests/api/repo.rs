@@ -47,3 +47,116 @@ fn ci_runs_the_readme_test_command() {
         "[ \"$cargo_status\" -eq 0 ] && [ \"$newman_status\" -eq 0 ] && [ \"$schemathesis_status\" -eq 0 ] && [ \"$bench_status\" -eq 0 ]"
     ));
 }
+
+/// The files whose texts name scripts and documents.
+fn texts() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, ext: &[&str], out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(&path, ext, out);
+            } else if ext.is_empty()
+                || path
+                    .extension()
+                    .is_some_and(|e| ext.iter().any(|x| e == *x))
+            {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<std::path::PathBuf> = ["README.md", ".ci/run", "Dockerfile"]
+        .iter()
+        .map(|f| root.join(f))
+        .collect();
+    for (dir, ext) in [
+        ("docs", &["md"][..]),
+        ("scripts", &[]),
+        ("bench", &[]),
+        ("benches", &["rs"]),
+        ("src", &["rs"]),
+        ("tests", &["rs"]),
+    ] {
+        walk(&root.join(dir), ext, &mut out);
+    }
+    out
+}
+
+/// GitHub's anchor of a Markdown heading.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every script and document the repository's texts name, and every
+/// Markdown link between its documents (with its #anchor), exists: a file
+/// moved or merged (the benchmark scripts into bench/, benchmarks.md into
+/// performance.md) leaves no stale reference behind.
+#[test]
+fn every_named_script_document_and_anchor_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let is_path = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-');
+    let mut missing = Vec::new();
+    for file in texts() {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let name = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for prefix in ["scripts/", "bench/", "benches/", "docs/"] {
+            for (i, _) in text.match_indices(prefix) {
+                if text[..i].chars().next_back().is_some_and(is_path) {
+                    continue;
+                }
+                let path: String = text[i..].chars().take_while(|c| is_path(*c)).collect();
+                let path = path.trim_end_matches('.');
+                let named_file = [".sh", ".py", ".lua", ".rs", ".md"]
+                    .iter()
+                    .any(|ext| path.ends_with(ext));
+                if named_file && !root.join(path).exists() {
+                    missing.push(format!("{name}: {path}"));
+                }
+            }
+        }
+        if file.extension().is_some_and(|e| e == "md") {
+            for (i, _) in text.match_indices("](") {
+                let target: String = text[i + 2..].chars().take_while(|c| *c != ')').collect();
+                if target.contains("://") || target.starts_with("mailto:") {
+                    continue;
+                }
+                let (path, fragment) = target.split_once('#').unwrap_or((&target, ""));
+                let linked = if path.is_empty() {
+                    file.clone()
+                } else {
+                    file.parent().expect("a directory").join(path)
+                };
+                if !linked.exists() {
+                    missing.push(format!("{name}: link to {target}"));
+                    continue;
+                }
+                if fragment.is_empty() || linked.extension().is_none_or(|e| e != "md") {
+                    continue;
+                }
+                let headings = std::fs::read_to_string(&linked).unwrap_or_default();
+                let found = headings
+                    .lines()
+                    .filter(|l| l.starts_with('#'))
+                    .any(|l| anchor(l.trim_start_matches('#')) == fragment);
+                if !found {
+                    missing.push(format!("{name}: link to {target} (no such heading)"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "stale references:\n{}",
+        missing.join("\n")
+    );
+}

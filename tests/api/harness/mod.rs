@@ -2,7 +2,9 @@
 //!
 //! * One PostgreSQL server per test binary: a testcontainers container of the
 //!   `vectra-test-postgres:15` image (PostgreSQL 15 + pgTAP), or the server
-//!   named by `VECTRA_TEST_DATABASE_URL` when that is set.
+//!   named by `VECTRA_TEST_DATABASE_URL` when that is set. A missing image is
+//!   built first, once (`image.rs`); without Docker the tests say what to
+//!   install, or to set `VECTRA_TEST_DATABASE_URL`.
 //! * One template database, migrated once; each test copies it
 //!   (`create database … template …`) and drops its copy at the end.
 //! * The container is removed when the binary exits (a `dtor`: statics are
@@ -16,6 +18,7 @@
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+pub mod image;
 pub mod seed;
 pub mod smtp;
 
@@ -40,20 +43,38 @@ struct Server {
     template: String,
 }
 
-static SERVER: OnceLock<Server> = OnceLock::new();
+/// The server, or why there is none: kept, so that a failure (no Docker, an
+/// image that would not build) is reported by every test without being
+/// tried again by each.
+static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
 static CONTAINER_ID: OnceLock<String> = OnceLock::new();
 
 fn server() -> &'static Server {
     // testcontainers' blocking runner and the template migration bring their
     // own runtime: do them on a plain thread, outside the test's runtime.
-    SERVER.get_or_init(|| {
+    let server = SERVER.get_or_init(|| {
         std::thread::spawn(start_server)
             .join()
-            .expect("starting the test database server panicked")
-    })
+            .unwrap_or_else(|panic| {
+                Err(panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "starting the test database server panicked".to_owned()))
+            })
+    });
+    match server {
+        Ok(server) => server,
+        Err(why) => panic!("{why}"),
+    }
 }
 
-fn start_server() -> Server {
+/// The server, once started (the exit hooks never start one).
+fn started_server() -> Option<&'static Server> {
+    SERVER.get().and_then(|s| s.as_ref().ok())
+}
+
+fn start_server() -> Result<Server, String> {
     let (host, port, user, password) = match std::env::var("VECTRA_TEST_DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => {
             let cfg: tokio_postgres::Config = url.parse().expect("VECTRA_TEST_DATABASE_URL");
@@ -69,7 +90,7 @@ fn start_server() -> Server {
                 .unwrap_or_default();
             (host, port, user, password)
         }
-        _ => start_container(),
+        _ => start_container()?,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -95,22 +116,23 @@ fn start_server() -> Server {
             .expect("migrating the template database");
         assert!(outcome.authenticator_password_set);
     });
-    Server {
+    Ok(Server {
         host,
         port,
         user,
         password,
         template,
-    }
+    })
 }
 
-fn start_container() -> (String, u16, String, String) {
+fn start_container() -> Result<(String, u16, String, String), String> {
     use testcontainers::core::{IntoContainerPort, WaitFor};
     use testcontainers::runners::SyncRunner;
     use testcontainers::{GenericImage, ImageExt};
 
-    remove_orphaned_containers();
     let image = std::env::var(IMAGE_ENV).unwrap_or_else(|_| DEFAULT_IMAGE.to_owned());
+    image::ensure(&image)?;
+    remove_orphaned_containers();
     let (name, tag) = image.rsplit_once(':').unwrap_or((image.as_str(), "latest"));
     let container = GenericImage::new(name, tag)
         .with_exposed_port(5432.tcp())
@@ -135,20 +157,20 @@ fn start_container() -> (String, u16, String, String) {
             "max_connections=300",
         ])
         .start()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start the {image} container ({e}). Build the image with \
+        .map_err(|e| {
+            format!(
+                "cannot start the {image} container ({e}). Rebuild the image with \
                  scripts/build-test-image.sh, or set VECTRA_TEST_DATABASE_URL to an existing \
                  PostgreSQL 15 server with pgTAP"
             )
-        });
+        })?;
     let host = container.get_host().expect("container host").to_string();
     let port = container.get_host_port_ipv4(5432).expect("container port");
     let _ = CONTAINER_ID.set(container.id().to_owned());
     // Not dropped (it lives as long as the process): `remove_container` below
     // deletes it at exit.
     std::mem::forget(container);
-    (host, port, "postgres".to_owned(), "postgres".to_owned())
+    Ok((host, port, "postgres".to_owned(), "postgres".to_owned()))
 }
 
 /// Removes this run's container (or databases) when the test binary exits.
@@ -426,7 +448,7 @@ fn created() -> &'static std::sync::Mutex<Vec<String>> {
 }
 
 fn drop_database(name: &str) -> bool {
-    let Some(s) = SERVER.get() else {
+    let Some(s) = started_server() else {
         return false;
     };
     let admin_url = url(&s.host, s.port, &s.user, &s.password, "postgres");
@@ -456,7 +478,7 @@ fn cleanup() {
             .status();
         return;
     }
-    let Some(server) = SERVER.get() else {
+    let Some(server) = started_server() else {
         return;
     };
     let mut names = created().lock().map(|v| v.clone()).unwrap_or_default();

@@ -4,7 +4,7 @@
 # console function called as the platform admin, 7 times, median reported.
 # Uses VECTRA_BENCH_DATABASE_URL (a superuser URL) if set; otherwise starts
 # Debian's cluster and uses its postgres superuser.
-# Usage: scripts/bench-admin.sh [ORGS] [USERS_PER_ORG] [LEADS_PER_ORG]
+# Usage: bench/admin.sh [ORGS] [USERS_PER_ORG] [LEADS_PER_ORG]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ORGS=${1:-1000} USERS=${2:-10} LEADS=${3:-1000}

@@ -2,11 +2,11 @@
 # A 1,000-recipient send: how long POST /user/notifications/send takes (the
 # set-based queueing), and how fast the outbox worker then delivers to a
 # local SMTP sink (scripts/smtp-sink.py). Release build, fresh database.
-# Usage: scripts/bench-notifications.sh [RECIPIENTS]   (at most 1000 per list)
+# Usage: bench/notifications.sh [RECIPIENTS]   (at most 1000 per list)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-1000}
-. scripts/bench-serve.sh
+. bench/serve.sh
 SINK_PORT=${SINK_PORT:-18026}
 python3 scripts/smtp-sink.py "$SINK_PORT" >/tmp/vectra-bench-sink.log 2>&1 &
 sink=$!

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the security hardening bounds, measured (docs/benchmarks.md):
+# What the security hardening bounds, measured (docs/performance.md):
 #
 #  1. 300 concurrent change-password calls with a wrong current password
 #     from one token, sent at once while another tenant reads GET /user/me
@@ -11,10 +11,10 @@
 #  2. forgot-password for a known and an unknown email, 200 requests each,
 #     interleaved: the medians must not tell them apart.
 #
-# Needs PostgreSQL 15 and wrk (see scripts/bench-serve.sh). Prints, asserts nothing.
+# Needs PostgreSQL 15 and wrk (see bench/serve.sh). Prints, asserts nothing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-. scripts/bench-serve.sh
+. bench/serve.sh
 
 # 300 requests on 300 connections, all written before any answer is read.
 burst_300() {

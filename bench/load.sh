@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECONDS_PER_ROUTE=${LOAD_SECONDS:-10}
 CONNECTIONS=${LOAD_CONNECTIONS:-32}
 BENCH_PORT=${LOAD_PORT:-18095}
-. scripts/bench-serve.sh
+. bench/serve.sh
 export RATE_LIMIT_PER_MINUTE=100000 DATABASE_POOL_SIZE=${LOAD_POOL:-8}
 bench_serve
 token=$(bench_owner load@example.com)
