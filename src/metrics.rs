@@ -96,6 +96,10 @@ pub const GAUGES: &[(&str, &str)] = &[
         "Emails of the outbox given up after their last attempt",
     ),
     (
+        "vectra_outbox_cancelled",
+        "Emails of the outbox withheld (their organization or sender no longer active), never sent",
+    ),
+    (
         "vectra_outbox_sent_last_24h",
         "Emails sent in the last 24 hours",
     ),

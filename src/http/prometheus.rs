@@ -116,6 +116,7 @@ fn set_database_gauges(metrics: &Metrics, stats: &Value) {
         ("vectra_outbox_pending", &["outbox", "pending"]),
         ("vectra_outbox_sending", &["outbox", "sending"]),
         ("vectra_outbox_failed", &["outbox", "failed"]),
+        ("vectra_outbox_cancelled", &["outbox", "cancelled"]),
         ("vectra_outbox_sent_last_24h", &["outbox", "sent_last_24h"]),
         (
             "vectra_email_delivery_p50_seconds",

@@ -1283,6 +1283,7 @@ async fn prometheus_metrics_need_the_bearer_token() {
         "vectra_database_size_bytes",
         "vectra_outbox_pending 0",
         "vectra_outbox_failed 0",
+        "vectra_outbox_cancelled 0",
         "vectra_uptime_seconds",
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
