@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,10 +15,10 @@ use tokio::sync::watch;
 
 use crate::auth::JwtKeys;
 use crate::auth::password::Passwords;
-use crate::auth::rate_limit::{LoginFailures, RateLimiter};
+use crate::auth::rate_limit::Limits;
 use crate::blocking::Bounded;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, Statements};
 use crate::email::{Mailer, Outbox, OutboxSettings, Templates};
 use crate::http::{self, AppState, DevMode, Services};
 use crate::metrics::Metrics;
@@ -28,11 +29,14 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     outbox: Outbox,
-    limiter: RateLimiter,
-    login_failures: LoginFailures,
+    limits: Limits,
     metrics: Metrics,
     /// The private `/metrics` listener (`METRICS_BIND_ADDR`), if any.
     metrics_listener: Option<(TcpListener, Router)>,
+    /// Shared with the state: set when shutdown begins.
+    draining: Arc<AtomicBool>,
+    drain_delay: Duration,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -43,12 +47,26 @@ impl Application {
     /// `dev`: the additions of `vectra dev`; with its mailbox, every email
     /// is kept there instead of sent.
     pub async fn build_with(config: Config, dev: Option<DevMode>) -> anyhow::Result<Self> {
+        // The statement timeout rides on the connection's options, or, behind
+        // a transaction-mode pooler (which refuses startup options and runs
+        // each transaction wherever it likes), in each transaction.
+        let (connection_timeout, statements) = if config.database_prepared_statements {
+            (Some(config.request_timeout), Statements::Prepared)
+        } else {
+            let ms = config.request_timeout.as_millis().max(1) as u64;
+            (
+                None,
+                Statements::Unnamed {
+                    statement_timeout_ms: Some(ms),
+                },
+            )
+        };
         let pool = crate::db::pool_with(
             &config.database_url,
             config.db_pool_size,
-            Some(config.request_timeout),
+            connection_timeout,
         )?;
-        let db = Db::new(pool);
+        let db = Db::with(pool, statements);
         let mailer = match dev.as_ref().and_then(|d| d.mailbox.clone()) {
             Some(mb) => Mailer::local(mb, &config.email_from)?,
             None => Mailer::new(&config.smtp_url, &config.email_from)?,
@@ -81,19 +99,21 @@ impl Application {
             None => None,
         };
         crate::auth::password::warm_up();
-        let limiter = RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_max_keys);
-        let login_failures = LoginFailures::new(
+        let limits = Limits::new(
+            config.rate_limit_per_minute,
             config.login_failures_before_backoff,
             config.rate_limit_max_keys,
         );
+        let draining = Arc::new(AtomicBool::new(false));
+        let (drain_delay, shutdown_timeout) = (config.drain_delay, config.shutdown_timeout);
         let state = AppState::new(Services {
+            draining: draining.clone(),
             db,
             jwt: JwtKeys::new(
                 config.jwt_secret.expose().as_bytes(),
                 config.access_token_ttl,
             ),
-            limiter: limiter.clone(),
-            login_failures: login_failures.clone(),
+            limits: limits.clone(),
             passwords: Passwords::new(config.hash_concurrency),
             heavy: Bounded::new(Bounded::half_the_cores()),
             metrics: metrics.clone(),
@@ -107,9 +127,11 @@ impl Application {
                 .map(|l| (l, http::prometheus::private_router(state.clone()))),
             router: http::router(state),
             outbox,
-            limiter,
-            login_failures,
+            limits,
             metrics,
+            draining,
+            drain_delay,
+            shutdown_timeout,
         })
     }
 
@@ -132,14 +154,22 @@ impl Application {
     }
 
     /// Serves (and runs the email outbox worker) until `shutdown` completes,
-    /// then lets in-flight requests and the current delivery round finish.
+    /// then drains, within a bounded time:
+    ///
+    /// 1. at once, `/ready` answers 503 and the outbox worker claims nothing
+    ///    more (it finishes the round it is in);
+    /// 2. for `DRAIN_DELAY` every request is still served, so that a
+    ///    balancer polling `/ready` stops sending here first;
+    /// 3. the listener closes (new connections are refused, so a proxy tries
+    ///    the next instance) and the requests in flight finish, for at most
+    ///    `SHUTDOWN_TIMEOUT`; what is still running then is dropped.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(self.outbox.run(stopped.clone()));
-        let (limiter, login_failures, metrics) = (self.limiter, self.login_failures, self.metrics);
+        let (limits, metrics) = (self.limits, self.metrics);
         let mut prune_stop = stopped.clone();
         let pruner = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -152,8 +182,7 @@ impl Application {
                         metrics.upkeep();
                         ticks = ticks.wrapping_add(1);
                         if ticks.is_multiple_of(12) {
-                            limiter.prune();
-                            login_failures.prune();
+                            limits.prune();
                         }
                     }
                     _ = prune_stop.changed() => break,
@@ -173,15 +202,41 @@ impl Application {
                 }
             })
         });
+        let (draining, drain_delay) = (self.draining, self.drain_delay);
+        let stop = Arc::new(stop);
+        let stop_on_signal = stop.clone();
+        let drained = async move {
+            shutdown.await;
+            draining.store(true, Ordering::Relaxed);
+            let _ = stop_on_signal.send(true);
+            if !drain_delay.is_zero() {
+                tracing::info!(?drain_delay, "draining: /ready answers 503; still serving");
+                tokio::time::sleep(drain_delay).await;
+            }
+            tracing::info!("listener closed; finishing in-flight requests");
+        };
         let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(drained);
+        let mut began = stopped.clone();
+        let bound = drain_delay + self.shutdown_timeout;
+        let deadline = async move {
+            let _ = began.changed().await;
+            tokio::time::sleep(bound).await;
+        };
+        let served = tokio::select! {
+            served = served => served,
+            () = deadline => {
+                tracing::warn!(timeout = ?self.shutdown_timeout, "requests still in flight at SHUTDOWN_TIMEOUT; stopping anyway");
+                Ok(())
+            }
+        };
+        // Also when serving ended on its own (an I/O error).
         let _ = stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(15), worker).await;
+        let _ = tokio::time::timeout(self.shutdown_timeout, worker).await;
         let _ = pruner.await;
         if let Some(m) = metrics_server {
             let _ = m.await;

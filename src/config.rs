@@ -5,6 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::client_addr::TrustedProxies;
+
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration: {var}: {problem}")]
@@ -59,6 +61,18 @@ pub struct Config {
     /// Swagger UI at `/docs` (the document at `/api/v1/openapi.json` is
     /// served either way).
     pub docs_enabled: bool,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Origins whose pages may call the API from a browser (CORS).
+    pub cors_allowed_origins: Vec<String>,
+    /// Named prepared statements, cached per connection (`false` behind a
+    /// transaction-mode pooler such as PgBouncer).
+    pub database_prepared_statements: bool,
+    /// How long `/ready` answers 503 before the listener closes, so that a
+    /// balancer polling it stops sending first.
+    pub drain_delay: Duration,
+    /// The most in-flight requests get to finish once the listener closed.
+    pub shutdown_timeout: Duration,
 }
 
 /// Operator settings that carry rules, stored in the database (`auth.settings`)
@@ -152,6 +166,14 @@ impl std::fmt::Debug for Config {
             .field("metrics_bind_addr", &self.metrics_bind_addr)
             .field("metrics_token", &self.metrics_token)
             .field("docs_enabled", &self.docs_enabled)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field(
+                "database_prepared_statements",
+                &self.database_prepared_statements,
+            )
+            .field("drain_delay", &self.drain_delay)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
@@ -255,6 +277,14 @@ impl Config {
                 None => None,
             },
             docs_enabled: env.parsed("DOCS_ENABLED", "true")?,
+            trusted_proxies: TrustedProxies::parse(
+                &env.optional("TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|problem| ConfigError::new("TRUSTED_PROXIES", problem))?,
+            cors_allowed_origins: cors_origins(env.optional("CORS_ALLOWED_ORIGINS"))?,
+            database_prepared_statements: env.parsed("DATABASE_PREPARED_STATEMENTS", "true")?,
+            drain_delay: env.duration_or_zero("DRAIN_DELAY", "0s")?,
+            shutdown_timeout: env.duration("SHUTDOWN_TIMEOUT", "30s")?,
         })
     }
 
@@ -415,6 +445,15 @@ impl Env<'_> {
         Ok(raw)
     }
 
+    /// A duration that may be zero (`0`, `0s`, `5s` …).
+    fn duration_or_zero(&self, var: &'static str, default: &str) -> Result<Duration, ConfigError> {
+        match self.optional(var).as_deref().map(str::trim) {
+            Some("0") | Some("0s") => Ok(Duration::ZERO),
+            None if default == "0s" => Ok(Duration::ZERO),
+            _ => self.duration(var, default),
+        }
+    }
+
     /// `900`, `900s`, `15m`, `12h`, `30d` (anything humantime reads).
     fn duration(&self, var: &'static str, default: &str) -> Result<Duration, ConfigError> {
         let raw = self.optional(var).unwrap_or_else(|| default.to_owned());
@@ -432,6 +471,40 @@ impl Env<'_> {
             )),
         }
     }
+}
+
+/// `https://app.example.com, http://localhost:5173`: exact origins (scheme,
+/// host, optional port; no path, no wildcard), since browsers compare them
+/// byte for byte.
+fn cors_origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let mut origins = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = |why: &str| {
+            ConfigError::new(
+                "CORS_ALLOWED_ORIGINS",
+                format!("{part:?} {why} (write origins like https://app.example.com)"),
+            )
+        };
+        if part.contains('*') {
+            return Err(bad("is a wildcard; list each origin"));
+        }
+        let url = url::Url::parse(part).map_err(|_| bad("is not an origin"))?;
+        if !matches!(url.scheme(), "http" | "https")
+            || url.host_str().is_none()
+            || !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || url.path() != "/"
+        {
+            return Err(bad("is not an origin"));
+        }
+        origins.push(url.origin().ascii_serialization());
+    }
+    Ok(origins)
 }
 
 fn looks_like_email(s: &str) -> bool {
@@ -618,6 +691,11 @@ mod tests {
             "METRICS_BIND_ADDR",
             "METRICS_TOKEN",
             "DOCS_ENABLED",
+            "TRUSTED_PROXIES",
+            "CORS_ALLOWED_ORIGINS",
+            "DATABASE_PREPARED_STATEMENTS",
+            "DRAIN_DELAY",
+            "SHUTDOWN_TIMEOUT",
         ]
         .into_iter()
         .collect();

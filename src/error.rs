@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio_postgres::error::SqlState;
 
 use crate::auth::extract::Refused;
-use crate::auth::rate_limit::Limited;
+use crate::auth::rate_limit::{Limited, Refusal};
 use crate::{db, domain};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -254,6 +254,15 @@ impl From<Refused> for ApiError {
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         ApiError::from(self).into_response()
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Limited(limited) => limited.into(),
+            Refusal::Db(e) => e.into(),
+        }
     }
 }
 

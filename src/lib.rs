@@ -7,6 +7,7 @@
 pub mod app;
 pub mod auth;
 pub mod blocking;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod dev;

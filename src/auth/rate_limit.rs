@@ -1,7 +1,10 @@
 //! Rate limits for the routes an attacker can call in bulk, answering 429
-//! with `Retry-After`. In memory: each instance of the service counts for
-//! itself (limits that must hold across instances, such as invitations per
-//! hour, live in the database).
+//! with `Retry-After`, counted once for the whole deployment: [`Limits`]
+//! asks the database (`auth.hit_limits`, `auth.check_login`: one statement
+//! per limited request), where every instance meets. In front of it, each
+//! instance keeps the in-memory limiters below: they count only what this
+//! instance saw, so they never refuse what the database would allow, and a
+//! flood of one key stops here without costing the database anything.
 //!
 //! Memory is bounded whatever clients send:
 //! * a key is a 64-bit hash (keyed per process) of the route and the value,
@@ -29,6 +32,8 @@ use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
 use governor::{Quota, RateLimiter as Governor};
 use uuid::Uuid;
 
+use crate::db::{self, Actor, Db, calls};
+
 /// What a request is counted against.
 #[derive(Debug, Clone, Copy)]
 pub enum Key<'a> {
@@ -42,6 +47,30 @@ pub enum Key<'a> {
 
 /// Characters of an email that make its key: more than any valid address.
 const MAX_KEYED_CHARS: usize = 320;
+
+impl Key<'_> {
+    /// The key as the database counts it (`route|kind|value`, the email
+    /// folded as below, the address by its /64); the database stores only
+    /// its HMAC.
+    pub fn shared(&self) -> String {
+        match self {
+            Key::Ip(route, ip) => format!("{route}|ip|{}", normalized(*ip)),
+            Key::Email(route, email) => format!("{route}|email|{}", folded(email)),
+            Key::User(route, id) => format!("{route}|user|{id}"),
+        }
+    }
+}
+
+/// An email as typed, trimmed and case-folded, cut at [`MAX_KEYED_CHARS`]:
+/// the spellings the login lookup treats as one address make one key.
+pub fn folded(email: &str) -> String {
+    email
+        .trim()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .take(MAX_KEYED_CHARS)
+        .collect()
+}
 
 /// The shared bucket of keys that arrive while a limiter is full. Hashed
 /// keys are always odd, so none is this one.
@@ -206,6 +235,94 @@ impl RateLimiter {
 
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
+    }
+}
+
+/// The limits as the routes see them: this instance's memory first, then
+/// the deployment's count in the database.
+#[derive(Clone)]
+pub struct Limits {
+    memory: RateLimiter,
+    failures: LoginFailures,
+    per_minute: i32,
+    free_failures: i32,
+}
+
+/// Why a limited request may not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Limited(#[from] Limited),
+    /// The database could not count it: refused too (fail closed).
+    #[error(transparent)]
+    Db(#[from] db::Error),
+}
+
+impl Limits {
+    /// `per_minute` attempts per key a minute (`RATE_LIMIT_PER_MINUTE`),
+    /// `free_failures` failed logins per email before the backoff
+    /// (`LOGIN_FAILURES_BEFORE_BACKOFF`), at most `max_keys` keys in memory.
+    pub fn new(per_minute: u32, free_failures: u32, max_keys: usize) -> Self {
+        Self {
+            memory: RateLimiter::new(per_minute, max_keys),
+            failures: LoginFailures::new(free_failures, max_keys),
+            per_minute: per_minute.clamp(1, i32::MAX as u32) as i32,
+            free_failures: free_failures.min(i32::MAX as u32) as i32,
+        }
+    }
+
+    /// Counts one attempt against each key; refused if any is spent.
+    pub async fn check(&self, db: &Db, keys: &[Key<'_>]) -> Result<(), Refusal> {
+        self.memory.check(keys)?;
+        let shared: Vec<String> = keys.iter().map(Key::shared).collect();
+        let shared: Vec<&str> = shared.iter().map(String::as_str).collect();
+        refused(calls::hit_limits(db, &Actor::Anonymous, &shared, self.per_minute).await?)
+    }
+
+    /// Before a login's password is checked: the address's limit and the
+    /// email's backoff.
+    pub async fn check_login(&self, db: &Db, client: IpAddr, email: &str) -> Result<(), Refusal> {
+        let address = Key::Ip("login", client);
+        self.memory.check(&[address])?;
+        self.failures.check(email)?;
+        let wait = calls::check_login(
+            db,
+            &Actor::Anonymous,
+            &address.shared(),
+            &folded(email),
+            self.per_minute,
+        )
+        .await?;
+        refused(wait)
+    }
+
+    /// A wrong password (or no such account) for this email.
+    pub async fn login_failed(&self, db: &Db, email: &str) -> Result<(), db::Error> {
+        self.failures.failed(email);
+        calls::login_failed(db, &Actor::Anonymous, &folded(email), self.free_failures).await
+    }
+
+    /// A successful login: the email starts afresh.
+    pub async fn login_succeeded(&self, db: &Db, email: &str) -> Result<(), db::Error> {
+        self.failures.succeeded(email);
+        calls::login_succeeded(db, &Actor::Anonymous, &folded(email)).await
+    }
+
+    /// Forgets the in-memory keys that recovered (the database's are the
+    /// worker's to prune: `auth.prune_limits`).
+    pub fn prune(&self) {
+        self.memory.prune();
+        self.failures.prune();
+    }
+}
+
+fn refused(wait: Option<f64>) -> Result<(), Refusal> {
+    match wait {
+        Some(secs) => Err(Limited {
+            wait: Duration::try_from_secs_f64(secs).unwrap_or(Duration::from_secs(1)),
+        }
+        .into()),
+        None => Ok(()),
     }
 }
 

@@ -38,7 +38,7 @@ macro_rules! single_value {
     )*};
 }
 
-single_value!(JsonText, Value, i32, bool, String, Uuid);
+single_value!(JsonText, Value, i32, bool, String, Uuid, Option<f64>);
 
 impl CallResult for () {
     fn accepts(_: &[Type]) -> bool {
@@ -65,14 +65,39 @@ impl CallResult for Rows {
 pub struct Call {
     pub name: &'static str,
     pub sql: &'static str,
-    /// Per parameter: whether the Rust type can be sent as that SQL type.
-    pub params: &'static [fn(&Type) -> bool],
+    /// Per parameter, the SQL type the value is sent as (the statement is
+    /// parsed with these types, named or unnamed: see `Statements`).
+    pub params: &'static [Type],
     /// Whether the result columns can be read as the Rust result type.
     pub result: fn(&[Type]) -> bool,
 }
 
-fn accepts<T: ToSql>(ty: &Type) -> bool {
-    T::accepts(ty)
+/// A Rust value a call sends, and the SQL type it is sent as.
+pub trait SqlParam: ToSql + Sync {
+    const TYPE: Type;
+}
+
+macro_rules! sql_param {
+    ($($t:ty => $ty:ident),* $(,)?) => {$(
+        impl SqlParam for $t {
+            const TYPE: Type = Type::$ty;
+        }
+    )*};
+}
+
+sql_param!(
+    &str => TEXT,
+    Uuid => UUID,
+    i32 => INT4,
+    f64 => FLOAT8,
+    bool => BOOL,
+    &Value => JSONB,
+    IpAddr => INET,
+    &[&str] => TEXT_ARRAY,
+);
+
+impl<T: SqlParam> SqlParam for Option<T> {
+    const TYPE: Type = T::TYPE;
 }
 
 macro_rules! calls {
@@ -86,8 +111,8 @@ macro_rules! calls {
             // As many arguments as the SQL function has parameters.
             #[allow(clippy::too_many_arguments)]
             pub async fn $name(db: &Db, actor: &Actor, $($arg: $ty),*) -> Result<$ret, Error> {
-                let params: &[&(dyn ToSql + Sync)] = &[$(&$arg),*];
-                let rows = db.query(actor, $sql, params).await?;
+                let params: &[(&(dyn ToSql + Sync), Type)] = &[$((&$arg, <$ty as SqlParam>::TYPE)),*];
+                let rows = db.query_typed(actor, $sql, params).await?;
                 <$ret as CallResult>::from_rows($sql, rows)
             }
         )*
@@ -97,7 +122,7 @@ macro_rules! calls {
             Call {
                 name: stringify!($name),
                 sql: $sql,
-                params: &[$(accepts::<$ty>),*],
+                params: &[$(<$ty as SqlParam>::TYPE),*],
                 result: <$ret as CallResult>::accepts,
             },
         )*];
@@ -109,7 +134,7 @@ macro_rules! calls {
 pub const CREATE_PLATFORM_ADMIN: Call = Call {
     name: "create_platform_admin",
     sql: "select auth.create_platform_admin($1, $2, $3)",
-    params: &[accepts::<&str>, accepts::<&str>, accepts::<&str>],
+    params: &[Type::TEXT, Type::TEXT, Type::TEXT],
     result: <Uuid as CallResult>::accepts,
 };
 
@@ -159,6 +184,16 @@ calls! {
     fn schema_version() -> i32 = "select app.schema_version()";
     /// Nothing but the request transaction: the context statement's checks.
     fn confirm_session() -> () = "select 1";
+    /// One attempt against each abuse-limit key, for the whole deployment:
+    /// the seconds to wait when one is spent.
+    fn hit_limits(keys: &[&str], per_minute: i32) -> Option<f64>
+        = "select auth.hit_limits($1, $2)";
+    /// A login attempt: the address's limit, then the email's backoff.
+    fn check_login(address_key: &str, email: &str, per_minute: i32) -> Option<f64>
+        = "select auth.check_login($1, $2, $3)";
+    fn login_failed(email: &str, free_failures: i32) -> ()
+        = "select auth.login_failed($1, $2)";
+    fn login_succeeded(email: &str) -> () = "select auth.login_succeeded($1)";
     /// Whether the caller may act with one of these roles: asked before
     /// any expensive work on what it sent (the write checks again).
     fn authorize(roles: &[&str]) -> () = "select app.authorize(variadic $1)";
@@ -175,6 +210,8 @@ calls! {
     /// A failure after the last attempt is final, and then the token goes too.
     fn outbox_mark_failed(id: Uuid, delay_secs: f64, error: &str, permanent: bool) -> ()
         = "select auth.outbox_mark_failed($1, $2, $3, $4)";
+    /// Abuse-limit keys that recovered, forgotten; how many.
+    fn prune_limits() -> i32 = "select auth.prune_limits()";
     /// Accounts never verified within `UNVERIFIED_ACCOUNT_TTL`, removed
     /// (at most `limit`); how many.
     fn expire_unverified_accounts(limit: i32) -> i32

@@ -8,7 +8,7 @@ pub mod migrate;
 mod request;
 
 pub use json_text::JsonText;
-pub use request::{Actor, Db, Error, SessionClaims};
+pub use request::{Actor, Db, Error, SessionClaims, Statements};
 
 use std::time::Duration;
 

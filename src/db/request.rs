@@ -14,7 +14,7 @@
 use deadpool_postgres::{Object, Pool, Transaction};
 use futures_util::future::BoxFuture;
 use tokio_postgres::Row;
-use tokio_postgres::types::{FromSqlOwned, ToSql};
+use tokio_postgres::types::{FromSqlOwned, ToSql, Type};
 use uuid::Uuid;
 
 /// What can go wrong with a request transaction. The HTTP layer maps it to
@@ -98,100 +98,170 @@ impl Actor {
     }
 }
 
-/// Runs the context statement for `actor` with `statement` prepared from
-/// [`Actor::context_sql`].
-async fn enter<C: tokio_postgres::GenericClient>(
-    client: &C,
-    statement: &tokio_postgres::Statement,
-    actor: &Actor,
-) -> Result<(), tokio_postgres::Error> {
-    let role = actor.db_role();
-    match actor.claims() {
-        Some(c) => {
-            client
-                .query(
-                    statement,
-                    &[&role, &c.session_id, &c.user_id, &c.org_id, &c.role],
-                )
-                .await?
-        }
-        None => client.query(statement, &[&role]).await?,
+/// The values of the context statement ([`Actor::context_sql`]) for
+/// `actor`, with their SQL types.
+fn context_params(actor: &Actor) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    let role: &'static &'static str = match actor.db_role() {
+        "vectra_anon" => &"vectra_anon",
+        "vectra_member" => &"vectra_member",
+        "vectra_platform_admin" => &"vectra_platform_admin",
+        _ => &"vectra_worker",
     };
-    Ok(())
+    let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![(role, Type::TEXT)];
+    if let Some(c) = actor.claims() {
+        params.extend([
+            (&c.session_id as &(dyn ToSql + Sync), Type::UUID),
+            (&c.user_id, Type::UUID),
+            (&c.org_id, Type::UUID),
+            (&c.role, Type::TEXT),
+        ]);
+    }
+    params
+}
+
+/// How statements reach the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Statements {
+    /// Named prepared statements, cached per connection: one parse per
+    /// statement and connection, then only binds. The default.
+    Prepared,
+    /// Unnamed statements with their parameter types given, parsed with
+    /// each use, and nothing session-level assumed: what a transaction-mode
+    /// pooler (PgBouncer `pool_mode = transaction`) needs, where successive
+    /// transactions may run on different server connections
+    /// (`DATABASE_PREPARED_STATEMENTS=false`). `statement_timeout` travels
+    /// in each transaction (`set local`) instead of the connection's options,
+    /// which poolers refuse.
+    Unnamed { statement_timeout_ms: Option<u64> },
 }
 
 /// The service's handle on the database.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    statements: Statements,
 }
 
 impl Db {
+    /// Prepared statements ([`Statements::Prepared`]).
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        Self::with(pool, Statements::Prepared)
+    }
+
+    pub fn with(pool: Pool, statements: Statements) -> Self {
+        Self { pool, statements }
     }
 
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
 
+    pub fn statements(&self) -> Statements {
+        self.statements
+    }
+
     async fn client(&self) -> Result<Object, Error> {
         Ok(self.pool.get().await?)
     }
 
-    /// One statement in its own request transaction; its rows.
+    /// One statement in its own request transaction, its parameters typed
+    /// by the caller: the service's calls ([`super::calls`]).
     ///
-    /// The four statements (the session reset and begin, context, the statement, commit) are
-    /// pipelined: all are sent before the first answer is read, so the
-    /// request costs one round trip once the statements are cached on the
-    /// connection. If the context or the statement fails, the server turns
-    /// the pipelined `commit` into a rollback, and the first error is returned.
+    /// The statements (the session reset and begin, context, the statement,
+    /// commit) are pipelined: all are sent before the first answer is read,
+    /// so the request costs one round trip once the statements are cached on
+    /// the connection (or, unnamed, parsed in the same messages). If the
+    /// context or the statement fails, the server turns the pipelined
+    /// `commit` into a rollback, and the first error is returned.
+    pub async fn query_typed(
+        &self,
+        actor: &Actor,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, Error> {
+        trace(actor, sql, params);
+        let client = self.client().await?;
+        let pg: &tokio_postgres::Client = &client;
+        let context = context_params(actor);
+        match self.statements {
+            Statements::Prepared => {
+                let context_statement = prepare_context(&client, actor).await?;
+                let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+                let statement = client.prepare_typed_cached(sql, &types).await?;
+                let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+                let context_values: Vec<&(dyn ToSql + Sync)> =
+                    context.iter().map(|(v, _)| *v).collect();
+                // The reset is a message of its own: it commits on its own
+                // before `begin` (a failed request cannot roll it back), and
+                // if it failed, `begin` would still open the transaction the
+                // context runs in.
+                let (reset, begun, entered, rows, committed) = tokio::join!(
+                    pg.batch_execute(RESET_SESSION),
+                    pg.batch_execute("begin"),
+                    pg.query(&context_statement, &context_values),
+                    pg.query(&statement, &values),
+                    pg.batch_execute("commit"),
+                );
+                begun?;
+                entered?;
+                let rows = rows?;
+                committed?;
+                reset?;
+                Ok(rows)
+            }
+            Statements::Unnamed {
+                statement_timeout_ms,
+            } => {
+                let begin = begin_sql(statement_timeout_ms);
+                let (begun, entered, rows, committed) = tokio::join!(
+                    pg.batch_execute(&begin),
+                    pg.query_typed(actor.context_sql(), &context),
+                    pg.query_typed(sql, params),
+                    pg.batch_execute("commit"),
+                );
+                begun?;
+                entered?;
+                let rows = rows?;
+                committed?;
+                Ok(rows)
+            }
+        }
+    }
+
+    /// One statement in its own request transaction, its parameter types
+    /// left to the server: for tools and tests (the service's own
+    /// statements are the typed functions of [`super::calls`]).
     pub async fn query(
         &self,
         actor: &Actor,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, Error> {
-        // `RUST_LOG=vectra::sql=trace`: every request transaction as sent,
-        // which bench/run.sh replays with pgbench (the same SQL, the same
-        // values) to measure the database's own ceiling.
-        if tracing::enabled!(target: "vectra::sql", tracing::Level::TRACE) {
-            let c = actor.claims();
-            tracing::trace!(
-                target: "vectra::sql",
-                context = actor.context_sql(),
-                context_params = ?(
-                    actor.db_role(),
-                    c.map(|c| c.session_id),
-                    c.map(|c| c.user_id),
-                    c.and_then(|c| c.org_id),
-                    c.map(|c| c.role.as_str()),
-                ),
-                statement = sql,
-                params = ?params,
-                "request transaction"
-            );
+        match self.statements {
+            Statements::Prepared => {
+                let client = self.client().await?;
+                let statement = client.prepare_cached(sql).await?;
+                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                    .iter()
+                    .zip(statement.params())
+                    .map(|(v, t)| (*v, t.clone()))
+                    .collect();
+                drop(client);
+                self.query_typed(actor, sql, &typed).await
+            }
+            // The types must be learnt inside the transaction that uses the
+            // statement: a pooler may run the next one elsewhere.
+            Statements::Unnamed {
+                statement_timeout_ms,
+            } => {
+                let mut client = self.client().await?;
+                let tx = enter_unnamed(&mut client, actor, statement_timeout_ms).await?;
+                let statement = tx.prepare(sql).await?;
+                let rows = tx.query(&statement, params).await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
         }
-        let client = self.client().await?;
-        let context = client.prepare_cached(actor.context_sql()).await?;
-        let statement = client.prepare_cached(sql).await?;
-        let pg: &tokio_postgres::Client = &client;
-        // The reset is a message of its own: it commits on its own before
-        // `begin` (a failed request cannot roll it back), and if it failed,
-        // `begin` would still open the transaction the context runs in.
-        let (reset, begun, entered, rows, committed) = tokio::join!(
-            pg.batch_execute(RESET_SESSION),
-            pg.batch_execute("begin"),
-            enter(pg, &context, actor),
-            pg.query(&statement, params),
-            pg.batch_execute("commit"),
-        );
-        begun?;
-        entered?;
-        let rows = rows?;
-        committed?;
-        reset?;
-        Ok(rows)
     }
 
     /// One statement returning one value, in its own request transaction
@@ -215,20 +285,87 @@ impl Db {
         F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, E>>,
     {
         let mut client = self.client().await?;
-        let context = client
-            .prepare_cached(actor.context_sql())
-            .await
-            .map_err(Error::from)?;
-        // Here the reset costs its own round trip (this path is rare).
-        client
-            .batch_execute(RESET_SESSION)
-            .await
-            .map_err(Error::from)?;
-        let tx = client.transaction().await.map_err(Error::from)?;
-        enter(&*tx, &context, actor).await.map_err(Error::from)?;
+        let context = context_params(actor);
+        let tx = match self.statements {
+            Statements::Prepared => {
+                let statement = prepare_context(&client, actor).await?;
+                // Here the reset costs its own round trip (this path is rare).
+                client
+                    .batch_execute(RESET_SESSION)
+                    .await
+                    .map_err(Error::from)?;
+                let tx = client.transaction().await.map_err(Error::from)?;
+                let values: Vec<&(dyn ToSql + Sync)> = context.iter().map(|(v, _)| *v).collect();
+                tx.query(&statement, &values).await.map_err(Error::from)?;
+                tx
+            }
+            Statements::Unnamed {
+                statement_timeout_ms,
+            } => enter_unnamed(&mut client, actor, statement_timeout_ms).await?,
+        };
         let out = f(&tx).await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(out)
+    }
+}
+
+/// A transaction in `actor`'s context, with unnamed statements only.
+async fn enter_unnamed<'c>(
+    client: &'c mut Object,
+    actor: &Actor,
+    statement_timeout_ms: Option<u64>,
+) -> Result<Transaction<'c>, Error> {
+    let tx = client.transaction().await?;
+    if let Some(ms) = statement_timeout_ms {
+        tx.batch_execute(&format!("set local statement_timeout = {ms}"))
+            .await?;
+    }
+    tx.query_typed(actor.context_sql(), &context_params(actor))
+        .await?;
+    Ok(tx)
+}
+
+/// The context statement of `actor`, prepared and cached on the connection.
+async fn prepare_context(
+    client: &Object,
+    actor: &Actor,
+) -> Result<tokio_postgres::Statement, Error> {
+    let types: Vec<Type> = context_params(actor).into_iter().map(|(_, t)| t).collect();
+    Ok(client
+        .prepare_typed_cached(actor.context_sql(), &types)
+        .await?)
+}
+
+/// `begin`, with the statement timeout of the transaction when the
+/// connection cannot carry it.
+fn begin_sql(statement_timeout_ms: Option<u64>) -> String {
+    match statement_timeout_ms {
+        Some(ms) => format!("begin; set local statement_timeout = {ms}"),
+        None => "begin".to_owned(),
+    }
+}
+
+/// `RUST_LOG=vectra::sql=trace`: every request transaction as sent, which
+/// bench/run.sh replays with pgbench (the same SQL, the same values) to
+/// measure the database's own ceiling.
+fn trace(actor: &Actor, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) {
+    if tracing::enabled!(target: "vectra::sql", tracing::Level::TRACE) {
+        let c = actor.claims();
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        tracing::trace!(
+            target: "vectra::sql",
+            context = actor.context_sql(),
+            context_params = ?(
+                actor.db_role(),
+                c.map(|c| c.session_id),
+                c.map(|c| c.user_id),
+                c.and_then(|c| c.org_id),
+                c.map(|c| c.role.as_str()),
+            ),
+            statement = sql,
+            params = ?values,
+            "request transaction"
+        );
     }
 }
 

@@ -47,6 +47,9 @@ const STALE_CLAIM: &str = "5 minutes";
 /// (`auth.expire_unverified_accounts`), and how many at most each time.
 const ACCOUNT_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const ACCOUNT_SWEEP_LIMIT: i32 = 1000;
+/// How often the worker forgets abuse-limit keys that recovered
+/// (`auth.prune_limits`).
+const LIMITS_PRUNE_EVERY: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 // The worker holds no privilege on email_outbox: the three functions of
@@ -97,10 +100,17 @@ impl Outbox {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!("email outbox worker started");
         let mut last_sweep: Option<std::time::Instant> = None;
+        let mut last_prune: Option<std::time::Instant> = None;
         loop {
             if last_sweep.is_none_or(|at| at.elapsed() >= ACCOUNT_SWEEP_EVERY) {
                 last_sweep = Some(std::time::Instant::now());
                 self.expire_unverified_accounts().await;
+            }
+            if last_prune.is_none_or(|at| at.elapsed() >= LIMITS_PRUNE_EVERY) {
+                last_prune = Some(std::time::Instant::now());
+                if let Err(e) = calls::prune_limits(&self.db, &Actor::Worker).await {
+                    tracing::warn!(error = %e, "pruning the abuse limits failed");
+                }
             }
             let busy = match self.deliver_due().await {
                 Ok(n) => n >= self.settings.batch_size as usize,

@@ -2,10 +2,9 @@
 //! invitations. Each handler parses its input, hashes or verifies passwords,
 //! and calls the SQL functions of schema `auth` (sql/migrations/V5__auth.sql).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -19,6 +18,7 @@ use super::json::ApiJson;
 use crate::auth::AuthUser;
 use crate::auth::rate_limit::Key;
 use crate::auth::tokens::{OpenedSession, TokenResponse};
+use crate::client_addr::ClientAddr;
 use crate::db::{Actor, calls};
 use crate::domain::{Email, Fields, FullName, OrganizationName, Password, checked};
 use crate::error::{ApiError, FieldError};
@@ -86,14 +86,20 @@ struct RegisterBody {
 /// email that someone tried to register with it.
 async fn register(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let started = tokio::time::Instant::now();
-    state.limiter.check(&[
-        Key::Ip("register", addr.ip()),
-        Key::Email("register", &body.email),
-    ])?;
+    state
+        .limits
+        .check(
+            &state.db,
+            &[
+                Key::Ip("register", client),
+                Key::Email("register", &body.email),
+            ],
+        )
+        .await?;
     let mut f = Fields::new();
     let email = f.check("email", Email::parse(&body.email));
     let password = f.check("password", Password::parse(&body.password, email.as_ref()));
@@ -140,15 +146,17 @@ const BAD_CREDENTIALS: &str = "Invalid email or password";
 /// `POST /api/v1/auth/login`: tokens for a valid email and password.
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     // Every attempt counts against the address; only failures count against
     // the email, so a stranger's bad guesses delay the real user briefly
     // rather than lock them out.
-    state.limiter.check(&[Key::Ip("login", addr.ip())])?;
-    state.login_failures.check(&body.email)?;
+    state
+        .limits
+        .check_login(&state.db, client, &body.email)
+        .await?;
     // A malformed email cannot match an account: the same 401, the same work.
     let email = Email::parse(&body.email).ok();
     let found = match &email {
@@ -165,17 +173,17 @@ async fn login(
     };
     let valid = state.passwords.verify(body.password, hash.clone()).await?;
     let (Some(user_id), Some(hash), true) = (user_id, hash, valid) else {
-        state.login_failures.failed(&body.email);
+        state.limits.login_failed(&state.db, &body.email).await?;
         return Err(ApiError::unauthorized(BAD_CREDENTIALS));
     };
-    state.login_failures.succeeded(&body.email);
+    state.limits.login_succeeded(&state.db, &body.email).await?;
     let opened = calls::login(
         &state.db,
         &Actor::Anonymous,
         user_id,
         &hash,
         user_agent(&headers).as_deref(),
-        addr.ip(),
+        client,
     )
     .await?;
     tokens(&state, opened)
@@ -192,7 +200,7 @@ struct RefreshBody {
 /// already-rotated token revokes the whole session.
 async fn refresh(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -204,7 +212,7 @@ async fn refresh(
         &Actor::Anonymous,
         &body.refresh_token,
         user_agent(&headers).as_deref(),
-        addr.ip(),
+        client,
     )
     .await?;
     if result.get("error").is_some() {
@@ -237,8 +245,9 @@ async fn change_password(
 ) -> Result<impl IntoResponse, ApiError> {
     // Each attempt costs a password verification and maybe a hash.
     state
-        .limiter
-        .check(&[Key::User("change-password", user.claims.sub)])?;
+        .limits
+        .check(&state.db, &[Key::User("change-password", user.claims.sub)])
+        .await?;
     let actor = user.actor();
     let rows = calls::current_credentials(&state.db, &actor).await?.0;
     let Some(row) = rows.first() else {
@@ -290,7 +299,7 @@ fn plausible_token(token: &str) -> bool {
 /// and told why with a 403.
 async fn verify_email(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -302,7 +311,7 @@ async fn verify_email(
         &Actor::Anonymous,
         &body.token,
         user_agent(&headers).as_deref(),
-        addr.ip(),
+        client,
     )
     .await?;
     if let Some(reason) = result.get("error").and_then(Value::as_str) {
@@ -321,8 +330,12 @@ async fn send_verification_email(
 ) -> Result<impl IntoResponse, ApiError> {
     // Each call sends an email: limited like the public routes, per user.
     state
-        .limiter
-        .check(&[Key::User("send-verification", user.claims.sub)])?;
+        .limits
+        .check(
+            &state.db,
+            &[Key::User("send-verification", user.claims.sub)],
+        )
+        .await?;
     calls::send_verification_email(&state.db, &user.actor()).await?;
     Ok(accepted("A verification email is on its way"))
 }
@@ -342,16 +355,20 @@ struct Silent {
 }
 
 impl Silent {
-    fn start(
+    async fn start(
         state: &AppState,
-        addr: SocketAddr,
+        client: std::net::IpAddr,
         email: &str,
         route: &'static str,
     ) -> Result<Self, ApiError> {
         let started = tokio::time::Instant::now();
         state
-            .limiter
-            .check(&[Key::Ip(route, addr.ip()), Key::Email(route, email)])?;
+            .limits
+            .check(
+                &state.db,
+                &[Key::Ip(route, client), Key::Email(route, email)],
+            )
+            .await?;
         // A malformed address is the caller's mistake, said at once: its
         // syntax reveals nothing about which accounts exist.
         let email = Email::parse(email)
@@ -369,10 +386,10 @@ impl Silent {
 /// reveal which emails have accounts.
 async fn resend_verification_email(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let silent = Silent::start(&state, addr, &body.email, "resend-verification")?;
+    let silent = Silent::start(&state, client, &body.email, "resend-verification").await?;
     calls::resend_verification_email(&state.db, &Actor::Anonymous, silent.email.as_str()).await?;
     Ok(silent.answer(VERIFICATION_QUEUED).await)
 }
@@ -382,10 +399,10 @@ const RESET_QUEUED: &str = "If an account exists for this email, a reset link is
 /// `POST /api/v1/auth/forgot-password`: always 202 with the same body.
 async fn forgot_password(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let silent = Silent::start(&state, addr, &body.email, "forgot-password")?;
+    let silent = Silent::start(&state, client, &body.email, "forgot-password").await?;
     calls::request_password_reset(&state.db, &Actor::Anonymous, silent.email.as_str()).await?;
     Ok(silent.answer(RESET_QUEUED).await)
 }
@@ -451,7 +468,7 @@ struct AcceptInvitationBody {
 /// verified, invited role) and signs it in.
 async fn accept_invitation(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<AcceptInvitationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -473,7 +490,7 @@ async fn accept_invitation(
         &hash,
         checked(full_name)?.as_str(),
         user_agent(&headers).as_deref(),
-        addr.ip(),
+        client,
     )
     .await?;
     Ok((StatusCode::CREATED, tokens(&state, opened)?))

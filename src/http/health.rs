@@ -25,6 +25,11 @@ async fn health() -> Json<Value> {
 /// as every route, as `vectra_anon`) and carries every migration this build
 /// knows.
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ApiError::unavailable(
+            "Shutting down: finishing the requests in flight",
+        ));
+    }
     let expected = migrate::latest_version();
     let current = match calls::schema_version(&state.db, &Actor::Anonymous).await {
         Ok(v) => v,

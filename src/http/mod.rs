@@ -22,16 +22,18 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::client_addr::ClientAddr;
 use crate::metrics as service_metrics;
 
 /// The whole HTTP surface, with its middleware.
@@ -44,6 +46,8 @@ pub fn router(state: AppState) -> Router {
     let (max_body, timeout) = (config.max_body_bytes, config.request_timeout);
     let https = config.public_base_url.starts_with("https://");
     let metrics = state.metrics.clone();
+    let proxies = config.trusted_proxies.clone();
+    let cors = cors(&config.cors_allowed_origins);
     Router::new()
         .merge(dev)
         .merge(health::router())
@@ -79,11 +83,17 @@ pub fn router(state: AppState) -> Router {
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("");
+                    let client = req
+                        .extensions()
+                        .get::<ClientAddr>()
+                        .map(|c| c.0.to_string())
+                        .unwrap_or_default();
                     tracing::info_span!(
                         "request",
                         method = %req.method(),
                         path = %req.uri().path(),
                         request_id,
+                        client,
                         status = tracing::field::Empty,
                     )
                 })
@@ -92,10 +102,49 @@ pub fn router(state: AppState) -> Router {
                     tracing::info!(latency_ms = latency.as_millis() as u64, "response");
                 }),
         )
+        // Who the client is (TRUSTED_PROXIES), before anything logs or
+        // counts it.
+        .layer(from_fn_with_state(proxies, crate::client_addr::record))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(from_fn(middleware::drop_bad_request_id))
+        // Every response, errors and timeouts included, carries the CORS
+        // headers an allowed origin needs to read it.
+        .layer(tower::util::option_layer(cors))
         // Outermost: every request is counted and timed, whatever answered it.
         .layer(from_fn_with_state(metrics, service_metrics::record))
+}
+
+/// CORS for browser clients on other origins (`CORS_ALLOWED_ORIGINS`): exact
+/// origins, bearer tokens (no cookies, so no credentials mode), preflights
+/// answered and cached for ten minutes. No origins: no CORS headers at all.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PATCH,
+                Method::PUT,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+                REQUEST_ID,
+            ])
+            .expose_headers([REQUEST_ID, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// An HTML page of ours, with the Content-Security-Policy that says what it

@@ -3,12 +3,13 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use axum::extract::FromRef;
 
 use crate::auth::JwtKeys;
 use crate::auth::password::Passwords;
-use crate::auth::rate_limit::{LoginFailures, RateLimiter};
+use crate::auth::rate_limit::Limits;
 use crate::blocking::Bounded;
 use crate::config::Config;
 use crate::db::Db;
@@ -24,8 +25,8 @@ pub struct Services {
     pub db: Db,
     pub config: Config,
     pub jwt: JwtKeys,
-    pub limiter: RateLimiter,
-    pub login_failures: LoginFailures,
+    /// Abuse limits: this instance's memory, then the deployment's count.
+    pub limits: Limits,
     pub passwords: Passwords,
     /// CPU-heavy work on client input (sanitizing HTML, reading an import),
     /// off the async workers and a few at a time.
@@ -33,6 +34,9 @@ pub struct Services {
     pub metrics: Metrics,
     /// Emails (the worker's) and the few pages the service shows.
     pub templates: Arc<Templates>,
+    /// Set once shutdown began: `/ready` answers 503 while in-flight
+    /// requests finish (see `app::Application::run_until`).
+    pub draining: Arc<AtomicBool>,
     /// `vectra dev` only (always `None` for `vectra serve`): the pages the
     /// emails link to, and without `SMTP_URL` the local mailbox.
     pub dev: Option<DevMode>,

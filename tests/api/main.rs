@@ -24,4 +24,5 @@ mod prospecting;
 mod repo;
 mod rls;
 mod tenant_mail;
+mod topology;
 mod unverified_accounts;

@@ -85,6 +85,7 @@ pgtap_files! {
     pgtap_11_one_source_per_rule => "11_one_source_per_rule.sql",
     pgtap_12_advisory_locks => "12_advisory_locks.sql",
     pgtap_13_tenant_mail => "13_tenant_mail.sql",
+    pgtap_14_shared_limits => "14_shared_limits.sql",
 }
 
 /// A new file in `sql/tests/` gets its test above.

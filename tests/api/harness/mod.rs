@@ -766,6 +766,24 @@ impl TestApp {
         }
     }
 
+    /// Another instance of the service on this test's database (its own
+    /// listener, memory and pool; mail to the same sink, its worker idle),
+    /// as a deployment of several would run: its base URL.
+    pub async fn another_instance(&self, overrides: &[(&str, &str)]) -> String {
+        let smtp_url = self.mail.url();
+        let mut all = vec![
+            ("SMTP_URL", smtp_url.as_str()),
+            ("OUTBOX_POLL_INTERVAL", "1h"),
+        ];
+        all.extend_from_slice(overrides);
+        let app = vectra::app::Application::build(self.db.config_with(&all))
+            .await
+            .expect("build another instance");
+        let addr = app.local_addr().expect("local addr");
+        tokio::spawn(app.run_until(std::future::pending()));
+        format!("http://{addr}")
+    }
+
     /// Delivers every due email now (see `SmtpSink::deliver`); returns how
     /// many were attempted.
     pub async fn deliver_mail(&self) -> usize {
