@@ -38,20 +38,26 @@ impl Bounded {
     }
 
     /// Runs `work` on the blocking pool once a permit is free, in the
-    /// caller's tracing span.
+    /// caller's tracing span. The permit goes with the work, not with the
+    /// caller: a request cancelled (its client gone, its timeout reached)
+    /// while the work runs does not free a place for more until the work
+    /// itself is done.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .context("the blocking pool is closed")?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _guard = span.enter();
-            work()
+            let out = work();
+            drop(permit);
+            out
         })
         .await
         .context("a blocking task panicked")
@@ -66,5 +72,47 @@ impl Bounded {
     /// Permits in all.
     pub fn size(&self) -> usize {
         self.size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// A caller that gives up (a client gone, a timeout) does not free a
+    /// place while its work still runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_caller_keeps_its_permit_until_the_work_ends() {
+        let pool = Bounded::new(1);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let job = |running: Arc<AtomicUsize>, peak: Arc<AtomicUsize>| {
+            move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(200));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        for _ in 0..3 {
+            // Each caller gives up after 20 ms; its work goes on.
+            let _ = tokio::time::timeout(
+                Duration::from_millis(20),
+                pool.run(job(running.clone(), peak.clone())),
+            )
+            .await;
+        }
+        pool.run(job(running.clone(), peak.clone()))
+            .await
+            .expect("work");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            peak.load(Ordering::SeqCst),
+            1,
+            "more work ran at once than permits"
+        );
+        assert_eq!(pool.available(), 1);
     }
 }

@@ -402,6 +402,20 @@ fn problem_for_standard_sqlstate(db: &tokio_postgres::error::DbError) -> Option<
             "A text value contains a character that cannot be stored (such as NUL)",
         ));
     }
+    if *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE {
+        // Two requests wrote the same rows at once and the database undid
+        // one: nothing of it was kept, and trying again is safe.
+        tracing::info!(
+            code = code.code(),
+            "a transaction lost a race and rolled back"
+        );
+        let mut p = Problem::new(
+            StatusCode::CONFLICT,
+            "A concurrent request changed the same data; nothing was changed: try again",
+        );
+        p.retry_after = Some(1);
+        return Some(p);
+    }
     if *code == SqlState::QUERY_CANCELED {
         let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The request took too long");
         p.retry_after = Some(RETRY_UNAVAILABLE_SECS);

@@ -1,9 +1,11 @@
 -- Advisory locks are the service's: no request role, no DBA role and not the
 -- authenticator can take one (a held key once stalled an organization's
 -- sends until they timed out), while vectra_definer's functions still do.
+-- Large objects nobody's: no role of ours can create one (storage outside
+-- every table and policy).
 
 begin;
-select plan(18);
+select plan(22);
 
 create function pg_temp.refused(p_role text, p_sql text) returns text
 language plpgsql as $$
@@ -40,6 +42,11 @@ select is(pg_temp.refused('vectra_definer', 'select pg_advisory_xact_lock(1)'), 
           'vectra_definer takes the transaction locks its functions need');
 select is(pg_temp.refused('vectra_definer', 'select pg_advisory_lock(1)'), 'permission denied for function pg_advisory_lock',
           'but no session lock');
+select is(pg_temp.refused(r, 'select lo_from_bytea(0, ''\x00''::bytea)'), 'permission denied for function lo_from_bytea',
+          r || ' creates no large object')
+  from unnest(array['vectra_tenant_reader', 'vectra_member', 'vectra_anon']) r;
+select is(pg_temp.refused('vectra_worker', 'select lo_creat(-1)'), 'permission denied for function lo_creat',
+          'nor by lo_creat');
 -- Nobody but the superuser holds the privilege through PUBLIC any more.
 select is((select count(*)::int from pg_proc p
             where p.proname ~ '^pg_(try_)?advisory_(xact_)?lock'

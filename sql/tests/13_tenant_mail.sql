@@ -4,7 +4,7 @@
 -- organization's mail at the worker's claim, and suppression by mailbox.
 
 begin;
-select plan(12);
+select plan(16);
 
 insert into organizations (id, name, slug, status, deleted_at) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'Alpha', 'alpha', 'active', null),
@@ -46,10 +46,23 @@ reset role;
 -- The trigger holds for every writer, the migration owner (register) too.
 select throws_ok($$ insert into organizations (name, slug) values ('Ｖｅｃｔｒａ Security', 'vs') $$,
   'VA422', 'organization_name: Vectra is the platform''s name; choose another', 'register cannot name one after the platform');
-select lives_ok($$ select set_config('app.role', 'platform_admin', true);
+-- A platform-admin *setting* is not a platform admin: the trigger checks the session.
+select throws_ok($$ select set_config('app.role', 'platform_admin', true), set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true);
+                    insert into organizations (name, slug) values ('Vectra Internal', 'vectra-internal') $$,
+  'VA422', 'organization_name: Vectra is the platform''s name; choose another', 'a forged platform-admin setting does not lift it');
+insert into users (id, organization_id, email, password_hash, full_name, role, status, email_verified_at) values
+  ('99999999-0000-0000-0000-000000000001', null, 'ops@vectra.test', 'h', 'Vectra Ops', 'platform_admin', 'active', now());
+insert into sessions (id, user_id, token_hash, expires_at) values
+  ('99999999-5555-0000-0000-000000000001', '99999999-0000-0000-0000-000000000001', sha256('pa'), now() + interval '1 day');
+select lives_ok($$ select set_config('app.role', 'platform_admin', true), set_config('app.org_id', '', true),
+                          set_config('app.user_id', '99999999-0000-0000-0000-000000000001', true),
+                          set_config('app.session_id', '99999999-5555-0000-0000-000000000001', true);
                    insert into organizations (name, slug) values ('Vectra Internal', 'vectra-internal') $$,
-  'the platform admin may');
-select set_config('app.role', '', true);
+  'the platform admin, in its live session, may (and is itself named so)');
+select set_config('app.role', '', true), set_config('app.user_id', '', true), set_config('app.session_id', '', true);
+select throws_ok($$ insert into users (organization_id, email, password_hash, full_name, role)
+                    values ('aaaaaaaa-0000-0000-0000-000000000000', 'x@alpha.test', 'h', '[ALERT] Security Desk', 'member') $$,
+  'VA422', 'full_name: "[Alert]" marks the platform''s own alerts; choose another', 'nor may a user''s full name pass for an alert');
 
 -- The worker's claim withholds a suspended organization's mail.
 insert into notifications (id, organization_id, type, sender_id, subject, body, recipient_count)
@@ -71,6 +84,9 @@ select is((select count(*)::int from auth.outbox_claim(100, '0 seconds') c where
 -- Suppression compares mailboxes.
 select is(app.mailbox_key('Ann+News@Example.TEST'), 'ann@example.test', 'a +tag and the case do not make another mailbox');
 select is(app.mailbox_key('ann@example.test'), 'ann@example.test', 'a plain address is its own mailbox');
+select is(app.mailbox_key('A.Nn+x@GoogleMail.com'), 'ann@gmail.com', 'Gmail ignores dots, and googlemail.com is gmail.com');
+select is(app.name_key('Véc̆tra Ｓupport, Vеctra (Cyrillic е)'), 'vectrasupportvectracyrillice',
+  'accents, fullwidth and Cyrillic look-alikes fold to the Latin letters they imitate');
 
 select * from finish();
 rollback;

@@ -25,6 +25,8 @@ use postgres::{Binaries, Cluster, RunAs};
 pub const DATABASE: &str = "vectra";
 /// The DBA login dev mode creates, granted `vectra_tenant_reader`.
 pub const DBA_ROLE: &str = "vectra_dba";
+/// Connections the DBA login may hold at once: the service keeps the rest.
+pub const DBA_CONNECTION_LIMIT: i32 = 5;
 
 pub struct DevOptions {
     /// Where dev mode keeps its state (`.vectra` in the working directory).
@@ -387,6 +389,17 @@ async fn prepare_database(
             ))
             .await?;
     }
+    // A DBA's session cannot take the service's connections or hold locks
+    // and disk for long (docs/security.md, "For DBAs"); every run, so older
+    // clusters get them too.
+    admin
+        .batch_execute(&format!(
+            "alter role {DBA_ROLE} connection limit {DBA_CONNECTION_LIMIT};
+             alter role {DBA_ROLE} set statement_timeout = '60s';
+             alter role {DBA_ROLE} set idle_in_transaction_session_timeout = '5min';
+             alter role {DBA_ROLE} set temp_file_limit = '1GB'"
+        ))
+        .await?;
     // The password in clear never crosses the wire: a SCRAM verifier.
     let verifier = postgres_protocol::password::scram_sha_256(state.dba_password.as_bytes());
     admin

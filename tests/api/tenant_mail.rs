@@ -197,6 +197,9 @@ async fn an_organization_cannot_pass_for_the_platform() {
         "V e c t r a",
         "ｖｅｃｔｒａ support",
         "The-VECTRA-team",
+        "Véctra Billing",
+        "VECTRÅ",
+        "V\u{0435}ctra",
     ] {
         app.register("eve@example.com", crate::harness::PASSWORD, name)
             .await
@@ -205,6 +208,25 @@ async fn an_organization_cannot_pass_for_the_platform() {
                 "Vectra is the platform's name; choose another",
             )]);
     }
+    app.register(
+        "eve@example.com",
+        crate::harness::PASSWORD,
+        "[Alert] Security Team",
+    )
+    .await
+    .invalid(&[(
+        "organization_name",
+        "\"[Alert]\" marks the platform's own alerts; choose another",
+    )]);
+    // Nor a person's name, which invitations and greetings show.
+    app.post(
+        "/api/v1/auth/register",
+        json!({"email": "eve@example.com", "password": crate::harness::PASSWORD,
+               "full_name": "[Alert] Vectra Security", "organization_name": "Eve Co"}),
+        None,
+    )
+    .await
+    .expect(422);
     assert_eq!(app.count("select count(*) from organizations").await, 0);
     let acme = team(&app, "acme").await;
     app.patch(
@@ -221,6 +243,7 @@ async fn an_organization_cannot_pass_for_the_platform() {
         "[ ALERT ] Action needed",
         "Your Vectra invoice",
         "Security notice from V.E.C.T.R.A",
+        "Your Véctra account",
     ] {
         send(
             &app,
@@ -231,6 +254,23 @@ async fn an_organization_cannot_pass_for_the_platform() {
         .invalid(&[(
             "subject",
             "must not hold \"[Alert]\" or the platform's name (Vectra): they mark the platform's own mail",
+        )]);
+    }
+    // Invisible characters cannot split the marker.
+    for subject in [
+        "[Al\u{200B}ert] Action needed",
+        "[Alert\u{00AD}] x",
+        "Hi\u{2060}",
+    ] {
+        send(
+            &app,
+            &acme.owner,
+            note("org_to_prospects", json!(["p1@prospect.test"]), subject),
+        )
+        .await
+        .invalid(&[(
+            "subject",
+            "must not contain control or invisible formatting characters",
         )]);
     }
     assert_eq!(app.count("select count(*) from notifications").await, 0);

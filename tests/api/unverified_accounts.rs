@@ -160,6 +160,114 @@ async fn an_invitation_wins_over_an_unverified_account_of_its_address() {
         .expect(200);
 }
 
+/// An upgrade removes nobody at once, and never an organization's data: an
+/// account registered before the rule counts its period from the upgrade,
+/// and one whose organization holds data (written while unverified accounts
+/// still could) stays, locked to reading.
+#[tokio::test]
+async fn the_expiry_spares_accounts_from_before_it_and_any_data() {
+    let app = TestApp::spawn().await;
+    app.register("founder@customer.test", PASSWORD, "Customer Ltd")
+        .await
+        .expect(202);
+    app.register("data@customer.test", PASSWORD, "Data Ltd")
+        .await
+        .expect(202);
+    let admin = app.db.admin().await;
+    admin
+        .batch_execute(
+            "update users set created_at = now() - interval '30 days';
+             update organizations set created_at = now() - interval '30 days';
+             insert into leads (organization_id, email)
+             select organization_id, 'lead@prospect.test' from users where email = 'data@customer.test'",
+        )
+        .await
+        .expect("backdate");
+    let sweep = || async {
+        vectra::db::calls::expire_unverified_accounts(
+            &app.db.db(1),
+            &vectra::db::Actor::Worker,
+            100,
+        )
+        .await
+        .expect("sweep")
+    };
+    // The rule is new here (the migration just ran): a month-old account waits.
+    assert_eq!(sweep().await, 0);
+    // A week after the upgrade, the empty one goes; the one with data stays.
+    admin
+        .batch_execute("update auth.settings set unverified_since = now() - interval '8 days'")
+        .await
+        .expect("age the rule");
+    assert_eq!(sweep().await, 1);
+    assert_eq!(
+        app.count("select count(*) from users where email = 'data@customer.test'")
+            .await,
+        1
+    );
+    assert_eq!(app.count("select count(*) from leads").await, 1);
+    // And an invitation does not take it over either.
+    let bigcorp = team(&app, "bigcorp").await;
+    app.settle_outbox().await;
+    app.post(
+        &format!("{ORG}/users/invite"),
+        json!({"email": "data@customer.test", "role": "member"}),
+        Some(&bigcorp.owner.access),
+    )
+    .await
+    .expect(201);
+    let link = app.mail.last_to("data@customer.test").await;
+    app.post(
+        "/api/v1/auth/accept-invitation",
+        json!({"token": link.token(), "password": "another fine password", "full_name": "Dee"}),
+        None,
+    )
+    .await
+    .problem(409, "A user with this email already exists");
+    assert_eq!(app.count("select count(*) from leads").await, 1);
+}
+
+/// The console's invitations (an organization's first owner) give way to
+/// an unverified squatter too.
+#[tokio::test]
+async fn the_consoles_invitation_is_not_blocked_by_a_squatter() {
+    let app = TestApp::spawn().await;
+    let pa = crate::auth::platform_admin(&app).await;
+    app.register("ceo@victimcorp.test", PASSWORD, "Squat")
+        .await
+        .expect(202);
+    app.settle_outbox().await;
+    app.mail.clear();
+    let created = app
+        .post(
+            "/api/v1/admin/organizations",
+            json!({"name": "VictimCorp", "owner_email": "ceo@victimcorp.test"}),
+            Some(&pa.access),
+        )
+        .await
+        .expect(201);
+    let link = app.mail.last_to("ceo@victimcorp.test").await;
+    let owner = app
+        .post(
+            "/api/v1/auth/accept-invitation",
+            json!({"token": link.token(), "password": "another fine password", "full_name": "The CEO"}),
+            None,
+        )
+        .await
+        .expect(201);
+    let me = app
+        .get("/api/v1/user/me", Some(&owner.str("/access_token")))
+        .await
+        .expect(200);
+    assert_eq!(me.body["organization"]["id"], created.body["id"]);
+    assert_eq!(me.body["role"], "owner");
+    assert_eq!(
+        app.count("select count(*) from organizations where name = 'Squat'")
+            .await,
+        0
+    );
+}
+
 #[tokio::test]
 async fn unverified_accounts_expire() {
     let app = TestApp::spawn().await;
@@ -172,9 +280,11 @@ async fn unverified_accounts_expire() {
     }
     app.verified_owner("verified@example.com", "Verified").await;
     let admin = app.db.admin().await;
+    // A deployment that has expired unverified accounts for a month.
     admin
         .batch_execute(
-            "update users set created_at = now() - interval '8 days'
+            "update auth.settings set unverified_since = now() - interval '30 days';
+             update users set created_at = now() - interval '8 days'
               where email in ('old@example.com', 'colleague@example.com', 'verified@example.com');
              insert into users (organization_id, email, password_hash, full_name, role, email_verified_at)
              select organization_id, 'someone@example.com', 'h', 'Someone', 'member', now()
