@@ -148,7 +148,7 @@ impl JwtKeys {
         let jwks = JwkSet {
             keys: published.iter().map(|k| k.jwk()).collect(),
         };
-        let jwks = Bytes::from(serde_json::to_vec(&jwks).expect("a JWK Set serializes"));
+        let jwks = Bytes::from(serde_json::to_vec(&jwks)?);
         tracing::info!(
             signing = match &signer {
                 Signer::Hs256(_) => "HS256 (JWT_SECRET)".to_owned(),
