@@ -109,10 +109,7 @@ impl Application {
         let state = AppState::new(Services {
             draining: draining.clone(),
             db,
-            jwt: JwtKeys::new(
-                config.jwt_secret.expose().as_bytes(),
-                config.access_token_ttl,
-            ),
+            jwt: JwtKeys::new(&config.jwt, config.access_token_ttl)?,
             limits: limits.clone(),
             passwords: Passwords::new(config.hash_concurrency),
             heavy: Bounded::new(Bounded::half_the_cores()),

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::auth::keys::{PrivateKey, PublicKey};
 use crate::client_addr::TrustedProxies;
 
 /// A configuration problem, always naming the variable at fault.
@@ -31,7 +32,8 @@ pub struct Config {
     pub database_url: String,
     /// Connection of the migration owner; when set, `serve` migrates at start.
     pub database_admin_url: Option<String>,
-    pub jwt_secret: Secret,
+    /// The keys of access tokens (`JWT_*`), read at start.
+    pub jwt: JwtSettings,
     pub bind_addr: SocketAddr,
     pub public_base_url: String,
     pub smtp_url: String,
@@ -117,6 +119,33 @@ pub struct MigrateConfig {
     pub instance: InstanceSettings,
 }
 
+/// The keys of access tokens, loaded at start (README, "Keys and
+/// rotation"). At least one of `secret` and `private_key` is set.
+#[derive(Clone, Default)]
+pub struct JwtSettings {
+    /// `JWT_SECRET`: signs HS256 tokens when there is no private key, and
+    /// verifies them either way.
+    pub secret: Option<Secret>,
+    /// `JWT_PREVIOUS_SECRETS`: HS256 secrets that only verify.
+    pub previous_secrets: Vec<Secret>,
+    /// `JWT_PRIVATE_KEY_FILE`: the Ed25519 key that signs (EdDSA).
+    pub private_key: Option<PrivateKey>,
+    /// `JWT_PUBLIC_KEY_FILES`: Ed25519 keys that only verify; published
+    /// with the signing key's public part.
+    pub public_keys: Vec<PublicKey>,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("secret", &self.secret)
+            .field("previous_secrets", &self.previous_secrets)
+            .field("private_key", &self.private_key)
+            .field("public_keys", &self.public_keys)
+            .finish()
+    }
+}
+
 /// A string that never shows up in logs or `Debug` output.
 #[derive(Clone)]
 pub struct Secret(String);
@@ -144,7 +173,7 @@ impl std::fmt::Debug for Config {
                 "database_admin_url",
                 &self.database_admin_url.as_deref().map(redact_url),
             )
-            .field("jwt_secret", &self.jwt_secret)
+            .field("jwt", &self.jwt)
             .field("bind_addr", &self.bind_addr)
             .field("public_base_url", &self.public_base_url)
             .field("smtp_url", &redact_url(&self.smtp_url))
@@ -204,16 +233,7 @@ impl Config {
     /// Reads any lookup function, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
-        let jwt_secret = env.required("JWT_SECRET")?;
-        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
-            return Err(ConfigError::new(
-                "JWT_SECRET",
-                format!(
-                    "must be at least {MIN_JWT_SECRET_BYTES} bytes long (got {}); generate one with `openssl rand -base64 48`",
-                    jwt_secret.len()
-                ),
-            ));
-        }
+        let jwt = JwtSettings::from_env(&env)?;
         let smtp_url = env
             .optional("SMTP_URL")
             .unwrap_or_else(|| "smtp://127.0.0.1:1025".to_owned());
@@ -238,7 +258,7 @@ impl Config {
                 Some(_) => Some(env.postgres_url("DATABASE_ADMIN_URL")?),
                 None => None,
             },
-            jwt_secret: Secret::new(jwt_secret),
+            jwt,
             bind_addr: env.parsed("BIND_ADDR", "0.0.0.0:8080")?,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             smtp_url,
@@ -298,6 +318,78 @@ impl Config {
                 instance: self.instance.clone(),
             })
     }
+}
+
+impl JwtSettings {
+    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let secret = match env.optional("JWT_SECRET") {
+            Some(s) => Some(hs256_secret("JWT_SECRET", s)?),
+            None => None,
+        };
+        let previous_secrets = env
+            .list("JWT_PREVIOUS_SECRETS")?
+            .into_iter()
+            .map(|s| hs256_secret("JWT_PREVIOUS_SECRETS", s))
+            .collect::<Result<_, _>>()?;
+        let private_key = match env.optional("JWT_PRIVATE_KEY_FILE") {
+            Some(path) => {
+                let var = "JWT_PRIVATE_KEY_FILE";
+                let pem = read_pem(var, path.trim())?;
+                Some(
+                    PrivateKey::from_pem(&pem)
+                        .map_err(|e| ConfigError::new(var, format!("{}: {e}", path.trim())))?,
+                )
+            }
+            None => None,
+        };
+        let public_keys = env
+            .list("JWT_PUBLIC_KEY_FILES")?
+            .into_iter()
+            .map(|path| {
+                let var = "JWT_PUBLIC_KEY_FILES";
+                let pem = read_pem(var, &path)?;
+                PublicKey::from_pem(&pem).map_err(|e| ConfigError::new(var, format!("{path}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        if secret.is_none() && private_key.is_none() {
+            return Err(ConfigError::new(
+                "JWT_SECRET",
+                "is required unless JWT_PRIVATE_KEY_FILE is set: one of them signs access tokens",
+            ));
+        }
+        Ok(Self {
+            secret,
+            previous_secrets,
+            private_key,
+            public_keys,
+        })
+    }
+}
+
+/// An HS256 secret: at least [`MIN_JWT_SECRET_BYTES`] bytes.
+fn hs256_secret(var: &'static str, secret: String) -> Result<Secret, ConfigError> {
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(ConfigError::new(
+            var,
+            format!(
+                "must be at least {MIN_JWT_SECRET_BYTES} bytes long (got {}); generate one with `openssl rand -base64 48`",
+                secret.len()
+            ),
+        ));
+    }
+    Ok(Secret::new(secret))
+}
+
+/// The text of a PEM file named by `var`.
+fn read_pem(var: &'static str, path: &str) -> Result<String, ConfigError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConfigError::new(var, format!("cannot read {path}: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| {
+        ConfigError::new(
+            var,
+            format!("{path} is not a PEM file (binary: DER? `openssl pkey -inform DER -in {path}` prints its PEM)"),
+        )
+    })
 }
 
 impl InstanceSettings {
@@ -395,6 +487,27 @@ impl Env<'_> {
     /// Empty counts as unset: `FOO=` in an env file means "not given".
     fn optional(&self, var: &'static str) -> Option<String> {
         (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A comma-separated list (spaces around the commas ignored); unset or
+    /// empty is an empty list, an empty item is a mistake.
+    fn list(&self, var: &'static str) -> Result<Vec<String>, ConfigError> {
+        let Some(raw) = self.optional(var) else {
+            return Ok(Vec::new());
+        };
+        raw.split(',')
+            .enumerate()
+            .map(|(i, item)| match item.trim() {
+                "" => Err(ConfigError::new(
+                    var,
+                    format!(
+                        "item {} of the comma-separated list is empty (a stray comma?)",
+                        i + 1
+                    ),
+                )),
+                item => Ok(item.to_owned()),
+            })
+            .collect()
     }
 
     fn required(&self, var: &'static str) -> Result<String, ConfigError> {
@@ -602,6 +715,9 @@ mod tests {
             ("RATE_LIMIT_MAX_KEYS", "0"),
             ("HASH_CONCURRENCY", "none"),
             ("REFRESH_GRACE_PERIOD", "0"),
+            ("JWT_PREVIOUS_SECRETS", "short"),
+            ("JWT_PRIVATE_KEY_FILE", "/nonexistent/vectra-key.pem"),
+            ("JWT_PUBLIC_KEY_FILES", "/nonexistent/vectra-key.pem"),
         ] {
             let mut pairs = vec![("DATABASE_URL", DB), ("JWT_SECRET", SECRET)];
             pairs.retain(|(k, _)| *k != var);
@@ -609,6 +725,177 @@ mod tests {
             let err = Config::from_lookup(lookup(&pairs)).err();
             assert_eq!(err.map(|e| e.var), Some(var), "{var}={value}");
         }
+    }
+
+    /// Key files written for one test, removed after it.
+    struct KeyFiles(std::path::PathBuf);
+
+    impl KeyFiles {
+        fn new(test: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("vectra-config-{test}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            Self(dir)
+        }
+
+        fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+            let path = self.0.join(name);
+            std::fs::write(&path, contents).expect("write key file");
+            path.display().to_string()
+        }
+    }
+
+    impl Drop for KeyFiles {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// `openssl genpkey -algorithm ed25519`, and `openssl pkey -pubout` of
+    /// another one (test keys, used nowhere else).
+    const PRIVATE_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIIVCsUebwsb7xEVdynh4Imv07XPeLE+sXsm/ahum/TRM
+-----END PRIVATE KEY-----
+";
+    const PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
+-----END PUBLIC KEY-----
+";
+    /// `openssl genpkey -algorithm x25519`: PKCS#8 too, but not a signing key.
+    const X25519_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn jwt_keys_from_files_and_lists() {
+        let files = KeyFiles::new("keys");
+        let private = files.write("private.pem", PRIVATE_PEM);
+        let public = files.write("public.pem", PUBLIC_PEM);
+        let other_private = files.write("other.pem", PRIVATE_PEM);
+        // A private key alone is enough: EdDSA signs, no HS256 secret.
+        let c = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", DB),
+            ("JWT_PRIVATE_KEY_FILE", &private),
+        ]))
+        .expect("a key alone");
+        assert!(c.jwt.secret.is_none());
+        let kid = c
+            .jwt
+            .private_key
+            .as_ref()
+            .expect("key")
+            .public()
+            .kid()
+            .to_owned();
+        assert_eq!(kid.len(), 43, "a base64url SHA-256: {kid}");
+        // The lists: spaces around commas ignored; a private key listed for
+        // verification counts as its public part.
+        let two_secrets = format!("{SECRET} , {}", "x".repeat(40));
+        let both = format!("{public}, {other_private}");
+        let c = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", DB),
+            ("JWT_SECRET", SECRET),
+            ("JWT_PREVIOUS_SECRETS", &two_secrets),
+            ("JWT_PRIVATE_KEY_FILE", &private),
+            ("JWT_PUBLIC_KEY_FILES", &both),
+        ]))
+        .expect("everything");
+        assert_eq!(c.jwt.previous_secrets.len(), 2);
+        assert_eq!(c.jwt.previous_secrets[0].expose(), SECRET);
+        let kids: Vec<&str> = c.jwt.public_keys.iter().map(|k| k.kid()).collect();
+        assert_eq!(
+            kids,
+            ["kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", kid.as_str()]
+        );
+        // Debug shows kids, never a secret or a key.
+        let shown = format!("{c:?}");
+        assert!(shown.contains(&kid), "{shown}");
+        for hidden in [SECRET, "xxxxxxxx", "MC4CAQAw", "MCowBQYD"] {
+            assert!(!shown.contains(hidden), "{hidden} in {shown}");
+        }
+    }
+
+    #[test]
+    fn bad_jwt_keys_name_their_variable() {
+        let files = KeyFiles::new("bad-keys");
+        let private = files.write("private.pem", PRIVATE_PEM);
+        let x25519 = files.write("x25519.pem", X25519_PEM);
+        let der = files.write("key.der", [0x30u8, 0x2e, 0x02, 0x01, 0x00, 0xff, 0xfe]);
+        let missing = files.0.join("missing.pem").display().to_string();
+        let stray_comma = format!("{private},");
+        let with_x25519 = format!("{private},{x25519}");
+        let public_as_private = files.write("public.pem", PUBLIC_PEM);
+        // (variable, value, what the message says, the file it names)
+        let secrets_gap = format!("{SECRET},,{SECRET}");
+        for (var, value, says, file) in [
+            (
+                "JWT_PRIVATE_KEY_FILE",
+                &missing,
+                "cannot read",
+                Some(&missing),
+            ),
+            (
+                "JWT_PRIVATE_KEY_FILE",
+                &x25519,
+                "not an Ed25519 private key",
+                Some(&x25519),
+            ),
+            (
+                "JWT_PRIVATE_KEY_FILE",
+                &public_as_private,
+                "not an Ed25519 private key",
+                None,
+            ),
+            ("JWT_PRIVATE_KEY_FILE", &der, "not a PEM file", Some(&der)),
+            (
+                "JWT_PUBLIC_KEY_FILES",
+                &missing,
+                "cannot read",
+                Some(&missing),
+            ),
+            (
+                "JWT_PUBLIC_KEY_FILES",
+                &with_x25519,
+                "not an Ed25519",
+                Some(&x25519),
+            ),
+            ("JWT_PUBLIC_KEY_FILES", &stray_comma, "item 2", None),
+            ("JWT_PUBLIC_KEY_FILES", &",".to_owned(), "item 1", None),
+            (
+                "JWT_PREVIOUS_SECRETS",
+                &"x,y".to_owned(),
+                "at least 32 bytes",
+                None,
+            ),
+            ("JWT_PREVIOUS_SECRETS", &secrets_gap, "item 2", None),
+        ] {
+            let err = Config::from_lookup(lookup(&[
+                ("DATABASE_URL", DB),
+                ("JWT_SECRET", SECRET),
+                (var, value),
+            ]))
+            .expect_err(value);
+            assert_eq!(err.var, var, "{err}");
+            let message = err.to_string();
+            assert!(message.contains(says), "{var}={value}: {message}");
+            if let Some(file) = file {
+                assert!(message.contains(file.as_str()), "{message}");
+            }
+            assert!(!message.contains(SECRET), "{message}");
+        }
+        // Neither a secret nor a key: nothing can sign.
+        let err = Config::from_lookup(lookup(&[("DATABASE_URL", DB)])).expect_err("no key");
+        assert_eq!(err.var, "JWT_SECRET");
+        assert!(err.to_string().contains("JWT_PRIVATE_KEY_FILE"), "{err}");
+        // Previous secrets or public keys do not sign either.
+        let err = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", DB),
+            ("JWT_PREVIOUS_SECRETS", SECRET),
+            ("JWT_PUBLIC_KEY_FILES", &private),
+        ]))
+        .expect_err("nothing signs");
+        assert_eq!(err.var, "JWT_SECRET");
     }
 
     #[test]
@@ -660,6 +947,9 @@ mod tests {
         let seen: std::collections::BTreeSet<&str> = read.iter().map(String::as_str).collect();
         let expected: std::collections::BTreeSet<&str> = [
             "JWT_SECRET",
+            "JWT_PREVIOUS_SECRETS",
+            "JWT_PRIVATE_KEY_FILE",
+            "JWT_PUBLIC_KEY_FILES",
             "SMTP_URL",
             "PUBLIC_BASE_URL",
             "DATABASE_URL",

@@ -1,7 +1,8 @@
-//! Tokens, password hashing, rate limits and the extractors every route uses.
+//! Tokens and their keys, password hashing, rate limits and the extractors every route uses.
 
 pub mod extract;
 pub mod jwt;
+pub mod keys;
 pub mod password;
 pub mod platform_admin;
 pub mod rate_limit;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dev;
 pub mod health;
 pub mod json;
+pub mod jwks;
 pub mod list;
 pub mod middleware;
 pub mod notifications;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(dev)
         .merge(health::router())
+        .merge(jwks::router())
         .merge(docs(&state))
         .merge(prometheus::router(&state))
         .nest("/api/v1", api(state.clone()))

@@ -41,6 +41,7 @@ const OPS: &[Op] = &[
     Op { method: "get", path: "/health", tag: "Health", summary: "Liveness: the process answers", auth: Auth::None, query: &[], body: None, ok: (200, Some("Status")), errors: &[] },
     Op { method: "get", path: "/ready", tag: "Health", summary: "Readiness: the database answers and is migrated", auth: Auth::None, query: &[], body: None, ok: (200, Some("Readiness")), errors: &[503] },
     Op { method: "get", path: "/api/v1/openapi.json", tag: "Health", summary: "This document", auth: Auth::None, query: &[], body: None, ok: (200, Some("AnyObject")), errors: &[] },
+    Op { method: "get", path: "/.well-known/jwks.json", tag: "Auth", summary: "The public keys that verify access tokens (JWK Set; empty with HS256 alone)", auth: Auth::None, query: &[], body: None, ok: (200, Some("JwkSet")), errors: &[] },
     // Auth
     Op { method: "post", path: "/api/v1/auth/register", tag: "Auth", summary: "Register: a new organization and its owner (202 whatever the address)", auth: Auth::None, query: &[], body: Some("RegisterBody"), ok: (202, Some("Detail")), errors: &[400, 415, 422, 429] },
     Op { method: "post", path: "/api/v1/auth/login", tag: "Auth", summary: "Sign in: a token pair", auth: Auth::None, query: &[], body: Some("LoginBody"), ok: (200, Some("Tokens")), errors: &[400, 401, 403, 415, 422, 429] },
@@ -234,6 +235,7 @@ fn content(schema: &str) -> Value {
     match schema {
         "Html" => json!({"text/html": {"schema": {"type": "string"}}}),
         "Text" => json!({"text/plain": {"schema": {"type": "string"}}}),
+        "JwkSet" => json!({"application/jwk-set+json": {"schema": reference("JwkSet")}}),
         "LeadImport" => json!({
             "application/json": {"schema": {"type": "array", "items": reference("LeadBody"), "minItems": 1}},
             "text/csv": {"schema": {"type": "string"}}
@@ -332,7 +334,7 @@ fn operation_id(op: &Op) -> String {
         .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.trim_matches(|c| c == '{' || c == '}')
+            s.trim_matches(|c| c == '{' || c == '}' || c == '.')
                 .replace(['-', '.'], "_")
         })
         .collect::<Vec<_>>()
@@ -468,6 +470,11 @@ fn schemas() -> Value {
         })),
         "AnyObject": {"type": "object"},
         "Status": object(&["status"], json!({"status": {"type": "string"}})),
+        "JwkSet": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {
+            "type": "object", "required": ["kty", "crv", "x", "kid", "alg", "use"],
+            "properties": {"kty": {"const": "OKP"}, "crv": {"const": "Ed25519"}, "x": {"type": "string"},
+                "kid": {"type": "string"}, "alg": {"const": "EdDSA"}, "use": {"const": "sig"}},
+            "not": {"required": ["d"]}}}}},
         "Readiness": object(&["status"], json!({"status": {"type": "string"}})),
         "Detail": object(&["detail"], json!({"detail": {"type": "string"}})),
         "Revoked": object(&[], json!({"revoked": {"type": "integer"}})),

@@ -13,6 +13,7 @@ mod dev;
 mod hardening;
 mod heavy_input;
 mod http;
+mod keys;
 mod metrics;
 mod migrate;
 mod notifications;
