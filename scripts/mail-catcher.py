@@ -7,11 +7,13 @@ memory, and MailDev's REST API over them (what the Postman collection reads):
     DELETE /email/all   forget them all
 
 Usage: mail-catcher.py SMTP_PORT HTTP_PORT   (both on 127.0.0.1)
+MAIL_DELAY_MS: how long each message takes to accept (a slow server).
 Standard library only."""
 import asyncio
 import email
 import email.policy
 import json
+import os
 import sys
 import threading
 from datetime import datetime, timezone
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAILS = []
 LOCK = threading.Lock()
+DELAY = int(os.environ.get("MAIL_DELAY_MS", "0")) / 1000
 
 
 def addresses(value):
@@ -66,6 +69,7 @@ async def session(reader, writer):
                 if data in (b".\r\n", b".\n", b""):
                     break
                 lines.append(data[1:] if data.startswith(b"..") else data)
+            await asyncio.sleep(DELAY)
             store(b"".join(lines))
             writer.write(b"250 OK\r\n")
         elif cmd.startswith(b"QUIT"):

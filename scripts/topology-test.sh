@@ -44,10 +44,9 @@ as_postgres() {
 cleanup() {
     local status=$?
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
     [ -d "$WORK/pg/data" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m fast stop >/dev/null 2>&1 || true
     if [ "$status" -ne 0 ]; then
-        for f in "$WORK"/*.log; do
+        for f in "$WORK"/*.log "$WORK"/bouncer/*.log; do
             [ -f "$f" ] || continue
             echo "----- $(basename "$f") (last 40 lines)"
             tail -n 40 "$f"
@@ -80,7 +79,8 @@ DATABASE_ADMIN_URL=$ADMIN_URL \
     RUST_LOG=warn "$BIN" migrate >"$WORK/migrate.log" 2>&1
 
 log "PgBouncer (transaction mode, 2 server connections) on 127.0.0.1:$BOUNCER_PORT"
-cat >"$WORK/pgbouncer.ini" <<EOF
+mkdir -p "$WORK/bouncer"
+cat >"$WORK/bouncer/pgbouncer.ini" <<EOF
 [databases]
 vectra = host=127.0.0.1 port=$PG_PORT dbname=vectra
 [pgbouncer]
@@ -88,20 +88,25 @@ listen_addr = 127.0.0.1
 listen_port = $BOUNCER_PORT
 unix_socket_dir =
 auth_type = scram-sha-256
-auth_file = $WORK/userlist.txt
+auth_file = $WORK/bouncer/userlist.txt
 pool_mode = transaction
 default_pool_size = 2
 max_client_conn = 200
-logfile = $WORK/pgbouncer.log
-pidfile = $WORK/pgbouncer.pid
+logfile = $WORK/bouncer/pgbouncer.log
+pidfile = $WORK/bouncer/pgbouncer.pid
 EOF
-echo "\"vectra_authenticator\" \"$AUTH_PASSWORD\"" >"$WORK/userlist.txt"
-[ "$(id -u)" -eq 0 ] && chown postgres "$WORK/pgbouncer.ini" "$WORK/userlist.txt" && chmod 600 "$WORK/userlist.txt"
-as_postgres pgbouncer "$WORK/pgbouncer.ini" >/dev/null 2>&1 &
+echo "\"vectra_authenticator\" \"$AUTH_PASSWORD\"" >"$WORK/bouncer/userlist.txt"
+chmod 600 "$WORK/bouncer/userlist.txt"
+[ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK/bouncer"
+as_postgres pgbouncer "$WORK/bouncer/pgbouncer.ini" >"$WORK/pgbouncer-stdout.log" 2>&1 &
 PIDS+=($!)
+for _ in $(seq 1 50); do
+    (echo >"/dev/tcp/127.0.0.1/$BOUNCER_PORT") 2>/dev/null && break
+    sleep 0.1
+done
 
 log "mail catcher: SMTP $SMTP_PORT, API $MAIL_PORT"
-python3 scripts/mail-catcher.py "$SMTP_PORT" "$MAIL_PORT" >"$WORK/mail.log" 2>&1 &
+MAIL_DELAY_MS=100 python3 scripts/mail-catcher.py "$SMTP_PORT" "$MAIL_PORT" >"$WORK/mail.log" 2>&1 &
 PIDS+=($!)
 
 openssl genpkey -algorithm ed25519 -out "$WORK/jwt.pem" 2>/dev/null
