@@ -53,15 +53,19 @@ rollback;
 SQL
 }
 org=$(psql "$admin_url" -qAtc "select id from organizations order by created_at limit 1")
+# The overview is a snapshot (V24): what the worker's refresh costs, once.
+psql "$admin_url" -qAt -c '\timing on' -c "select auth.refresh_overview('0 seconds')" \
+    | sed -n 's/^Time: \(.*\)$/auth.refresh_overview (the worker, every minute)                               \1/p'
 for call in \
     "app.admin_overview()" \
-    "app.admin_list_organizations(1, 20, null, null, null, 'created_at', true)" \
-    "app.admin_list_organizations(1, 20, null, null, null, 'users_count', true)" \
-    "app.admin_list_organizations(1, 20, 'pro', 'active', 'tech', 'name', false)" \
+    "app.admin_list_organizations(1, 20, null, null, null, 'created_at', true, null)" \
+    "app.admin_list_organizations(1, 20, null, null, null, 'users_count', true, null)" \
+    "app.admin_list_organizations(1, 20, 'pro', 'active', 'tech', 'name', false, null)" \
     "app.admin_get_organization('$org')" \
-    "app.admin_list_users(1, 20, null, null, null, null, 'created_at', true)" \
-    "app.admin_list_users(1, 20, null, 'owner', null, 'torres', 'email', false)" \
-    "app.admin_list_users(50, 20, null, null, null, null, 'last_login_at', true)" \
+    "app.admin_list_users(1, 20, null, null, null, null, 'created_at', true, null)" \
+    "app.admin_list_users(1, 20, null, 'owner', null, 'torres', 'email', false, null)" \
+    "app.admin_list_users(50, 20, null, null, null, null, 'last_login_at', true, null)" \
+    "app.admin_list_notifications(1, 20, null, null, null)" \
     "auth.service_stats()"; do
     time_call "$call" 2>&1 | sed -n 's/^psql:.*NOTICE:  //p; s/^NOTICE:  //p'
 done

@@ -8,10 +8,11 @@
 //!
 //! SQL functions signal client errors with SQLSTATEs of our own class `VA`
 //! (documented in docs/api.md and sql/migrations/V4__request.sql):
-//! `VA400` `VA401` `VA403` `VA404` `VA409` `VA422` `VA429`. The exception
-//! message becomes the problem's `detail`; for `VA422` the exception's DETAIL
-//! may hold a JSON object of field errors (`{"field": "message"}`), for
-//! `VA429` `{"retry_after": seconds}` (sent as `Retry-After`).
+//! `VA400` `VA401` `VA403` `VA404` `VA409` `VA422` `VA429` `VA503`. The
+//! exception message becomes the problem's `detail`; for `VA422` the
+//! exception's DETAIL may hold a JSON object of field errors
+//! (`{"field": "message"}`), for `VA429` and `VA503`
+//! `{"retry_after": seconds}` (sent as `Retry-After`).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -296,14 +297,19 @@ pub fn problem_for_db_error(db: &tokio_postgres::error::DbError) -> Option<Probl
         "VA403" => StatusCode::FORBIDDEN,
         "VA404" => StatusCode::NOT_FOUND,
         "VA409" => StatusCode::CONFLICT,
-        "VA429" => {
+        "VA429" | "VA503" => {
             // DETAIL: {"retry_after": seconds}
+            let (status, default) = if code == "VA429" {
+                (StatusCode::TOO_MANY_REQUESTS, 60)
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, RETRY_UNAVAILABLE_SECS)
+            };
             let retry_after = db
                 .detail()
                 .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
                 .and_then(|v| v.get("retry_after").and_then(serde_json::Value::as_u64))
-                .unwrap_or(60);
-            let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, message);
+                .unwrap_or(default);
+            let mut p = Problem::new(status, message);
             p.retry_after = Some(retry_after.max(1));
             p.hint = db.hint().map(str::to_owned);
             return Some(p);

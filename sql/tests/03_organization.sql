@@ -49,8 +49,8 @@ reset role;
 set local role vectra_member;
 select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000003', true), set_config('app.role', 'manager', true),
        set_config('app.session_id', 'dddddddd-0000-0000-0000-000000000003', true);
-select is((app.list_users(1, 10, null, null, null) ->> 'total')::int, 3, 'a manager lists the three users of A');
-select throws_ok($$ select app.list_audit_log(1, 10, null) $$, 'VA403', null, 'a manager does not read the audit log');
+select is((app.list_users(1, 10, null, null, null, null) ->> 'total')::int, 3, 'a manager lists the three users of A');
+select throws_ok($$ select app.list_audit_log(1, 10, null, null) $$, 'VA403', null, 'a manager does not read the audit log');
 select throws_ok($$ select auth.revoke_member_sessions('aaaaaaaa-0000-0000-0000-000000000001', 'spite') $$,
   '42501', null, 'a manager cannot end anyone''s sessions (nobody calls it directly)');
 select throws_ok($$ select extensions.gen_random_bytes(8) $$, '42501', null, 'pgcrypto is out of reach of request roles');

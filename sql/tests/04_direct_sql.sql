@@ -176,7 +176,7 @@ select set_config('app.org_id', 'aaaaaaaa-0000-0000-0000-000000000000', true),
        set_config('app.role', 'owner', true);
 select results_eq($$ select count(*)::int from users $$, array[3], 'with A''s settings it sees A''s three users');
 select is_empty($$ select 1 from users where organization_id <> app.current_org_id() $$, 'and nobody else''s');
-select results_eq($$ select (app.list_users(1, 10, null, null, null) ->> 'total')::int $$, array[3],
+select results_eq($$ select (app.list_users(1, 10, null, null, null, null) ->> 'total')::int $$, array[3],
   'it may call the read functions');
 select throws_ok($$ select password_hash from users $$, '42501', null, 'the reader reads no password hash');
 select throws_ok($$ select context from email_outbox $$, '42501', null, 'the reader reads no email context');

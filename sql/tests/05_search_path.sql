@@ -59,7 +59,7 @@ set local role vectra_anon;
 select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true), set_config('app.session_id', '', true);
 select throws_ok($$ select * from auth.current_credentials() $$, 'VA401', 'Authentication required',
   'another user''s hash is not readable with a forged app.user_id');
-select throws_ok($$ select auth.my_sessions(1, 10) $$, 'VA401', 'Authentication required',
+select throws_ok($$ select auth.my_sessions(1, 10, null) $$, 'VA401', 'Authentication required',
   'nor their sessions');
 select set_config('app.session_id', 'aaaaaaaa-5555-0000-0000-000000000002', true);
 select throws_ok($$ select auth.change_password('owner-hash', 'attacker-hash') $$, 'VA401', 'Authentication required',

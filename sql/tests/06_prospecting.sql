@@ -42,7 +42,7 @@ select set_config('app.org_id', 'aaaaaaaa-0000-0000-0000-000000000000', true),
        set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000003', true),
        set_config('app.session_id', 'aaaaaaaa-5555-0000-0000-000000000003', true),
        set_config('app.role', 'member', true);
-select is((app.list_leads(1, 20, null, null, null, 'created_at', true) ->> 'total')::int, 1, 'a member lists A''s one lead');
+select is((app.list_leads(1, 20, null, null, null, 'created_at', true, null) ->> 'total')::int, 1, 'a member lists A''s one lead');
 select throws_ok($$ insert into leads (organization_id, email) values (app.current_org_id(), 'x@a.test') $$,
   '42501', null, 'a member inserts no lead directly');
 select throws_ok($$ select app.create_lead('{"email": "x@a.test"}') $$,

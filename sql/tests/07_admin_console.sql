@@ -4,7 +4,7 @@
 -- touches no other organization) for direct SQL as much as for the API.
 
 begin;
-select plan(42);
+select plan(44);
 
 insert into organizations (id, name, slug, plan, created_at) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'Alpha', 'alpha', 'pro', now() - interval '60 days'),
@@ -77,7 +77,14 @@ select throws_ok($$ delete from public.users where organization_id = 'bbbbbbbb-0
 -- The verified platform admin with its session ---------------------------------------
 select set_config('app.user_id', 'cccccccc-0000-0000-0000-000000000001', true),
        set_config('app.session_id', 'cccccccc-5555-0000-0000-000000000001', true);
-select is(app.admin_overview() - 'emails',
+-- The overview is a snapshot (V24): none yet, then the worker's.
+select throws_ok($$ select app.admin_overview() $$, 'VA503', 'The overview is being computed; try again shortly',
+  'before the first snapshot, the overview says to come back');
+reset role;
+select auth.refresh_overview('0 seconds');
+set local role vectra_platform_admin;
+select ok((app.admin_overview() ->> 'age_seconds')::int between 0 and 5, 'the overview tells its age');
+select is(app.admin_overview() - 'emails' - 'as_of' - 'age_seconds',
   '{"organizations": {"total": 2, "by_status": {"active": 2, "suspended": 0, "deleted": 0},
                       "by_plan": {"free": 1, "starter": 0, "pro": 1, "enterprise": 0}, "new_last_30_days": 1},
     "users": {"total": 5, "by_role": {"platform_admin": 2, "owner": 2, "admin": 0, "manager": 0, "member": 1},
@@ -87,13 +94,13 @@ select is(app.admin_overview() - 'emails',
     "meetings": {"scheduled_upcoming": 1}}'::jsonb,
   'the overview counts every organization');
 select is(app.admin_overview() -> 'emails', '{"sent": 1, "failed": 1, "pending": 0}'::jsonb, 'and the outbox');
-select is((app.admin_list_organizations(1, 20, null, null, null, 'users_count', true) #>> '{items,0,slug}'), 'alpha',
+select is((app.admin_list_organizations(1, 20, null, null, null, 'users_count', true, null) #>> '{items,0,slug}'), 'alpha',
   'organizations sort by users_count');
-select is((app.admin_list_organizations(1, 20, 'free', null, null, 'created_at', false) #>> '{items,0,slug}'), 'beta',
+select is((app.admin_list_organizations(1, 20, 'free', null, null, 'created_at', false, null) #>> '{items,0,slug}'), 'beta',
   'and filter by plan');
-select throws_ok($$ select app.admin_list_organizations(1, 20, 'gold', null, null, 'created_at', false) $$,
+select throws_ok($$ select app.admin_list_organizations(1, 20, 'gold', null, null, 'created_at', false, null) $$,
   'VA422', null, 'an unknown plan is refused');
-select is((app.admin_list_users(1, 20, null, 'platform_admin', null, null, 'email', false) ->> 'total')::int, 2,
+select is((app.admin_list_users(1, 20, null, 'platform_admin', null, null, 'email', false, null) ->> 'total')::int, 2,
   'users filter by role, platform admins included');
 
 -- Create an organization with its owner's invitation.

@@ -118,13 +118,13 @@ select is(app.send_notification('{"type": "org_to_prospects", "recipients": ["P1
             ->> 'suppressed_count', '1', 'a later send skips the address and counts it');
 
 -- The history is the organization's own.
-select is((app.list_notifications(1, 20, null) ->> 'total')::int, 3, 'Alpha lists its three sends');
-select is((app.list_notifications(1, 20, 'org_to_prospects') ->> 'total')::int, 2, 'filtered by type');
+select is((app.list_notifications(1, 20, null, null) ->> 'total')::int, 3, 'Alpha lists its three sends');
+select is((app.list_notifications(1, 20, 'org_to_prospects', null) ->> 'total')::int, 2, 'filtered by type');
 select set_config('test.team_news', (select id::text from notifications where subject = 'Team news'), true);
 select pg_temp.as_user('bbbbbbbb-0000-0000-0000-000000000001', 'bbbbbbbb-5555-0000-0000-000000000001',
                        'bbbbbbbb-0000-0000-0000-000000000000', 'owner');
-select is((app.list_notifications(1, 20, null) ->> 'total')::int, 0, 'Beta sees none of them');
-select throws_ok(format($$ select app.get_notification(%L, 1, 20) $$, current_setting('test.team_news')::uuid),
+select is((app.list_notifications(1, 20, null, null) ->> 'total')::int, 0, 'Beta sees none of them');
+select throws_ok(format($$ select app.get_notification(%L, 1, 20, null) $$, current_setting('test.team_news')::uuid),
   'VA404', 'Notification not found', 'nor opens one');
 reset role;
 

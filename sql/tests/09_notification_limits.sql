@@ -63,9 +63,9 @@ select is((select count(*)::int from notifications), 2, 'the owner reads the org
 select is((select count(*)::int from email_outbox where notification_id is not null), 3, 'and their deliveries');
 select is((select count(*)::int from lead_suppressions), 1, 'and the suppressions');
 select set_config('test.spring', (select id::text from notifications where subject = 'Spring'), true);
-select is(jsonb_array_length(app.get_notification(current_setting('test.spring')::uuid, 2, 1) -> 'recipients' -> 'items'), 1,
+select is(jsonb_array_length(app.get_notification(current_setting('test.spring')::uuid, 2, 1, null) -> 'recipients' -> 'items'), 1,
   'recipients come a page at a time');
-select is(app.get_notification(current_setting('test.spring')::uuid, 2, 1) #>> '{recipients,items,0,email}', 'p2@prospect.test',
+select is(app.get_notification(current_setting('test.spring')::uuid, 2, 1, null) #>> '{recipients,items,0,email}', 'p2@prospect.test',
   'by address');
 select pg_temp.as_user('aaaaaaaa-0000-0000-0000-000000000002', 'aaaaaaaa-5555-0000-0000-000000000002', 'manager');
 select is((select count(*)::int from notifications), 0, 'a manager reads no notification by direct SQL');

@@ -44,7 +44,7 @@ select set_config('app.org_id', 'aaaaaaaa-0000-0000-0000-000000000000', true),
        set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000001', true),
        set_config('app.role', 'owner', true),
        set_config('app.session_id', 'aaaaaaaa-0000-0000-0000-0000000000a1', true);
-select throws_ok($$ select app.list_users(1, 0, null, null, null) $$, 'VA422', 'The request has invalid fields',
+select throws_ok($$ select app.list_users(1, 0, null, null, null, null) $$, 'VA422', 'The request has invalid fields',
   'a list refuses per_page 0 itself');
 
 -- A member asking for an owner's or an admin's action is refused by the
@@ -54,7 +54,7 @@ select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000002', true),
        set_config('app.session_id', 'aaaaaaaa-0000-0000-0000-0000000000a2', true);
 select throws_ok($$ select app.update_organization('{"name": "Taken over"}') $$, 'VA403',
   'This action requires one of the roles: owner, admin', 'a member cannot rename the organization');
-select throws_ok($$ select app.list_users(1, 20, null, null, null) $$, 'VA403',
+select throws_ok($$ select app.list_users(1, 20, null, null, null, null) $$, 'VA403',
   'This action requires one of the roles: owner, admin, manager', 'a member cannot list the team');
 
 select * from finish();

@@ -174,7 +174,8 @@ calls! {
     fn accept_invitation(token: &str, password_hash: &str, full_name: &str, user_agent: Option<&str>, ip: IpAddr) -> Value
         = "select auth.accept_invitation($1, $2, $3, $4, $5)";
     fn me() -> JsonText = "select auth.me()";
-    fn my_sessions(page: i32, per_page: i32) -> JsonText = "select auth.my_sessions($1, $2)";
+    fn my_sessions(page: i32, per_page: i32, cursor: Option<&str>) -> JsonText
+        = "select auth.my_sessions($1, $2, $3)";
     fn end_session(session_id: Uuid) -> () = "select auth.end_session($1)";
     fn end_other_sessions() -> i32 = "select auth.end_other_sessions()";
     /// What the unsubscribe link points at; `apply` unsubscribes.
@@ -212,6 +213,10 @@ calls! {
         = "select auth.outbox_mark_failed($1, $2, $3, $4)";
     /// Abuse-limit keys that recovered, forgotten; how many.
     fn prune_limits() -> i32 = "select auth.prune_limits()";
+    /// Recomputes the platform overview when its snapshot is older than
+    /// `max_age` (an interval); one instance at a time, the others skip.
+    fn refresh_overview(max_age: &str) -> ()
+        = "select auth.refresh_overview($1::text::interval)";
     /// Accounts never verified within `UNVERIFIED_ACCOUNT_TTL`, removed
     /// (at most `limit`); how many.
     fn expire_unverified_accounts(limit: i32) -> i32
@@ -221,38 +226,38 @@ calls! {
 
     fn my_organization() -> JsonText = "select app.my_organization()";
     fn update_organization(changes: &Value) -> JsonText = "select app.update_organization($1)";
-    fn list_users(page: i32, per_page: i32, role: Option<&str>, status: Option<&str>, search: Option<&str>) -> JsonText
-        = "select app.list_users($1, $2, $3, $4, $5)";
+    fn list_users(page: i32, per_page: i32, role: Option<&str>, status: Option<&str>, search: Option<&str>, cursor: Option<&str>) -> JsonText
+        = "select app.list_users($1, $2, $3, $4, $5, $6)";
     fn invite_user(email: &str, role: &str) -> JsonText = "select app.invite_user($1, $2)";
     fn change_user_role(user_id: Uuid, role: &str) -> JsonText
         = "select app.change_user_role($1, $2)";
     fn remove_user(user_id: Uuid) -> () = "select app.remove_user($1)";
-    fn list_invitations(page: i32, per_page: i32) -> JsonText
-        = "select app.list_invitations($1, $2)";
+    fn list_invitations(page: i32, per_page: i32, cursor: Option<&str>) -> JsonText
+        = "select app.list_invitations($1, $2, $3)";
     fn revoke_invitation(invitation_id: Uuid) -> () = "select app.revoke_invitation($1)";
     fn resend_invitation(invitation_id: Uuid) -> JsonText = "select app.resend_invitation($1)";
-    fn list_audit_log(page: i32, per_page: i32, action: Option<&str>) -> JsonText
-        = "select app.list_audit_log($1, $2, $3)";
+    fn list_audit_log(page: i32, per_page: i32, action: Option<&str>, cursor: Option<&str>) -> JsonText
+        = "select app.list_audit_log($1, $2, $3, $4)";
 
     // ---- prospecting (V12) ----
 
-    fn list_campaigns(page: i32, per_page: i32, status: Option<&str>, search: Option<&str>, sort: &str, desc: bool) -> JsonText
-        = "select app.list_campaigns($1, $2, $3, $4, $5, $6)";
+    fn list_campaigns(page: i32, per_page: i32, status: Option<&str>, search: Option<&str>, sort: &str, desc: bool, cursor: Option<&str>) -> JsonText
+        = "select app.list_campaigns($1, $2, $3, $4, $5, $6, $7)";
     fn create_campaign(campaign: &Value) -> JsonText = "select app.create_campaign($1)";
     fn get_campaign(id: Uuid) -> JsonText = "select app.get_campaign($1)";
     fn update_campaign(id: Uuid, changes: &Value) -> JsonText
         = "select app.update_campaign($1, $2)";
     fn delete_campaign(id: Uuid) -> () = "select app.delete_campaign($1)";
-    fn list_leads(page: i32, per_page: i32, status: Option<&str>, campaign_id: Option<Uuid>, search: Option<&str>, sort: &str, desc: bool) -> JsonText
-        = "select app.list_leads($1, $2, $3, $4, $5, $6, $7)";
+    fn list_leads(page: i32, per_page: i32, status: Option<&str>, campaign_id: Option<Uuid>, search: Option<&str>, sort: &str, desc: bool, cursor: Option<&str>) -> JsonText
+        = "select app.list_leads($1, $2, $3, $4, $5, $6, $7, $8)";
     fn create_lead(lead: &Value) -> JsonText = "select app.create_lead($1)";
     fn get_lead(id: Uuid) -> JsonText = "select app.get_lead($1)";
     fn update_lead(id: Uuid, changes: &Value) -> JsonText = "select app.update_lead($1, $2)";
     fn delete_lead(id: Uuid) -> () = "select app.delete_lead($1)";
     /// An import: all rows or none.
     fn insert_leads(leads: &Value) -> Value = "select app.insert_leads($1)";
-    fn list_meetings(page: i32, per_page: i32, status: Option<&str>, lead_id: Option<Uuid>, campaign_id: Option<Uuid>, sort: &str, desc: bool) -> JsonText
-        = "select app.list_meetings($1, $2, $3, $4, $5, $6, $7)";
+    fn list_meetings(page: i32, per_page: i32, status: Option<&str>, lead_id: Option<Uuid>, campaign_id: Option<Uuid>, sort: &str, desc: bool, cursor: Option<&str>) -> JsonText
+        = "select app.list_meetings($1, $2, $3, $4, $5, $6, $7, $8)";
     fn create_meeting(meeting: &Value) -> JsonText = "select app.create_meeting($1)";
     fn get_meeting(id: Uuid) -> JsonText = "select app.get_meeting($1)";
     fn update_meeting(id: Uuid, changes: &Value) -> JsonText
@@ -263,23 +268,23 @@ calls! {
 
     fn send_notification(notification: &Value, idempotency_key: Option<&str>) -> JsonText
         = "select app.send_notification($1, $2)";
-    fn list_notifications(page: i32, per_page: i32, kind: Option<&str>) -> JsonText
-        = "select app.list_notifications($1, $2, $3)";
+    fn list_notifications(page: i32, per_page: i32, kind: Option<&str>, cursor: Option<&str>) -> JsonText
+        = "select app.list_notifications($1, $2, $3, $4)";
     /// One notification with a page of its recipients.
-    fn get_notification(id: Uuid, page: i32, per_page: i32) -> Value
-        = "select app.get_notification($1, $2, $3)";
+    fn get_notification(id: Uuid, page: i32, per_page: i32, cursor: Option<&str>) -> Value
+        = "select app.get_notification($1, $2, $3, $4)";
     fn admin_send_notification(notification: &Value, idempotency_key: Option<&str>) -> JsonText
         = "select app.admin_send_notification($1, $2)";
-    fn admin_list_notifications(page: i32, per_page: i32, kind: Option<&str>, organization_id: Option<Uuid>) -> JsonText
-        = "select app.admin_list_notifications($1, $2, $3, $4)";
-    fn admin_get_notification(id: Uuid, page: i32, per_page: i32) -> Value
-        = "select app.admin_get_notification($1, $2, $3)";
+    fn admin_list_notifications(page: i32, per_page: i32, kind: Option<&str>, organization_id: Option<Uuid>, cursor: Option<&str>) -> JsonText
+        = "select app.admin_list_notifications($1, $2, $3, $4, $5)";
+    fn admin_get_notification(id: Uuid, page: i32, per_page: i32, cursor: Option<&str>) -> Value
+        = "select app.admin_get_notification($1, $2, $3, $4)";
 
     // ---- the platform console (V13) ----
 
     fn admin_overview() -> JsonText = "select app.admin_overview()";
-    fn admin_list_organizations(page: i32, per_page: i32, plan: Option<&str>, status: Option<&str>, search: Option<&str>, sort: &str, desc: bool) -> JsonText
-        = "select app.admin_list_organizations($1, $2, $3, $4, $5, $6, $7)";
+    fn admin_list_organizations(page: i32, per_page: i32, plan: Option<&str>, status: Option<&str>, search: Option<&str>, sort: &str, desc: bool, cursor: Option<&str>) -> JsonText
+        = "select app.admin_list_organizations($1, $2, $3, $4, $5, $6, $7, $8)";
     fn admin_get_organization(id: Uuid) -> JsonText = "select app.admin_get_organization($1)";
     fn admin_create_organization(organization: &Value) -> JsonText
         = "select app.admin_create_organization($1)";
@@ -289,8 +294,8 @@ calls! {
         = "select app.admin_delete_organization($1, $2)";
     fn admin_invite(organization_id: Uuid, email: &str, role: &str) -> JsonText
         = "select app.admin_invite($1, $2, $3)";
-    fn admin_list_users(page: i32, per_page: i32, organization_id: Option<Uuid>, role: Option<&str>, status: Option<&str>, search: Option<&str>, sort: &str, desc: bool) -> JsonText
-        = "select app.admin_list_users($1, $2, $3, $4, $5, $6, $7, $8)";
+    fn admin_list_users(page: i32, per_page: i32, organization_id: Option<Uuid>, role: Option<&str>, status: Option<&str>, search: Option<&str>, sort: &str, desc: bool, cursor: Option<&str>) -> JsonText
+        = "select app.admin_list_users($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     fn admin_update_user(id: Uuid, changes: &Value) -> JsonText
         = "select app.admin_update_user($1, $2)";
 }

@@ -50,6 +50,12 @@ const ACCOUNT_SWEEP_LIMIT: i32 = 1000;
 /// How often the worker forgets abuse-limit keys that recovered
 /// (`auth.prune_limits`).
 const LIMITS_PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often the worker asks for the platform overview's snapshot to be
+/// recomputed (`auth.refresh_overview`), and the age at which it is: each
+/// instance asks, the first whose snapshot is old enough computes it, the
+/// others find it fresh (or being computed) and go on.
+const OVERVIEW_EVERY: Duration = Duration::from_secs(15);
+const OVERVIEW_MAX_AGE: &str = "60 seconds";
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 // The worker holds no privilege on email_outbox: the three functions of
@@ -101,7 +107,16 @@ impl Outbox {
         tracing::info!("email outbox worker started");
         let mut last_sweep: Option<std::time::Instant> = None;
         let mut last_prune: Option<std::time::Instant> = None;
+        let mut last_overview: Option<std::time::Instant> = None;
         loop {
+            if last_overview.is_none_or(|at| at.elapsed() >= OVERVIEW_EVERY) {
+                last_overview = Some(std::time::Instant::now());
+                if let Err(e) =
+                    calls::refresh_overview(&self.db, &Actor::Worker, OVERVIEW_MAX_AGE).await
+                {
+                    tracing::warn!(error = %e, "refreshing the platform overview failed");
+                }
+            }
             if last_sweep.is_none_or(|at| at.elapsed() >= ACCOUNT_SWEEP_EVERY) {
                 last_sweep = Some(std::time::Instant::now());
                 self.expire_unverified_accounts().await;

@@ -75,6 +75,7 @@ async fn list_organizations(
     mut query: ListQuery,
 ) -> Result<JsonText, ApiError> {
     let search = query.search();
+    let cursor = query.cursor();
     query.finish()?;
     Ok(calls::admin_list_organizations(
         &state.db,
@@ -86,6 +87,7 @@ async fn list_organizations(
         search.as_deref(),
         query.sort("created_at"),
         query.desc(true),
+        cursor.as_deref(),
     )
     .await?)
 }
@@ -240,6 +242,7 @@ async fn list_users(
 ) -> Result<JsonText, ApiError> {
     let search = query.search();
     let organization_id = query.uuid("organization_id");
+    let cursor = query.cursor();
     query.finish()?;
     Ok(calls::admin_list_users(
         &state.db,
@@ -252,6 +255,7 @@ async fn list_users(
         search.as_deref(),
         query.sort("created_at"),
         query.desc(true),
+        cursor.as_deref(),
     )
     .await?)
 }

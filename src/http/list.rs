@@ -17,6 +17,9 @@ use crate::error::{ApiError, FieldError};
 /// Longest search accepted (`q`, or `search`).
 pub const MAX_SEARCH_CHARS: usize = 100;
 
+/// Longest `cursor` accepted (the ones the service makes are far shorter).
+pub const MAX_CURSOR_CHARS: usize = 1024;
+
 pub struct ListQuery {
     pub page: Page,
     params: QueryParams,
@@ -80,6 +83,24 @@ impl ListQuery {
             return None;
         }
         Some(value)
+    }
+
+    /// `cursor`: the `next_cursor` of the previous page, as it came (the
+    /// database checks its signature and that it belongs to this list).
+    pub fn cursor(&mut self) -> Option<String> {
+        let raw = self.params.get("cursor")?;
+        if raw.len() > MAX_CURSOR_CHARS
+            || !raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            self.errors.push(FieldError::new(
+                "cursor",
+                "is not a cursor of this list; start again from the first page",
+            ));
+            return None;
+        }
+        Some(raw.to_owned())
     }
 
     /// A filter holding an id.

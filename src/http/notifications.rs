@@ -409,6 +409,7 @@ async fn list(
     user: OrgUser,
     mut query: ListQuery,
 ) -> Result<JsonText, ApiError> {
+    let cursor = query.cursor();
     query.finish()?;
     Ok(calls::list_notifications(
         &state.db,
@@ -416,6 +417,7 @@ async fn list(
         query.page.page,
         query.page.per_page,
         query.filter("type"),
+        cursor.as_deref(),
     )
     .await?)
 }
@@ -428,6 +430,7 @@ async fn detail(
     Path(id): Path<Uuid>,
     mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
+    let cursor = query.cursor();
     query.finish()?;
     let n = calls::get_notification(
         &state.db,
@@ -435,6 +438,7 @@ async fn detail(
         id,
         query.page.page,
         query.page.per_page,
+        cursor.as_deref(),
     )
     .await?;
     Ok(Json(sanitized(&state, n).await?))
@@ -462,6 +466,7 @@ async fn admin_list(
     mut query: ListQuery,
 ) -> Result<JsonText, ApiError> {
     let org = query.uuid("organization_id");
+    let cursor = query.cursor();
     query.finish()?;
     Ok(calls::admin_list_notifications(
         &state.db,
@@ -470,6 +475,7 @@ async fn admin_list(
         query.page.per_page,
         query.filter("type"),
         org,
+        cursor.as_deref(),
     )
     .await?)
 }
@@ -481,6 +487,7 @@ async fn admin_detail(
     Path(id): Path<Uuid>,
     mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
+    let cursor = query.cursor();
     query.finish()?;
     let n = calls::admin_get_notification(
         &state.db,
@@ -488,6 +495,7 @@ async fn admin_detail(
         id,
         query.page.page,
         query.page.per_page,
+        cursor.as_deref(),
     )
     .await?;
     Ok(Json(sanitized(&state, n).await?))

@@ -171,6 +171,7 @@ async fn list_campaigns(
     mut q: ListQuery,
 ) -> Result<JsonText, ApiError> {
     let search = q.search();
+    let cursor = q.cursor();
     q.finish()?;
     Ok(calls::list_campaigns(
         &state.db,
@@ -181,6 +182,7 @@ async fn list_campaigns(
         search.as_deref(),
         q.sort("created_at"),
         q.desc(true),
+        cursor.as_deref(),
     )
     .await?)
 }
@@ -281,6 +283,7 @@ async fn list_leads(
 ) -> Result<JsonText, ApiError> {
     let search = q.search();
     let campaign = q.uuid("campaign_id");
+    let cursor = q.cursor();
     q.finish()?;
     Ok(calls::list_leads(
         &state.db,
@@ -292,6 +295,7 @@ async fn list_leads(
         search.as_deref(),
         q.sort("created_at"),
         q.desc(true),
+        cursor.as_deref(),
     )
     .await?)
 }
@@ -595,6 +599,7 @@ async fn list_meetings(
 ) -> Result<JsonText, ApiError> {
     let lead = q.uuid("lead_id");
     let campaign = q.uuid("campaign_id");
+    let cursor = q.cursor();
     q.finish()?;
     Ok(calls::list_meetings(
         &state.db,
@@ -606,6 +611,7 @@ async fn list_meetings(
         campaign,
         q.sort("scheduled_at"),
         q.desc(false),
+        cursor.as_deref(),
     )
     .await?)
 }

@@ -81,6 +81,7 @@ async fn list_users(
     mut query: ListQuery,
 ) -> Result<JsonText, ApiError> {
     let search = query.search();
+    let cursor = query.cursor();
     query.finish()?;
     Ok(calls::list_users(
         &state.db,
@@ -90,6 +91,7 @@ async fn list_users(
         query.filter("role"),
         query.filter("status"),
         search.as_deref(),
+        cursor.as_deref(),
     )
     .await?)
 }
@@ -157,12 +159,14 @@ async fn list_invitations(
     user: OrgUser,
     mut query: ListQuery,
 ) -> Result<JsonText, ApiError> {
+    let cursor = query.cursor();
     query.finish()?;
     Ok(calls::list_invitations(
         &state.db,
         &user.actor(),
         query.page.page,
         query.page.per_page,
+        cursor.as_deref(),
     )
     .await?)
 }
@@ -194,6 +198,7 @@ async fn audit_log(
     user: OrgUser,
     mut query: ListQuery,
 ) -> Result<JsonText, ApiError> {
+    let cursor = query.cursor();
     query.finish()?;
     Ok(calls::list_audit_log(
         &state.db,
@@ -201,6 +206,7 @@ async fn audit_log(
         query.page.page,
         query.page.per_page,
         query.filter("action"),
+        cursor.as_deref(),
     )
     .await?)
 }
@@ -213,12 +219,14 @@ async fn list_sessions(
     user: AuthUser,
     mut query: ListQuery,
 ) -> Result<JsonText, ApiError> {
+    let cursor = query.cursor();
     query.finish()?;
     Ok(calls::my_sessions(
         &state.db,
         &user.actor(),
         query.page.page,
         query.page.per_page,
+        cursor.as_deref(),
     )
     .await?)
 }

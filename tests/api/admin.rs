@@ -217,10 +217,30 @@ async fn the_overview_counts_the_platform_exactly() {
     // Every email so far was delivered: the sink saw them all.
     let delivered = app.mail.all().len() as u64;
 
-    let r = app
+    // The overview is a snapshot: taken before all this, it still says so.
+    let before = app
         .get(&format!("{ADMIN}/overview"), Some(&pa.access))
         .await
         .expect(200);
+    app.refresh_overview().await;
+    let mut r = app
+        .get(&format!("{ADMIN}/overview"), Some(&pa.access))
+        .await
+        .expect(200);
+    assert_ne!(before.body["leads"], r.body["leads"]);
+    let body = r.body.as_object_mut().expect("an object");
+    let as_of = body.remove("as_of").expect("as_of");
+    let age = body.remove("age_seconds").expect("age_seconds");
+    let as_of = time::OffsetDateTime::parse(
+        as_of.as_str().expect("a time"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("RFC 3339");
+    assert!(
+        (time::OffsetDateTime::now_utc() - as_of).whole_seconds() < 60,
+        "{as_of}"
+    );
+    assert!(age.as_u64().is_some_and(|a| a < 60), "{age}");
     assert_eq!(
         r.body,
         json!({
@@ -252,6 +272,7 @@ async fn the_overview_counts_the_platform_exactly() {
 async fn with_no_leads_the_conversion_rate_is_zero() {
     let app = TestApp::spawn().await;
     let pa = platform_admin(&app).await;
+    app.refresh_overview().await;
     let r = app
         .get(&format!("{ADMIN}/overview"), Some(&pa.access))
         .await

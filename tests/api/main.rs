@@ -14,6 +14,7 @@ mod hardening;
 mod heavy_input;
 mod http;
 mod keys;
+mod lists;
 mod metrics;
 mod migrate;
 mod notifications;

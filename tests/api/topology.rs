@@ -416,7 +416,7 @@ async fn without_prepared_statements_no_named_statement_is_left() {
         calls::my_organization(&db, &actor)
             .await
             .expect("organization");
-        calls::list_users(&db, &actor, 1, 20, None, None, None)
+        calls::list_users(&db, &actor, 1, 20, None, None, None, None)
             .await
             .expect("users");
         let rows = db

@@ -817,6 +817,17 @@ impl TestApp {
             .get(0)
     }
 
+    /// The platform overview's snapshot, recomputed now (the worker does it
+    /// at start and every minute: `auth.refresh_overview`).
+    pub async fn refresh_overview(&self) {
+        self.db
+            .admin()
+            .await
+            .batch_execute("select auth.refresh_overview('0 seconds')")
+            .await
+            .expect("refresh the overview");
+    }
+
     /// Until the outbox holds nothing pending or being sent: every email
     /// queued so far is in the SMTP sink (or failed for good). With manual
     /// delivery, delivers now; with the app's worker, waits for it.
