@@ -200,3 +200,105 @@ async fn each_kind_of_bad_input_answers_one_way() {
     assert_eq!(r.body["instance"], id);
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
 }
+
+/// The SQL list functions check their filters against lists of their own
+/// (`app.check_filter`): each refusal names exactly the values of the
+/// constant the document reads, so neither can gain a value alone.
+#[tokio::test]
+async fn the_list_filters_accept_the_documented_values() {
+    let app = TestApp::spawn().await;
+    let owner = app.verified_owner("olive@filters.test", "Filters").await;
+    let admin = crate::auth::platform_admin(&app).await;
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            &owner.access,
+            "/api/v1/user/campaigns",
+            "status",
+            enums::CAMPAIGN_STATUSES,
+        ),
+        (
+            &owner.access,
+            "/api/v1/user/leads",
+            "status",
+            enums::LEAD_STATUSES,
+        ),
+        (
+            &owner.access,
+            "/api/v1/user/meetings",
+            "status",
+            enums::MEETING_STATUSES,
+        ),
+        (
+            &owner.access,
+            "/api/v1/user/organizations/me/users",
+            "role",
+            enums::ORGANIZATION_ROLES,
+        ),
+        (
+            &owner.access,
+            "/api/v1/user/organizations/me/users",
+            "status",
+            enums::USER_STATUSES,
+        ),
+        (
+            &owner.access,
+            "/api/v1/user/notifications",
+            "type",
+            enums::NOTIFICATION_TYPES,
+        ),
+        (
+            &admin.access,
+            "/api/v1/admin/organizations",
+            "plan",
+            enums::PLANS,
+        ),
+        (
+            &admin.access,
+            "/api/v1/admin/organizations",
+            "status",
+            enums::ORGANIZATION_STATUSES,
+        ),
+        (
+            &admin.access,
+            "/api/v1/admin/users",
+            "role",
+            enums::USER_ROLES,
+        ),
+        (
+            &admin.access,
+            "/api/v1/admin/users",
+            "status",
+            enums::USER_STATUSES,
+        ),
+        (
+            &admin.access,
+            "/api/v1/admin/notifications",
+            "type",
+            enums::NOTIFICATION_TYPES,
+        ),
+    ];
+    for (token, path, filter, values) in cases {
+        let r = app
+            .get(&format!("{path}?{filter}=nope"), Some(token))
+            .await
+            .expect(422);
+        let message: Vec<&str> = r.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["field"] == *filter)
+            .filter_map(|e| e["message"].as_str())
+            .collect();
+        assert_eq!(
+            message,
+            vec![enums::one_of(values).as_str()],
+            "{path}?{filter}: {r:?}"
+        );
+        // And every documented value is accepted.
+        for value in *values {
+            app.get(&format!("{path}?{filter}={value}"), Some(token))
+                .await
+                .expect(200);
+        }
+    }
+}
