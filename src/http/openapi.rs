@@ -483,8 +483,13 @@ pub fn document(metrics_route: bool) -> Value {
         },
         "servers": [{"url": "/", "description": "The service that serves this document"}],
         "tags": [
-            {"name": "Health"}, {"name": "Auth"}, {"name": "User"}, {"name": "Organization"},
-            {"name": "Prospecting"}, {"name": "Notifications"}, {"name": "Platform Admin"}
+            {"name": "Health", "description": "Probes, this document, the metrics"},
+            {"name": "Auth", "description": "Registration, sign-in, tokens, passwords, verification, invitations, the signing keys"},
+            {"name": "User", "description": "The signed-in user and their sessions"},
+            {"name": "Organization", "description": "The caller's organization: settings, members, invitations, audit log"},
+            {"name": "Prospecting", "description": "Campaigns, leads and meetings"},
+            {"name": "Notifications", "description": "Sending, history, one-click unsubscribe"},
+            {"name": "Platform Admin", "description": "The platform console (the platform admin only)"}
         ],
         "paths": paths,
         "components": {
@@ -690,7 +695,8 @@ fn schemas() -> Value {
                 &["row"])}
         }), &["hint", "errors"]),
         "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths", "components"],
-                            "properties": {"openapi": {"const": "3.1.0"}}},
+                            "properties": {"openapi": {"const": "3.1.0"}, "info": {"type": "object"},
+                                           "paths": {"type": "object"}, "components": {"type": "object"}}},
         "Status": record(json!({"status": {"const": "ok"}})),
         "JwkSet": record(json!({"keys": {"type": "array", "items": record(json!({
             "kty": {"const": "OKP"}, "crv": {"const": "Ed25519"}, "x": text,
