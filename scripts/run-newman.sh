@@ -5,8 +5,14 @@
 #
 #   scripts/run-newman.sh [path/to/vectra]   (default: target/debug/vectra)
 #
-# Prints Newman's report; writes the assertion counts to $NEWMAN_STATS (a
-# file, "total failed") when set. Exit status: Newman's.
+# Then checks every response Newman received against the OpenAPI document the
+# service serves (scripts/check-responses.py: status, content type, closed
+# schemas, required headers).
+#
+# Prints Newman's report and the check's; writes the assertion counts to
+# $NEWMAN_STATS (a file, "total failed") and the check's to $CONTRACT_STATS
+# ("responses violations") when set. Exit status: non-zero when Newman failed
+# or a response does not conform.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,6 +28,8 @@ fi
 . scripts/lib-dev.sh
 DEV_ENV="RATE_LIMIT_PER_MINUTE=1000" start_dev "$BIN" "$PORT"
 
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "jsonschema==4.26.0"
+
 status=0
 newman run postman/Vectra_API_Collection.json -e postman/Vectra_API.postman_environment.json \
     --env-var "base_url=http://127.0.0.1:$PORT" \
@@ -31,4 +39,6 @@ if [ -n "${NEWMAN_STATS:-}" ]; then
     python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["run"]["stats"]["assertions"]; print(a["total"], a["failed"])' \
         "$WORK/newman.json" >"$NEWMAN_STATS" 2>/dev/null || echo "0 1" >"$NEWMAN_STATS"
 fi
+curl -sf "http://127.0.0.1:$PORT/api/v1/openapi.json" >"$WORK/openapi.json"
+python3 scripts/check-responses.py "$WORK/openapi.json" "$WORK/newman.json" || status=1
 exit $status

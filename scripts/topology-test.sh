@@ -3,7 +3,8 @@
 # in transaction mode (2 server connections), three `vectra serve` behind
 # nginx (round robin), a mail catcher with MailDev's API. Then, through nginx:
 #
-#   1. the Postman collection with Newman;
+#   1. the Postman collection with Newman, every answer checked against the
+#      OpenAPI document (scripts/check-responses.py);
 #   2. scripts/topology-checks.py: a client rotating over the instances hits
 #      the per-address limit and the login backoff at the same count as
 #      against one; X-Forwarded-For from nginx separates two clients while a
@@ -204,6 +205,11 @@ if [ -n "${TOPOLOGY_STATS:-}" ]; then
         "$WORK/newman.json" >"$TOPOLOGY_STATS" 2>/dev/null || echo "0 1" >"$TOPOLOGY_STATS"
 fi
 [ "$newman_status" -eq 0 ] || { echo "topology: Newman failed through nginx" >&2; exit 1; }
+# Every answer through the proxy, as the document describes it (the proxy
+# adds or drops nothing the contract names).
+curl -sf "http://127.0.0.1:$NGINX_PORT/api/v1/openapi.json" >"$WORK/openapi.json"
+python3 scripts/check-responses.py "$WORK/openapi.json" "$WORK/newman.json" "http://127.0.0.1:$NGINX_PORT" \
+    || { echo "topology: a response through nginx does not match the OpenAPI document" >&2; exit 1; }
 
 log "phase 2: limits, addresses, tokens, a stop under load, the outbox (default limits)"
 stop_all

@@ -139,6 +139,13 @@ impl Application {
         route_table(&format!("{:?}", self.router))
     }
 
+    /// Wraps the main listener's router: how the tests put a layer around
+    /// every response (the check against the OpenAPI document).
+    pub fn map_router(mut self, f: impl FnOnce(Router) -> Router) -> Self {
+        self.router = f(self.router);
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }

@@ -39,6 +39,9 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     pub hint: Option<String>,
     pub retry_after: Option<u64>,
+    /// The `instance` member: the request id (set by the middleware that
+    /// knows it, `http::middleware::problem_for_bare_errors`).
+    pub instance: Option<String>,
 }
 
 impl Problem {
@@ -49,6 +52,7 @@ impl Problem {
             errors: Vec::new(),
             hint: None,
             retry_after: None,
+            instance: None,
         }
     }
 
@@ -91,6 +95,8 @@ struct ProblemBody<'a> {
     status: u16,
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldError],
@@ -103,6 +109,7 @@ impl IntoResponse for Problem {
             title: self.status.canonical_reason().unwrap_or("Error"),
             status: self.status.as_u16(),
             detail: &self.detail,
+            instance: self.instance.as_deref(),
             hint: self.hint.as_deref(),
             errors: &self.errors,
         };

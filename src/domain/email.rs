@@ -1,5 +1,8 @@
 use std::fmt;
 
+/// Longest email address, in bytes (after trimming).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
 /// A syntactically valid email address, trimmed and lowercased: the one form
 /// in which emails are compared and stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -11,8 +14,8 @@ impl Email {
         if s.is_empty() {
             return Err("is required".into());
         }
-        if s.len() > 254 {
-            return Err("must be at most 254 characters".into());
+        if s.len() > MAX_EMAIL_CHARS {
+            return Err(format!("must be at most {MAX_EMAIL_CHARS} characters"));
         }
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err("must be an email address".into());

@@ -2,14 +2,15 @@
 //! Each parser reports a field error naming the JSON field it came from.
 
 mod email;
+pub mod enums;
 mod page;
 mod password;
 mod text;
 
-pub use email::Email;
-pub use page::{DEFAULT_PER_PAGE, Page};
-pub use password::Password;
-pub use text::{FullName, OrganizationName, display_name};
+pub use email::{Email, MAX_EMAIL_CHARS};
+pub use page::{DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, Page};
+pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password};
+pub use text::{FullName, MAX_NAME_CHARS, OrganizationName, display_name};
 
 use serde::Serialize;
 

@@ -12,6 +12,10 @@ pub struct Page {
 }
 
 pub const DEFAULT_PER_PAGE: i32 = 20;
+/// The bounds `app.check_page` enforces, for the document (a test checks
+/// them against the function).
+pub const MAX_PAGE: i32 = 1_000_000;
+pub const MAX_PER_PAGE: i32 = 100;
 
 impl Page {
     /// `page` and `per_page` from the raw query values.

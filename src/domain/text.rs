@@ -48,6 +48,8 @@ pub fn forbidden_in_names(c: char) -> bool {
 /// The messages are the database's (`app.display_name_error`), word for
 /// word, so a name refused here or there reads the same.
 pub const NAME_REQUIRED: &str = "is required";
+/// Longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
 pub const NAME_TOO_LONG: &str = "must be at most 200 characters";
 pub const NAME_INVISIBLE: &str = "must not contain control or invisible formatting characters";
 
@@ -58,7 +60,7 @@ pub fn display_name(raw: &str) -> Result<String, String> {
     if s.is_empty() {
         return Err(NAME_REQUIRED.into());
     }
-    if s.chars().count() > 200 {
+    if s.chars().count() > MAX_NAME_CHARS {
         return Err(NAME_TOO_LONG.into());
     }
     if s.chars().any(forbidden_in_names) {

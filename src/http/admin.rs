@@ -8,17 +8,16 @@
 //! confirm a live session of a verified platform admin and write the audit
 //! log. The database decides; nothing here repeats its rules.
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::from_extractor_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, patch, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use super::AppState;
-use super::json::{ApiJson, QueryParams};
+use super::json::{ApiJson, PathId, QueryParams, unknown_field};
 use super::list::ListQuery;
 use super::user::InviteBody;
 use crate::auth::PlatformAdmin;
@@ -53,8 +52,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(from_extractor_with_state::<PlatformAdmin, AppState>(state))
 }
 
-/// Plans an organization can be on (`public.org_plan`).
-pub const PLANS: [&str; 4] = ["free", "starter", "pro", "enterprise"];
+pub use crate::domain::enums::PLANS;
 /// Largest `settings` object accepted, serialized.
 pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 
@@ -97,7 +95,7 @@ async fn list_organizations(
 async fn get_organization(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-    Path(org_id): Path<Uuid>,
+    PathId(org_id): PathId,
 ) -> Result<JsonText, ApiError> {
     Ok(calls::admin_get_organization(&state.db, &admin.actor(), org_id).await?)
 }
@@ -112,12 +110,10 @@ async fn create_organization(
 ) -> Result<impl IntoResponse, ApiError> {
     let mut errors = Vec::new();
     let mut clean = Map::new();
+    const FIELDS: &[&str] = &["name", "plan", "settings", "owner_email"];
     for key in body.keys() {
-        if !["name", "plan", "settings", "owner_email"].contains(&key.as_str()) {
-            errors.push(FieldError::new(
-                key,
-                "is not a field of an organization (name, plan, settings, owner_email)",
-            ));
+        if !FIELDS.contains(&key.as_str()) {
+            errors.push(FieldError::new(key, unknown_field(FIELDS)));
         }
     }
     match body.get("name") {
@@ -161,10 +157,7 @@ fn check_plan_and_settings(
         Some(Value::String(p)) if PLANS.contains(&p.as_str()) => {
             clean.insert("plan".into(), Value::String(p.clone()));
         }
-        Some(_) => errors.push(FieldError::new(
-            "plan",
-            format!("must be one of {}", PLANS.join(", ")),
-        )),
+        Some(_) => errors.push(FieldError::new("plan", crate::domain::enums::one_of(PLANS))),
     }
     match body.get("settings") {
         None => {}
@@ -184,7 +177,7 @@ fn check_plan_and_settings(
 async fn update_organization(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-    Path(org_id): Path<Uuid>,
+    PathId(org_id): PathId,
     ApiJson(changes): ApiJson<Map<String, Value>>,
 ) -> Result<JsonText, ApiError> {
     let changes = Value::Object(changes);
@@ -196,7 +189,7 @@ async fn update_organization(
 async fn delete_organization(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-    Path(org_id): Path<Uuid>,
+    PathId(org_id): PathId,
     params: QueryParams,
 ) -> Result<JsonText, ApiError> {
     let hard = match params.get("hard") {
@@ -217,7 +210,7 @@ async fn delete_organization(
 async fn invite(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-    Path(org_id): Path<Uuid>,
+    PathId(org_id): PathId,
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email = body.email()?;
@@ -265,7 +258,7 @@ async fn list_users(
 async fn update_user(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-    Path(user_id): Path<Uuid>,
+    PathId(user_id): PathId,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<JsonText, ApiError> {
     let body = Value::Object(body);

@@ -1,14 +1,13 @@
 //! Liveness and readiness probes.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
 use crate::db::{Actor, calls, migrate};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,13 +38,10 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
         }
     };
     if i64::from(current) < expected {
-        return Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "The database schema is at version {current}; this build needs {expected}. Run `vectra migrate`."
-            ),
-        )
-        .into());
+        // A 503 says when to look again, like every other.
+        return Err(ApiError::unavailable(format!(
+            "The database schema is at version {current}; this build needs {expected}. Run `vectra migrate`."
+        )));
     }
     Ok(Json(json!({
         "status": "ready",

@@ -1,11 +1,17 @@
 //! Request extractors whose rejections are problem+json: malformed JSON is a
 //! 400, a body of the wrong shape a 422 naming the field, and a NUL character
 //! anywhere in a string (which PostgreSQL cannot store) a 422 naming where.
+//!
+//! Each kind of bad value has one wording and one status wherever it is (a
+//! path, a query, a body): 422 naming the field, with the messages of
+//! [`messages`]: `must be a UUID`, `must be one of a, b, c`, `must be a
+//! string`, `is required` …
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
@@ -14,6 +20,51 @@ use serde_json::Value;
 use crate::error::{ApiError, FieldError, Problem};
 
 const NUL_MESSAGE: &str = "must not contain NUL characters";
+
+/// The messages of the 422s for a value of the wrong kind, the same in a
+/// path, a query string and a body.
+pub mod messages {
+    pub const UUID: &str = "must be a UUID";
+    pub const DATE_TIME: &str = "must be an RFC 3339 date-time with an offset";
+    pub const REQUIRED: &str = "is required";
+    pub const STRING: &str = "must be a string";
+    pub const BOOLEAN: &str = "must be true or false";
+    pub const WHOLE_NUMBER: &str = "must be a whole number";
+    pub const ARRAY: &str = "must be an array";
+    pub const OBJECT: &str = "must be an object";
+}
+
+/// An id in the path: a UUID, or a 422 naming the parameter
+/// (`lead_id: must be a UUID`), as a bad id in a query or a body is.
+pub struct PathId(pub uuid::Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        match Path::<uuid::Uuid>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(PathId(id)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => match e.kind() {
+                ErrorKind::ParseErrorAtKey { key, .. }
+                | ErrorKind::DeserializeError { key, .. }
+                | ErrorKind::InvalidUtf8InPathParam { key } => {
+                    Err(ApiError::validation(vec![FieldError::new(
+                        key.as_str(),
+                        messages::UUID,
+                    )]))
+                }
+                _ => Err(ApiError::Unexpected(anyhow::anyhow!(
+                    "path parameters: {e}"
+                ))),
+            },
+            Err(other) => Err(ApiError::Unexpected(anyhow::anyhow!(
+                "path parameters: {}",
+                other.body_text()
+            ))),
+        }
+    }
+}
 
 pub struct ApiJson<T>(pub T);
 
@@ -53,26 +104,78 @@ where
         }
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
-            .map_err(|e| ApiError::validation(vec![field_error(&e)]))
+            .map_err(|e| ApiError::validation(vec![field_error(&e, "body")]))
     }
 }
 
-fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+/// A body's deserialization error as the field error of its kind: serde's
+/// wording becomes the service's one (see [`messages`]). `whole` names the
+/// value itself when the error is at its root (`body`, or `lead` for a row
+/// of an import).
+pub(crate) fn field_error(
+    e: &serde_path_to_error::Error<serde_json::Error>,
+    whole: &str,
+) -> FieldError {
     let message = e.inner().to_string();
     let path = e.path().to_string();
+    let at = |name: &str| {
+        if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
     // serde reports a missing field at its parent: "missing field `email`".
     if let Some(name) = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
     {
-        let field = if path == "." {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        };
-        return FieldError::new(field, "is required");
+        return FieldError::new(at(name), messages::REQUIRED);
     }
-    FieldError::new(if path == "." { "body".to_owned() } else { path }, message)
+    // An unknown one at itself: "unknown field `x`, expected one of …".
+    if let Some(name) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        let known: Vec<&str> = message
+            .split_once("expected")
+            .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        let field = if path == "." { name.to_owned() } else { path };
+        return FieldError::new(field, unknown_field(&known));
+    }
+    let field = if path == "." { whole.to_owned() } else { path };
+    FieldError::new(field, normalized(&message))
+}
+
+/// The one wording of a field a body does not have.
+pub fn unknown_field(known: &[&str]) -> String {
+    format!("is not a known field (expected {})", known.join(", "))
+}
+
+/// serde's messages for a value of the wrong kind, in the service's words.
+fn normalized(message: &str) -> String {
+    if message.starts_with("UUID parsing failed") || message.contains("expected a UUID") {
+        return messages::UUID.to_owned();
+    }
+    if let Some(expected) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+        .map(|(_, expected)| expected)
+    {
+        let expected = expected.trim();
+        return match expected {
+            "a string" | "a borrowed string" => messages::STRING,
+            "a boolean" => messages::BOOLEAN,
+            "a sequence" => messages::ARRAY,
+            e if e.starts_with("struct ") || e == "a map" => messages::OBJECT,
+            e if e.starts_with('i') || e.starts_with('u') => messages::WHOLE_NUMBER,
+            e if e.contains("UUID") => messages::UUID,
+            _ => return format!("must be {expected}"),
+        }
+        .to_owned();
+    }
+    message.to_owned()
 }
 
 /// Every place in `value` where a string (or an object key) holds a NUL, as

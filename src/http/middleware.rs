@@ -69,39 +69,66 @@ pub async fn fallback(req: Request) -> Problem {
     )
 }
 
-/// Errors produced outside our handlers (axum's extractor rejections, 405,
-/// the body limit, the timeout) come with plain-text or empty bodies; give
-/// them the same problem+json shape as everything else.
+/// Every error leaves as problem+json with its `instance`: the request id
+/// (`X-Request-Id`, as the response carries it), so that a client can quote
+/// the problem and an operator find its log lines. Errors produced outside
+/// our handlers (axum's extractor rejections, 405, the body limit, the
+/// timeout) come with plain-text or empty bodies; they get the same shape
+/// as everything else.
 pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    let request_id = req
+        .headers()
+        .get(super::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let response = next.run(req).await;
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
+    if !is_error {
+        return response;
+    }
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !is_error || is_problem {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 8 * 1024)
+    let (mut parts, body) = response.into_parts();
+    // Problems are small (an import's row errors are bounded to a hundred).
+    let bytes = axum::body::to_bytes(body, 1024 * 1024)
         .await
         .unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
-    let detail = match text.trim() {
-        "" => match status {
-            StatusCode::METHOD_NOT_ALLOWED => "This route does not accept this method".to_owned(),
-            StatusCode::GATEWAY_TIMEOUT => "The request took too long".to_owned(),
-            StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large".to_owned(),
-            _ => status.canonical_reason().unwrap_or("Error").to_owned(),
-        },
-        t => t.to_owned(),
-    };
-    let mut problem = Problem::new(status, detail).into_response();
-    for name in [header::ALLOW, header::RETRY_AFTER] {
-        if let Some(v) = parts.headers.get(&name) {
-            problem.headers_mut().insert(name, v.clone());
+    if !is_problem {
+        let text = String::from_utf8_lossy(&bytes);
+        let detail = match text.trim() {
+            "" => match status {
+                StatusCode::METHOD_NOT_ALLOWED => {
+                    "This route does not accept this method".to_owned()
+                }
+                StatusCode::GATEWAY_TIMEOUT => "The request took too long".to_owned(),
+                StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large".to_owned(),
+                _ => status.canonical_reason().unwrap_or("Error").to_owned(),
+            },
+            t => t.to_owned(),
+        };
+        let mut problem = Problem::new(status, detail);
+        problem.instance = request_id;
+        let mut response = problem.into_response();
+        for name in [header::ALLOW, header::RETRY_AFTER] {
+            if let Some(v) = parts.headers.get(&name) {
+                response.headers_mut().insert(name, v.clone());
+            }
         }
+        return response;
     }
-    problem
+    let body = match (
+        request_id,
+        serde_json::from_slice::<serde_json::Value>(&bytes),
+    ) {
+        (Some(id), Ok(serde_json::Value::Object(mut problem))) => {
+            problem.insert("instance".to_owned(), serde_json::Value::String(id));
+            serde_json::to_vec(&problem).unwrap_or_else(|_| bytes.to_vec())
+        }
+        _ => bytes.to_vec(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

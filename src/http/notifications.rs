@@ -12,7 +12,7 @@
 //! ones and queues one outbox row per recipient in the same transaction.
 //! `Idempotency-Key` makes a retried send answer the first 202.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::AppState;
-use super::json::{ApiJson, QueryParams};
+use super::json::{ApiJson, PathId, QueryParams, unknown_field};
 use super::list::ListQuery;
 use crate::auth::{OrgUser, PlatformAdmin};
 use crate::blocking::Bounded;
@@ -51,8 +51,10 @@ pub fn unsubscribe_router() -> Router<AppState> {
     Router::new().route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
 }
 
-pub const ORGANIZATION_TYPES: [&str; 2] = ["org_to_prospects", "org_owner_to_members"];
-pub const PLATFORM_TYPES: [&str; 3] = ["vectra_to_users", "vectra_to_org_owner", "system_alerts"];
+pub use crate::domain::enums::{
+    ORGANIZATION_NOTIFICATION_TYPES as ORGANIZATION_TYPES,
+    PLATFORM_NOTIFICATION_TYPES as PLATFORM_TYPES,
+};
 /// Most addresses one `recipients` list holds.
 pub const MAX_LISTED: usize = 1000;
 pub const MAX_SUBJECT_CHARS: usize = 200;
@@ -73,8 +75,8 @@ enum Endpoint {
 impl Endpoint {
     fn types(self) -> &'static [&'static str] {
         match self {
-            Endpoint::Organization => &ORGANIZATION_TYPES,
-            Endpoint::Platform => &PLATFORM_TYPES,
+            Endpoint::Organization => ORGANIZATION_TYPES,
+            Endpoint::Platform => PLATFORM_TYPES,
         }
     }
 
@@ -132,29 +134,27 @@ fn checked_body(
     } else {
         errors.push(FieldError::new(
             "type",
-            format!("must be one of {}", endpoint.types().join(", ")),
+            crate::domain::enums::one_of(endpoint.types()),
         ));
     }
     // Named one by one, up to a point: a megabyte of unknown keys must not
     // become a megabyte of errors.
+    const FIELDS: &[&str] = &[
+        "type",
+        "recipients",
+        "subject",
+        "body",
+        "body_html",
+        "action_url",
+        "action_text",
+        "organization_ids",
+    ];
     for key in body
         .keys()
-        .filter(|k| {
-            ![
-                "type",
-                "recipients",
-                "subject",
-                "body",
-                "body_html",
-                "action_url",
-                "action_text",
-                "organization_ids",
-            ]
-            .contains(&k.as_str())
-        })
+        .filter(|k| !FIELDS.contains(&k.as_str()))
         .take(MAX_UNKNOWN_FIELDS)
     {
-        errors.push(FieldError::new(key, "is not a field of a notification"));
+        errors.push(FieldError::new(key, unknown_field(FIELDS)));
     }
     match text(body, "subject") {
         Some(s)
@@ -427,7 +427,7 @@ async fn list(
 async fn detail(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     let cursor = query.cursor();
@@ -484,7 +484,7 @@ async fn admin_list(
 async fn admin_detail(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     mut query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     let cursor = query.cursor();

@@ -8,21 +8,22 @@
 //! SECURITY DEFINER behind `auth.authorize`). No role check is repeated here.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::AppState;
-use super::json::{ApiJson, find_nul};
+use super::json::{ApiJson, PathId, field_error, find_nul, messages};
 use super::list::ListQuery;
 use crate::auth::OrgUser;
 use crate::db::{JsonText, calls};
+use crate::domain::enums::{self, OneOf};
 use crate::domain::{Email, display_name};
 use crate::error::{ApiError, FieldError, Problem};
 
@@ -55,33 +56,10 @@ pub const MAX_IMPORT_ROWS: usize = 5_000;
 /// Most row errors one answer lists.
 const MAX_REPORTED_ERRORS: usize = 100;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum CampaignStatus {
-    Draft,
-    Active,
-    Paused,
-    Completed,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum LeadStatus {
-    New,
-    Contacted,
-    Replied,
-    Qualified,
-    Converted,
-    Lost,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum MeetingStatus {
-    Scheduled,
-    Completed,
-    Cancelled,
-}
+/// The statuses, as the enumerations of `domain::enums` (one list each).
+type CampaignStatus = OneOf<enums::CampaignStatus>;
+type LeadStatus = OneOf<enums::LeadStatus>;
+type MeetingStatus = OneOf<enums::MeetingStatus>;
 
 /// Tells a field sent as `null` (clear it) from one not sent (keep it).
 fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
@@ -222,7 +200,7 @@ async fn create_campaign(
 async fn get_campaign(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<JsonText, ApiError> {
     Ok(calls::get_campaign(&state.db, &user.actor(), id).await?)
 }
@@ -240,7 +218,7 @@ struct CampaignPatch {
 async fn update_campaign(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<CampaignPatch>,
 ) -> Result<JsonText, ApiError> {
     let mut errors = Vec::new();
@@ -264,7 +242,7 @@ async fn update_campaign(
 async fn delete_campaign(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     calls::delete_campaign(&state.db, &user.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -354,7 +332,7 @@ async fn create_lead(
 async fn get_lead(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<JsonText, ApiError> {
     Ok(calls::get_lead(&state.db, &user.actor(), id).await?)
 }
@@ -379,7 +357,7 @@ struct LeadPatch {
 async fn update_lead(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<LeadPatch>,
 ) -> Result<JsonText, ApiError> {
     let mut errors = Vec::new();
@@ -411,7 +389,7 @@ async fn update_lead(
 async fn delete_lead(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     calls::delete_lead(&state.db, &user.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -518,17 +496,7 @@ fn lead_of_value(item: Value) -> Row {
     if let Some(e) = nul.into_iter().next() {
         return Err(e);
     }
-    serde_path_to_error::deserialize(item).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        match message
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            Some(field) => FieldError::new(field, "is required"),
-            None => FieldError::new(if path == "." { "lead".to_owned() } else { path }, message),
-        }
-    })
+    serde_path_to_error::deserialize(item).map_err(|e| field_error(&e, "lead"))
 }
 
 fn csv_rows(body: &[u8]) -> Result<Vec<Row>, ApiError> {
@@ -620,7 +588,7 @@ async fn list_meetings(
 #[serde(deny_unknown_fields)]
 struct MeetingBody {
     lead_id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(deserialize_with = "date_time")]
     scheduled_at: OffsetDateTime,
     #[serde(default)]
     status: Option<MeetingStatus>,
@@ -647,7 +615,7 @@ async fn create_meeting(
 async fn get_meeting(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<JsonText, ApiError> {
     Ok(calls::get_meeting(&state.db, &user.actor(), id).await?)
 }
@@ -655,7 +623,7 @@ async fn get_meeting(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MeetingPatch {
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, deserialize_with = "optional_date_time")]
     scheduled_at: Option<OffsetDateTime>,
     #[serde(default)]
     status: Option<MeetingStatus>,
@@ -666,7 +634,7 @@ struct MeetingPatch {
 async fn update_meeting(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     ApiJson(body): ApiJson<MeetingPatch>,
 ) -> Result<JsonText, ApiError> {
     let mut out = Map::new();
@@ -684,10 +652,21 @@ async fn update_meeting(
 async fn delete_meeting(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     calls::delete_meeting(&state.db, &user.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An RFC 3339 time, or the one wording of a bad one.
+fn date_time<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+    let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    OffsetDateTime::parse(&raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| serde::de::Error::custom(messages::DATE_TIME))
+}
+
+fn optional_date_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    date_time(d).map(Some)
 }
 
 /// A meeting time as the database takes it: in UTC, years 1 to 9999

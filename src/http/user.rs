@@ -5,17 +5,16 @@
 //! the function decides who may do what (`auth.authorize`), so no role
 //! check is written here as well.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::AppState;
-use super::json::ApiJson;
+use super::json::{ApiJson, PathId};
 use super::list::ListQuery;
 use crate::auth::{AuthUser, OrgUser};
 use crate::db::{JsonText, calls};
@@ -135,7 +134,7 @@ struct RoleBody {
 async fn change_role(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(user_id): Path<Uuid>,
+    PathId(user_id): PathId,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> Result<JsonText, ApiError> {
     Ok(calls::change_user_role(&state.db, &user.actor(), user_id, &body.role).await?)
@@ -146,7 +145,7 @@ async fn change_role(
 async fn remove_user(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(user_id): Path<Uuid>,
+    PathId(user_id): PathId,
 ) -> Result<StatusCode, ApiError> {
     calls::remove_user(&state.db, &user.actor(), user_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -175,7 +174,7 @@ async fn list_invitations(
 async fn revoke_invitation(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(invitation_id): Path<Uuid>,
+    PathId(invitation_id): PathId,
 ) -> Result<StatusCode, ApiError> {
     calls::revoke_invitation(&state.db, &user.actor(), invitation_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -186,7 +185,7 @@ async fn revoke_invitation(
 async fn resend_invitation(
     State(state): State<AppState>,
     user: OrgUser,
-    Path(invitation_id): Path<Uuid>,
+    PathId(invitation_id): PathId,
 ) -> Result<JsonText, ApiError> {
     Ok(calls::resend_invitation(&state.db, &user.actor(), invitation_id).await?)
 }
@@ -237,7 +236,7 @@ async fn list_sessions(
 async fn end_session(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(session_id): Path<Uuid>,
+    PathId(session_id): PathId,
 ) -> Result<StatusCode, ApiError> {
     calls::end_session(&state.db, &user.actor(), session_id).await?;
     Ok(StatusCode::NO_CONTENT)

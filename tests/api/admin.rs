@@ -483,7 +483,7 @@ async fn an_organization_shows_its_owners_counts_and_pending_invitations() {
         Some(&pa.access),
     )
     .await
-    .expect(400);
+    .invalid(&[("org_id", "must be a UUID")]);
 }
 
 /// The plan's flow: the platform admin creates an organization for a

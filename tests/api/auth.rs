@@ -200,7 +200,7 @@ async fn register_refuses_bad_input_and_changes_nothing() {
         None,
     )
     .await
-    .invalid(&[("email", "invalid type: integer `42`, expected a string")]);
+    .invalid(&[("email", "must be a string")]);
     let r = app
         .send_raw("/api/v1/auth/register", "{\"email\": ", "application/json")
         .await
@@ -424,7 +424,15 @@ async fn login_does_not_reveal_which_emails_exist() {
         )
         .await
         .problem(401, "Invalid email or password");
-    assert_eq!(wrong_password.body, unknown.body);
+    // The same body but for the request id each problem names.
+    let without_instance = |mut body: serde_json::Value| {
+        body.as_object_mut().map(|o| o.remove("instance"));
+        body
+    };
+    assert_eq!(
+        without_instance(wrong_password.body.clone()),
+        without_instance(unknown.body.clone())
+    );
     let malformed = app
         .post(
             "/api/v1/auth/login",
@@ -433,7 +441,10 @@ async fn login_does_not_reveal_which_emails_exist() {
         )
         .await
         .problem(401, "Invalid email or password");
-    assert_eq!(malformed.body, unknown.body);
+    assert_eq!(
+        without_instance(malformed.body.clone()),
+        without_instance(unknown.body.clone())
+    );
 }
 
 #[tokio::test]

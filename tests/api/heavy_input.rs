@@ -129,7 +129,10 @@ async fn the_caller_is_checked_before_the_body() {
     // And the owner's real body, named field by field.
     let owner = app.login("owner@acme.test", crate::harness::PASSWORD).await;
     send(&app, &owner, bad).await.invalid(&[
-        ("extra", "is not a field of a notification"),
+        (
+            "extra",
+            "is not a known field (expected type, recipients, subject, body, body_html, action_url, action_text, organization_ids)",
+        ),
         ("subject", "must be 1 to 200 characters on one line"),
         ("body", "must be 1 to 20000 characters"),
         ("body_html", "must not nest elements more than 100 deep"),

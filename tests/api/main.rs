@@ -8,6 +8,7 @@ mod auth;
 mod begin_request;
 mod catalog;
 mod concurrency;
+mod contract;
 mod data_errors;
 mod dev;
 mod hardening;

@@ -49,10 +49,10 @@ async fn every_request_is_labelled_with_its_route_and_timed_in_buckets() {
     app.send_with(app.http.delete(app.url("/api/v1/auth/login")))
         .await
         .expect(405);
-    // A real route, a path parameter that is not a UUID: the extractor's 400.
+    // A real route, a path parameter that is not a UUID: the extractor's 422.
     app.get("/api/v1/user/leads/not-a-uuid", Some(&owner.access))
         .await
-        .expect(400);
+        .expect(422);
     // A real route, a body over MAX_BODY_BYTES: the body limit's 413, before
     // any handler runs.
     app.send_raw(
@@ -75,7 +75,7 @@ async fn every_request_is_labelled_with_its_route_and_timed_in_buckets() {
     for (method, route, status) in [
         ("GET", "/health", "200"),
         ("DELETE", "/api/v1/auth/login", "405"),
-        ("GET", "/api/v1/user/leads/{lead_id}", "400"),
+        ("GET", "/api/v1/user/leads/{lead_id}", "422"),
         ("POST", "/api/v1/auth/login", "413"),
         ("GET", UNMATCHED, "404"),
         ("DELETE", UNMATCHED, "404"),

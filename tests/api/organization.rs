@@ -185,7 +185,7 @@ async fn organization_settings_by_role() {
     }
     app.patch_raw(ORG, "[1]", &t.owner.access)
         .await
-        .invalid(&[("body", "invalid type: sequence, expected a map")]);
+        .invalid(&[("body", "must be an object")]);
     assert_eq!(
         before,
         fingerprint(&app, t.org_id).await,

@@ -15,9 +15,13 @@
 //!   and `deliver_mail` (or `mail.wait_for`) runs the same outbox code on the
 //!   test's database into its SMTP sink. `spawn_with_worker` leaves delivery
 //!   to the app's own worker, for the tests of the worker itself.
+//! * Every response an app of the harness serves, to any client, is checked
+//!   against the OpenAPI document (`contract.rs`): a test whose requests got
+//!   an answer the document does not describe fails.
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+pub mod contract;
 pub mod image;
 pub mod seed;
 pub mod smtp;
@@ -567,6 +571,45 @@ pub struct TestApp {
     pub metrics_base: Option<String>,
     /// What the router serves: (method, path template).
     pub routes: Vec<(String, String)>,
+    /// Responses of this app (and of its other instances) that the OpenAPI
+    /// document does not describe, not reported yet.
+    pub violations: contract::Violations,
+}
+
+impl Drop for TestApp {
+    /// A response no request of the harness reported (one sent with another
+    /// client, or the last one) fails the test here.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        contract::assert_conforms(&self.violations);
+    }
+}
+
+/// The app, every response of its main listener checked against the
+/// OpenAPI document into `violations`.
+fn checked(
+    app: vectra::app::Application,
+    violations: &contract::Violations,
+    metrics_route: bool,
+) -> vectra::app::Application {
+    let violations = violations.clone();
+    // Around the whole router, so that the check sees the response as the
+    // client does (axum adds a 405's Allow outside the routes' layers).
+    app.map_router(move |router| {
+        axum::Router::new()
+            .fallback_service(router)
+            .layer(axum::middleware::from_fn(move |req, next| {
+                contract::layer(violations.clone(), metrics_route, req, next)
+            }))
+    })
+}
+
+/// Whether the main listener routes `GET /metrics` (METRICS_TOKEN set): its
+/// document then has the operation.
+fn serves_metrics(routes: &[(String, String)]) -> bool {
+    routes.iter().any(|(m, p)| m == "GET" && p == "/metrics")
 }
 
 /// A response's status and JSON body (Null when there is none).
@@ -752,10 +795,13 @@ impl TestApp {
         let addr = app.local_addr().expect("local addr");
         let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         let routes = app.route_table();
+        let violations = contract::Violations::default();
+        let app = checked(app, &violations, serves_metrics(&routes));
         tokio::spawn(app.run_until(std::future::pending()));
         Self {
             db,
             routes,
+            violations,
             base: format!("http://{addr}"),
             metrics_base,
             http: reqwest::Client::builder()
@@ -779,6 +825,8 @@ impl TestApp {
         let app = vectra::app::Application::build(self.db.config_with(&all))
             .await
             .expect("build another instance");
+        let metrics = serves_metrics(&app.route_table());
+        let app = checked(app, &self.violations, metrics);
         let addr = app.local_addr().expect("local addr");
         tokio::spawn(app.run_until(std::future::pending()));
         format!("http://{addr}")
@@ -858,6 +906,7 @@ impl TestApp {
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("request");
+        contract::assert_conforms(&self.violations);
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
