@@ -374,7 +374,15 @@ begin
                                 case when p_desc then '<' else '>' end, v_key ->> 1) end)
     into v_rows
     using v_scope.id, p_filters, p_after ->> 0, p_after ->> 1, p_limit, p_offset;
-  -- Exact up to the cap, then the planner's estimate.
+  -- The last page by offset knows the total (not an empty one past the end,
+  -- nor one after a cursor); otherwise exact up to the cap, then the
+  -- planner's estimate.
+  v_rows := coalesce(v_rows, '[]');
+  if p_after is null and pg_catalog.jsonb_array_length(v_rows) < p_limit
+     and (pg_catalog.jsonb_array_length(v_rows) > 0 or p_offset = 0) then
+    return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', false,
+                                         'total', p_offset + pg_catalog.jsonb_array_length(v_rows));
+  end if;
   execute pg_catalog.format('select pg_catalog.count(*) from (select from %s where %s limit %s) c',
                             v_spec ->> 'from', v_where, v_cap + 1)
     into v_total using v_scope.id, p_filters;
@@ -456,7 +464,9 @@ comment on function app.page(text, text, boolean, jsonb, integer, integer, text)
 drop index public.leads_org_status_idx;
 drop index public.leads_org_campaign_idx;
 create index leads_org_status_created_idx on public.leads (organization_id, status, created_at, id);
-create index leads_org_campaign_created_idx on public.leads (organization_id, campaign_id, created_at, id);
+-- (status included: a campaign's leads of one status count from the index.)
+create index leads_org_campaign_created_idx on public.leads (organization_id, campaign_id, created_at, id)
+  include (status);
 create index leads_org_name_idx on public.leads (organization_id, (lower(coalesce(full_name, email))), id);
 create index leads_org_status_name_idx on public.leads (organization_id, status, (lower(coalesce(full_name, email))), id);
 create index leads_org_campaign_name_idx on public.leads (organization_id, campaign_id, (lower(coalesce(full_name, email))), id);

@@ -35,13 +35,6 @@ use crate::http::notifications::{
 };
 use crate::http::prospecting::MAX_IMPORT_ROWS;
 
-/// Whether every list page must carry `total_is_estimate` and `next_cursor`
-/// (the count strategy and the cursors of the lists). Until they are served
-/// they are documented as optional; once every list serves them, set this
-/// to `true` and the document (and so the response check of the tests)
-/// requires them.
-pub const PAGE_CURSOR_FIELDS_REQUIRED: bool = false;
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Auth {
     /// No token.
@@ -129,7 +122,7 @@ const OPS: &[Op] = &[
     Op { method: "get", path: "/api/v1/unsubscribe", tag: "Notifications", summary: "The unsubscribe page of an email's link (changes nothing)", auth: Auth::None, query: &["token"], body: None, ok: (200, Some("Html")), errors: &[400] },
     Op { method: "post", path: "/api/v1/unsubscribe", tag: "Notifications", summary: "One-click unsubscribe (RFC 8058)", auth: Auth::None, query: &["token"], body: None, ok: (200, Some("Html")), errors: &[400] },
     // Platform admin
-    Op { method: "get", path: "/api/v1/admin/overview", tag: "Platform Admin", summary: "Every count of the platform", auth: Auth::Bearer, query: &[], body: None, ok: (200, Some("Overview")), errors: &[401, 403] },
+    Op { method: "get", path: "/api/v1/admin/overview", tag: "Platform Admin", summary: "Every count of the platform, as of its last snapshot", auth: Auth::Bearer, query: &[], body: None, ok: (200, Some("Overview")), errors: &[401, 403, 503] },
     Op { method: "get", path: "/api/v1/admin/organizations", tag: "Platform Admin", summary: "Every organization", auth: Auth::Bearer, query: &["page", "per_page", "plan", "org_status", "q", "search", "sort_org", "order"], body: None, ok: (200, Some("AdminOrganizationPage")), errors: &[401, 403, 422] },
     Op { method: "post", path: "/api/v1/admin/organizations", tag: "Platform Admin", summary: "Create an organization, its owner invited", auth: Auth::Bearer, query: &[], body: Some("AdminOrganizationBody"), ok: (201, Some("AdminOrganizationCreated")), errors: &[400, 401, 403, 409, 415, 422, 429] },
     Op { method: "get", path: "/api/v1/admin/organizations/{org_id}", tag: "Platform Admin", summary: "One organization with its owners, counts and pending invitations", auth: Auth::Bearer, query: &[], body: None, ok: (200, Some("AdminOrganizationDetail")), errors: &[401, 403, 404] },
@@ -161,6 +154,12 @@ const METRICS_OP: Op = Op {
 /// `…Page` and they take `cursor`).
 fn is_list(op: &Op) -> bool {
     op.method == "get" && matches!(op.ok, (200, Some(schema)) if schema.ends_with("Page"))
+}
+
+/// Whether the operation pages something: a list, or a notification's
+/// recipients inside its detail. Both take `cursor`.
+fn pages(op: &Op) -> bool {
+    is_list(op) || matches!(op.ok, (200, Some("NotificationDetail")))
 }
 
 fn uuid() -> Value {
@@ -299,12 +298,18 @@ fn operation(op: &Op) -> Value {
                    "schema": {"type": "string", "format": "uuid"}})
         })
         .collect();
-    let list = is_list(op);
-    let cursor: &[&str] = if list { &["cursor"] } else { &[] };
+    let cursor: &[&str] = if pages(op) { &["cursor"] } else { &[] };
     for key in op.query.iter().chain(cursor) {
         let (name, schema) = query_param(key);
         let schema = if name == "status" {
             status_for(op.path, key)
+        } else if (name == "q" || name == "search") && op.path.ends_with("/leads") {
+            // A trigram at least (V24): 3 characters once trimmed.
+            let mut schema = schema;
+            schema["minLength"] = json!(3);
+            schema["pattern"] = json!("^\\s*\\S.+\\S\\s*$");
+            schema["description"] = json!("at least 3 characters once trimmed");
+            schema
         } else {
             schema
         };
@@ -518,35 +523,17 @@ pub fn operations(metrics_route: bool) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A page of a list route: closed, with the count strategy's and the
-/// cursor's fields ([`PAGE_CURSOR_FIELDS_REQUIRED`]).
+/// A page of a list (or of a notification's recipients): closed, with the
+/// count strategy's and the cursor's fields (docs/api.md, List parameters).
 fn page_of(item: &str) -> Value {
-    let mut required = vec!["items", "page", "per_page", "total"];
-    if PAGE_CURSOR_FIELDS_REQUIRED {
-        required.extend(["total_is_estimate", "next_cursor"]);
-    }
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": required,
-        "properties": {
-            "items": {"type": "array", "items": reference(item)},
-            "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
-            "total": {"type": "integer", "minimum": 0,
-                      "description": "Every match; an estimate when total_is_estimate"},
-            "total_is_estimate": {"type": "boolean"},
-            "next_cursor": {"type": ["string", "null"],
-                            "description": "The cursor of the next page; null on the last"}
-        }
-    })
-}
-
-/// A page inside another response (a notification's recipients): closed.
-fn inner_page_of(item: &str) -> Value {
     record(json!({
         "items": {"type": "array", "items": reference(item)},
         "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
-        "total": {"type": "integer", "minimum": 0}
+        "total": {"type": "integer", "minimum": 0,
+                  "description": "Every match: exact up to 1,000, PostgreSQL's estimate beyond (total_is_estimate)"},
+        "total_is_estimate": {"type": "boolean"},
+        "next_cursor": {"type": ["string", "null"],
+                        "description": "The cursor of the next page (cursor=); null on the last"}
     }))
 }
 
@@ -778,8 +765,10 @@ fn schemas() -> Value {
             "last_error": text_or_null, "sent_at": time_or_null})),
         "NotificationDetail": extend(&notification, json!({
             "body": text, "body_html": text_or_null, "action_url": text_or_null, "action_text": text_or_null,
-            "recipients": inner_page_of("Recipient")}), &[]),
+            "recipients": page_of("Recipient")}), &[]),
         "Overview": record(json!({
+            "as_of": {"type": "string", "format": "date-time", "description": "When the snapshot was computed"},
+            "age_seconds": {"type": "integer", "minimum": 0},
             "organizations": record(json!({"total": count(), "by_status": counts_by(ORGANIZATION_STATUSES),
                 "by_plan": counts_by(PLANS), "new_last_30_days": count()})),
             "users": record(json!({"total": count(), "by_role": counts_by(USER_ROLES),
@@ -905,7 +894,7 @@ mod tests {
     }
 
     #[test]
-    fn lists_take_a_cursor_and_page_fields_flip_with_one_constant() {
+    fn lists_take_a_cursor_and_pages_carry_their_count_strategy() {
         let doc = document(false);
         let leads = &doc["paths"]["/api/v1/user/leads"]["get"]["parameters"];
         assert!(
@@ -918,9 +907,7 @@ mod tests {
         let page = &doc["components"]["schemas"]["LeadPage"];
         assert!(page["properties"]["next_cursor"].is_object());
         let required = page["required"].as_array().unwrap();
-        assert_eq!(
-            required.contains(&json!("next_cursor")),
-            PAGE_CURSOR_FIELDS_REQUIRED
-        );
+        assert!(required.contains(&json!("next_cursor")));
+        assert!(required.contains(&json!("total_is_estimate")));
     }
 }

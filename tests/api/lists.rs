@@ -248,6 +248,18 @@ async fn every_sort_order_and_filter_walks_each_lead_once_in_order() {
             .expect(200);
         assert_eq!(r.body["total"], json!(want.len()), "{query}");
         assert_eq!(r.body["total_is_estimate"], json!(false), "{query}");
+        // The last page and a page past the end say the same.
+        for page in [want.len().div_ceil(4), 100] {
+            let r = app
+                .get(
+                    &with(LEADS, query, &format!("per_page=4&page={page}")),
+                    Some(&t.member.access),
+                )
+                .await
+                .expect(200);
+            assert_eq!(r.body["total"], json!(want.len()), "{query}, page {page}");
+            assert_eq!(r.body["next_cursor"], Value::Null, "{query}, page {page}");
+        }
     }
 
     // Meetings and campaigns, the same way.
