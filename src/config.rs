@@ -75,6 +75,9 @@ pub struct Config {
     pub drain_delay: Duration,
     /// The most in-flight requests get to finish once the listener closed.
     pub shutdown_timeout: Duration,
+    /// How long a migration waits for a lock before it gives up and tries
+    /// again (`MIGRATION_LOCK_TIMEOUT`).
+    pub migration_lock_timeout: Duration,
 }
 
 /// Operator settings that carry rules, stored in the database (`auth.settings`)
@@ -117,7 +120,15 @@ pub struct MigrateConfig {
     pub database_admin_url: String,
     pub database_url: Option<String>,
     pub instance: InstanceSettings,
+    /// `MIGRATION_LOCK_TIMEOUT`: how long one statement of a migration waits
+    /// for a lock (then the migration is rolled back and tried again), so a
+    /// migration queued behind a long transaction never holds up the
+    /// requests queued behind it.
+    pub lock_timeout: Duration,
 }
+
+/// The default of `MIGRATION_LOCK_TIMEOUT`.
+const MIGRATION_LOCK_TIMEOUT: &str = "5s";
 
 /// The keys of access tokens, loaded at start (README, "Keys and
 /// rotation"). At least one of `secret` and `private_key` is set.
@@ -203,6 +214,7 @@ impl std::fmt::Debug for Config {
             )
             .field("drain_delay", &self.drain_delay)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("migration_lock_timeout", &self.migration_lock_timeout)
             .finish()
     }
 }
@@ -305,6 +317,8 @@ impl Config {
             database_prepared_statements: env.parsed("DATABASE_PREPARED_STATEMENTS", "true")?,
             drain_delay: env.duration_or_zero("DRAIN_DELAY", "0s")?,
             shutdown_timeout: env.duration("SHUTDOWN_TIMEOUT", "30s")?,
+            migration_lock_timeout: env
+                .duration("MIGRATION_LOCK_TIMEOUT", MIGRATION_LOCK_TIMEOUT)?,
         })
     }
 
@@ -316,6 +330,7 @@ impl Config {
                 database_admin_url: admin_url.clone(),
                 database_url: Some(self.database_url.clone()),
                 instance: self.instance.clone(),
+                lock_timeout: self.migration_lock_timeout,
             })
     }
 }
@@ -477,6 +492,7 @@ impl MigrateConfig {
                 None => None,
             },
             instance: InstanceSettings::from_env(&env)?,
+            lock_timeout: env.duration("MIGRATION_LOCK_TIMEOUT", MIGRATION_LOCK_TIMEOUT)?,
         })
     }
 }
@@ -986,6 +1002,7 @@ MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
             "DATABASE_PREPARED_STATEMENTS",
             "DRAIN_DELAY",
             "SHUTDOWN_TIMEOUT",
+            "MIGRATION_LOCK_TIMEOUT",
         ]
         .into_iter()
         .collect();

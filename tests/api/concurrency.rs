@@ -824,11 +824,6 @@ async fn vectra_serve_migrates_an_empty_database_before_serving() {
 // 9. Upgrading a database with data
 // ---------------------------------------------------------------------------
 
-/// The same migrations as the binary's, to stop at the previous one.
-mod embedded {
-    refinery::embed_migrations!("sql/migrations");
-}
-
 /// Every row of every table of `public`, in the columns of `columns`, as text.
 async fn contents(
     client: &tokio_postgres::Client,
@@ -852,9 +847,11 @@ async fn upgrading_from_the_previous_migration_keeps_the_data_working() {
     let latest = vectra::db::migrate::latest_version();
     let previous = latest - 1;
     let mut admin = db.admin().await;
-    let report = embedded::migrations::runner()
+    let mut migrator =
+        vectra::db::migrate::Migrator::new(&mut admin, std::time::Duration::from_secs(5));
+    let report = vectra::db::migrate::runner()
         .set_target(refinery::Target::Version(previous as _))
-        .run_async(&mut admin)
+        .run_async(&mut migrator)
         .await
         .expect("migrate to the previous version");
     assert_eq!(report.applied_migrations().len() as i64, previous);

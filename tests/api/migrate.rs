@@ -1,6 +1,8 @@
 //! `vectra migrate`: creates everything on an empty database, changes nothing
 //! the second time, and refuses an owner that RLS would blind.
 
+use std::time::Duration;
+
 use crate::harness::TestDb;
 
 async fn schema_snapshot(client: &tokio_postgres::Client) -> String {
@@ -82,4 +84,135 @@ async fn migrate_refuses_an_owner_without_bypassrls() {
         .batch_execute(&format!("drop owned by {role}; drop role {role}"))
         .await
         .ok();
+}
+
+/// The database migrated to the migration before `version` (V24 creates
+/// triggers on leads: a lock a writer's transaction holds against it).
+async fn migrated_before(db: &TestDb, version: i64) -> tokio_postgres::Client {
+    let mut admin = db.admin().await;
+    let mut migrator = vectra::db::migrate::Migrator::new(&mut admin, Duration::from_secs(5));
+    vectra::db::migrate::runner()
+        .set_target(refinery::Target::Version((version - 1) as i32))
+        .run_async(&mut migrator)
+        .await
+        .expect("migrate to the version before");
+    admin
+}
+
+/// A writer's transaction on leads, open.
+async fn blocker(db: &TestDb) -> tokio_postgres::Client {
+    let client = db.admin().await;
+    client
+        .batch_execute("begin; lock table public.leads in row exclusive mode")
+        .await
+        .expect("blocker");
+    client
+}
+
+/// Another writer arriving while the migration waits: the lock it gets, or
+/// the SQLSTATE of its refusal after `wait`.
+async fn another_writer(db: &TestDb, wait: &str) -> Result<(), String> {
+    let client = db.admin().await;
+    let r = client
+        .batch_execute(&format!(
+            "begin; set local lock_timeout = '{wait}'; lock table public.leads in row exclusive mode; commit"
+        ))
+        .await;
+    r.map_err(|e| crate::harness::sqlstate(&e))
+}
+
+#[tokio::test]
+async fn a_migration_behind_a_long_transaction_lets_traffic_through_and_tries_again() {
+    let db = TestDb::empty().await;
+    migrated_before(&db, 24).await;
+    let mut config = crate::harness::migrate_config(&db.admin_url(), None);
+    config.lock_timeout = Duration::from_millis(300);
+    let tx = blocker(&db).await;
+    let migration = tokio::spawn(async move { vectra::db::migrate::run(&config).await });
+    db.wait_for_lock_waiters(1).await;
+    // Writers keep going while the migration waits (at most its lock
+    // timeout, then it rolls back and waits outside the queue).
+    another_writer(&db, "5s")
+        .await
+        .expect("a writer gets through");
+    another_writer(&db, "5s").await.expect("and another");
+    tx.batch_execute("commit")
+        .await
+        .expect("the long transaction ends");
+    let outcome = migration
+        .await
+        .expect("join")
+        .expect("the migration succeeds");
+    assert!(outcome.lock_retries >= 1, "{outcome:?}");
+    assert_eq!(
+        outcome.applied.first().map(String::as_str),
+        Some("V24__lists_in_o_page")
+    );
+    let admin = db.admin().await;
+    let invalid: i64 = admin
+        .query_one("select count(*) from pg_index where not indisvalid", &[])
+        .await
+        .expect("indexes")
+        .get(0);
+    assert_eq!(invalid, 0);
+}
+
+#[tokio::test]
+async fn without_a_lock_timeout_the_same_migration_holds_writers_up() {
+    // The control of the test above: a migration that may wait forever
+    // queues every writer behind it.
+    let db = TestDb::empty().await;
+    migrated_before(&db, 24).await;
+    let mut config = crate::harness::migrate_config(&db.admin_url(), None);
+    config.lock_timeout = Duration::from_secs(3600);
+    let tx = blocker(&db).await;
+    let migration = tokio::spawn(async move { vectra::db::migrate::run(&config).await });
+    db.wait_for_lock_waiters(1).await;
+    assert_eq!(another_writer(&db, "1s").await, Err("55P03".to_owned()));
+    tx.batch_execute("commit")
+        .await
+        .expect("the long transaction ends");
+    let outcome = migration
+        .await
+        .expect("join")
+        .expect("the migration succeeds");
+    assert_eq!(outcome.lock_retries, 0);
+}
+
+#[tokio::test]
+async fn an_index_build_interrupted_is_dropped_and_built_again() {
+    let db = TestDb::empty().await;
+    let config = crate::harness::migrate_config(&db.admin_url(), None);
+    vectra::db::migrate::run(&config).await.expect("migrate");
+    let admin = db.admin().await;
+    // What an interrupted CREATE INDEX CONCURRENTLY leaves: an invalid index,
+    // and the migration not recorded.
+    let latest = vectra::db::migrate::latest_version() as i32;
+    let name: String = admin
+        .query_one(
+            "select name from refinery_schema_history where version = $1",
+            &[&latest],
+        )
+        .await
+        .expect("latest")
+        .get(0);
+    assert_eq!(name, "list_indexes", "the latest migration builds indexes");
+    admin
+        .batch_execute(&format!(
+            "update pg_index set indisvalid = false where indexrelid = 'public.leads_org_name_idx'::regclass;
+             delete from refinery_schema_history where version = {latest}"
+        ))
+        .await
+        .expect("interrupt");
+    let outcome = vectra::db::migrate::run(&config).await.expect("run again");
+    assert_eq!(outcome.applied, ["V25__list_indexes"]);
+    let valid: bool = admin
+        .query_one(
+            "select indisvalid from pg_index where indexrelid = 'public.leads_org_name_idx'::regclass",
+            &[],
+        )
+        .await
+        .expect("rebuilt")
+        .get(0);
+    assert!(valid);
 }
