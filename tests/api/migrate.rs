@@ -99,14 +99,35 @@ async fn migrated_before(db: &TestDb, version: i64) -> tokio_postgres::Client {
     admin
 }
 
-/// A writer's transaction on leads, open.
-async fn blocker(db: &TestDb) -> tokio_postgres::Client {
-    let client = db.admin().await;
-    client
-        .batch_execute("begin; lock table public.leads in row exclusive mode")
+type Migration = tokio::task::JoinHandle<anyhow::Result<vectra::db::migrate::Outcome>>;
+
+/// A database before V24, a writer's transaction on leads left open, and
+/// the migration started behind it with `lock_timeout`, waiting for its lock.
+async fn migration_behind_a_writer(
+    lock_timeout: Duration,
+) -> (TestDb, tokio_postgres::Client, Migration) {
+    let db = TestDb::empty().await;
+    migrated_before(&db, 24).await;
+    let mut config = crate::harness::migrate_config(&db.admin_url(), None);
+    config.lock_timeout = lock_timeout;
+    let tx = db.admin().await;
+    tx.batch_execute("begin; lock table public.leads in row exclusive mode")
         .await
         .expect("blocker");
-    client
+    let migration = tokio::spawn(async move { vectra::db::migrate::run(&config).await });
+    db.wait_for_lock_waiters(1).await;
+    (db, tx, migration)
+}
+
+/// Ends the writer's transaction; the migration's outcome.
+async fn finish(tx: tokio_postgres::Client, migration: Migration) -> vectra::db::migrate::Outcome {
+    tx.batch_execute("commit")
+        .await
+        .expect("the long transaction ends");
+    migration
+        .await
+        .expect("join")
+        .expect("the migration succeeds")
 }
 
 /// Another writer arriving while the migration waits: the lock it gets, or
@@ -123,26 +144,14 @@ async fn another_writer(db: &TestDb, wait: &str) -> Result<(), String> {
 
 #[tokio::test]
 async fn a_migration_behind_a_long_transaction_lets_traffic_through_and_tries_again() {
-    let db = TestDb::empty().await;
-    migrated_before(&db, 24).await;
-    let mut config = crate::harness::migrate_config(&db.admin_url(), None);
-    config.lock_timeout = Duration::from_millis(300);
-    let tx = blocker(&db).await;
-    let migration = tokio::spawn(async move { vectra::db::migrate::run(&config).await });
-    db.wait_for_lock_waiters(1).await;
+    let (db, tx, migration) = migration_behind_a_writer(Duration::from_millis(300)).await;
     // Writers keep going while the migration waits (at most its lock
     // timeout, then it rolls back and waits outside the queue).
     another_writer(&db, "5s")
         .await
         .expect("a writer gets through");
     another_writer(&db, "5s").await.expect("and another");
-    tx.batch_execute("commit")
-        .await
-        .expect("the long transaction ends");
-    let outcome = migration
-        .await
-        .expect("join")
-        .expect("the migration succeeds");
+    let outcome = finish(tx, migration).await;
     assert!(outcome.lock_retries >= 1, "{outcome:?}");
     assert_eq!(
         outcome.applied.first().map(String::as_str),
@@ -161,21 +170,9 @@ async fn a_migration_behind_a_long_transaction_lets_traffic_through_and_tries_ag
 async fn without_a_lock_timeout_the_same_migration_holds_writers_up() {
     // The control of the test above: a migration that may wait forever
     // queues every writer behind it.
-    let db = TestDb::empty().await;
-    migrated_before(&db, 24).await;
-    let mut config = crate::harness::migrate_config(&db.admin_url(), None);
-    config.lock_timeout = Duration::from_secs(3600);
-    let tx = blocker(&db).await;
-    let migration = tokio::spawn(async move { vectra::db::migrate::run(&config).await });
-    db.wait_for_lock_waiters(1).await;
+    let (db, tx, migration) = migration_behind_a_writer(Duration::from_secs(3600)).await;
     assert_eq!(another_writer(&db, "1s").await, Err("55P03".to_owned()));
-    tx.batch_execute("commit")
-        .await
-        .expect("the long transaction ends");
-    let outcome = migration
-        .await
-        .expect("join")
-        .expect("the migration succeeds");
+    let outcome = finish(tx, migration).await;
     assert_eq!(outcome.lock_retries, 0);
 }
 
