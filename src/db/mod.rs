@@ -8,7 +8,7 @@ pub mod migrate;
 mod request;
 
 pub use json_text::JsonText;
-pub use request::{Actor, Db, Error, SessionClaims, Statements};
+pub use request::{APP_SETTINGS, Actor, Db, Error, SessionClaims, Statements};
 
 use std::time::Duration;
 
@@ -39,11 +39,11 @@ pub fn pool_with(
         pg,
         tokio_postgres::NoTls,
         ManagerConfig {
-            // Settings are transaction-local already; the second guard, the
-            // session reset of `RecyclingMethod::Clean`, is sent by each
-            // request transaction itself just before its `begin`
-            // (`request::RESET_SESSION`), in the same round trip for
-            // `Db::query`, instead of as a round trip of its own at checkout.
+            // Settings are transaction-local already; the second guard is
+            // the request transaction's (`request::Checkout`): nothing a
+            // request role can reach creates session state, so a connection
+            // is reset (`request::RESET_SESSION`) only after a request that
+            // failed, was cancelled or found an earlier request's state.
             recycling_method: RecyclingMethod::Fast,
         },
     );

@@ -9,7 +9,15 @@
 //!
 //! Values always travel as bind parameters. The settings and the role are
 //! transaction-local, so a pooled connection carries nothing into the next
-//! request; the pool's `Clean` recycling is a second guard.
+//! request. The second guard (docs/security.md, "Nothing outlives the
+//! transaction") costs no statement of its own: nothing a request role can
+//! reach creates session state (`sql/tests/15_no_session_state.sql`), every
+//! context statement sets each `app.*` setting for its transaction and
+//! reports state an earlier request left ([`LEAK_CHECK`]), and a connection
+//! is reset fully only after a request that failed, was cancelled or found
+//! such state ([`Checkout`]).
+
+use std::ops::{Deref, DerefMut};
 
 use deadpool_postgres::{Object, Pool, Transaction};
 use futures_util::future::BoxFuture;
@@ -56,21 +64,53 @@ pub struct SessionClaims {
     pub role: String,
 }
 
-const SET_ROLE: &str = "select set_config('role', $1, true)";
+/// The tenant context: every `app.*` setting the database reads (policies,
+/// helpers, functions). `auth.begin_request` sets each for its transaction;
+/// the context statement without claims sets each to `''` (unset), so a
+/// value an earlier request set for the whole session is overwritten inside
+/// every transaction. `tests/api/pool.rs` checks the list against the
+/// catalog, `15_no_session_state.sql` against `auth.begin_request`.
+pub const APP_SETTINGS: [&str; 4] = ["app.session_id", "app.user_id", "app.org_id", "app.role"];
 
-/// What deadpool's `RecyclingMethod::Clean` runs at each checkout, sent
-/// here just before the transaction's `begin`, inside the same pipeline: the
-/// second guard (after transaction-local settings) that nothing of an earlier
-/// request's session survives, without a round trip of its own.
-macro_rules! reset_session {
+/// The first column of every context statement, evaluated before the role
+/// switch: true when the session carries state of an earlier request that
+/// matters: an `app.*` setting set for the session, a role switched for the
+/// session, a cursor held past its transaction. Such a connection is reset
+/// after the request ([`Checkout`]); the request itself is safe, its role and
+/// settings being set for its transaction.
+macro_rules! leak_check {
     () => {
-        "close all; set session authorization default; reset all; unlisten *; \
-         select pg_catalog.pg_advisory_unlock_all(); discard temp; discard sequences"
+        "concat(current_setting('app.session_id', true), current_setting('app.user_id', true), \
+         current_setting('app.org_id', true), current_setting('app.role', true)) <> '' \
+         or current_user <> session_user or exists (select from pg_catalog.pg_cursors where is_holdable)"
     };
 }
-pub const RESET_SESSION: &str = reset_session!();
-const SET_ROLE_AND_BEGIN: &str =
-    "select set_config('role', $1, true), auth.begin_request($2, $3, $4, $5)";
+pub const LEAK_CHECK: &str = leak_check!();
+
+/// The context statement of an actor without claims.
+const SET_ROLE: &str = concat!(
+    "select ",
+    leak_check!(),
+    ", set_config('role', $1, true), set_config('app.session_id', '', true), \
+     set_config('app.user_id', '', true), set_config('app.org_id', '', true), \
+     set_config('app.role', '', true)"
+);
+
+/// The context statement of an actor with claims.
+const SET_ROLE_AND_BEGIN: &str = concat!(
+    "select ",
+    leak_check!(),
+    ", set_config('role', $1, true), auth.begin_request($2, $3, $4, $5)"
+);
+
+/// The full session reset (deadpool's `RecyclingMethod::Clean`), sent only
+/// to a connection whose request failed, was cancelled or found an earlier
+/// request's state, before the pool hands it out again. It keeps prepared
+/// statements (the connection's statement cache): the last statement counts
+/// those a SQL `PREPARE` made, and a connection with any is closed instead.
+pub const RESET_SESSION: &str = "close all; set session authorization default; reset all; unlisten *; \
+     select pg_catalog.pg_advisory_unlock_all(); discard temp; discard sequences; \
+     select count(*) from pg_catalog.pg_prepared_statements where from_sql";
 
 impl Actor {
     pub fn db_role(&self) -> &'static str {
@@ -160,19 +200,24 @@ impl Db {
         self.statements
     }
 
-    async fn client(&self) -> Result<Object, Error> {
-        Ok(self.pool.get().await?)
+    /// A connection for one request transaction (see [`Checkout`]).
+    async fn checkout(&self) -> Result<Checkout, Error> {
+        Ok(Checkout {
+            object: Some(self.pool.get().await?),
+            statements: self.statements,
+            after: After::Reset,
+        })
     }
 
     /// One statement in its own request transaction, its parameters typed
     /// by the caller: the service's calls ([`super::calls`]).
     ///
-    /// The statements (the session reset and begin, context, the statement,
-    /// commit) are pipelined: all are sent before the first answer is read,
-    /// so the request costs one round trip once the statements are cached on
-    /// the connection (or, unnamed, parsed in the same messages). If the
-    /// context or the statement fails, the server turns the pipelined
-    /// `commit` into a rollback, and the first error is returned.
+    /// The statements (begin, context, the statement, commit) are
+    /// pipelined: all are sent before the first answer is read, so the
+    /// request costs one round trip once the statements are cached on the
+    /// connection (or, unnamed, parsed in the same messages). If the context
+    /// or the statement fails, the server turns the pipelined `commit` into
+    /// a rollback, and the first error is returned.
     pub async fn query_typed(
         &self,
         actor: &Actor,
@@ -180,52 +225,42 @@ impl Db {
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, Error> {
         trace(actor, sql, params);
-        let client = self.client().await?;
-        let pg: &tokio_postgres::Client = &client;
+        let mut conn = self.checkout().await?;
         let context = context_params(actor);
-        match self.statements {
+        let result = match self.statements {
             Statements::Prepared => {
-                let context_statement = prepare_context(&client, actor).await?;
+                let context_statement = prepare_context(&conn, actor).await?;
                 let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
-                let statement = client.prepare_typed_cached(sql, &types).await?;
+                let statement = conn.prepare_typed_cached(sql, &types).await?;
                 let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
                 let context_values: Vec<&(dyn ToSql + Sync)> =
                     context.iter().map(|(v, _)| *v).collect();
-                // The reset is a message of its own: it commits on its own
-                // before `begin` (a failed request cannot roll it back), and
-                // if it failed, `begin` would still open the transaction the
-                // context runs in.
-                let (reset, begun, entered, rows, committed) = tokio::join!(
-                    pg.batch_execute(RESET_SESSION),
+                let pg: &tokio_postgres::Client = &conn;
+                let (begun, entered, rows, committed) = tokio::join!(
                     pg.batch_execute("begin"),
                     pg.query(&context_statement, &context_values),
                     pg.query(&statement, &values),
                     pg.batch_execute("commit"),
                 );
-                begun?;
-                entered?;
-                let rows = rows?;
-                committed?;
-                reset?;
-                Ok(rows)
+                finish(begun, entered, rows, committed)
             }
             Statements::Unnamed {
                 statement_timeout_ms,
             } => {
                 let begin = begin_sql(statement_timeout_ms);
+                let pg: &tokio_postgres::Client = &conn;
                 let (begun, entered, rows, committed) = tokio::join!(
                     pg.batch_execute(&begin),
                     pg.query_typed(actor.context_sql(), &context),
                     pg.query_typed(sql, params),
                     pg.batch_execute("commit"),
                 );
-                begun?;
-                entered?;
-                let rows = rows?;
-                committed?;
-                Ok(rows)
+                finish(begun, entered, rows, committed)
             }
-        }
+        };
+        let (rows, leaked) = conn.failed_on(result)?;
+        conn.done(leaked);
+        Ok(rows)
     }
 
     /// One statement in its own request transaction, its parameter types
@@ -239,14 +274,15 @@ impl Db {
     ) -> Result<Vec<Row>, Error> {
         match self.statements {
             Statements::Prepared => {
-                let client = self.client().await?;
-                let statement = client.prepare_cached(sql).await?;
+                let mut conn = self.checkout().await?;
+                let statement = conn.failed_on(conn.prepare_cached(sql).await)?;
                 let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
                     .iter()
                     .zip(statement.params())
                     .map(|(v, t)| (*v, t.clone()))
                     .collect();
-                drop(client);
+                conn.done(false);
+                drop(conn);
                 self.query_typed(actor, sql, &typed).await
             }
             // The types must be learnt inside the transaction that uses the
@@ -254,11 +290,18 @@ impl Db {
             Statements::Unnamed {
                 statement_timeout_ms,
             } => {
-                let mut client = self.client().await?;
-                let tx = enter_unnamed(&mut client, actor, statement_timeout_ms).await?;
-                let statement = tx.prepare(sql).await?;
-                let rows = tx.query(&statement, params).await?;
-                tx.commit().await?;
+                let mut conn = self.checkout().await?;
+                let result = async {
+                    let (tx, leaked) =
+                        enter_unnamed(&mut conn, actor, statement_timeout_ms).await?;
+                    let statement = tx.prepare(sql).await?;
+                    let rows = tx.query(&statement, params).await?;
+                    tx.commit().await?;
+                    Ok::<_, Error>((rows, leaked))
+                }
+                .await;
+                let (rows, leaked) = conn.failed_on(result)?;
+                conn.done(leaked);
                 Ok(rows)
             }
         }
@@ -278,51 +321,192 @@ impl Db {
 
     /// A request transaction for several statements. The closure gets the
     /// open transaction after the context statement succeeded; an `Err` (or
-    /// a panic, or the request being dropped) rolls back.
+    /// a panic, or the request being dropped) rolls back, and the connection
+    /// is reset before it serves another request.
     pub async fn transaction<T, E, F>(&self, actor: &Actor, f: F) -> Result<T, E>
     where
         E: From<Error>,
         F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, E>>,
     {
-        let mut client = self.client().await?;
+        let mut conn = self.checkout().await?;
         let context = context_params(actor);
-        let tx = match self.statements {
+        let (tx, leaked) = match self.statements {
             Statements::Prepared => {
-                let statement = prepare_context(&client, actor).await?;
-                // Here the reset costs its own round trip (this path is rare).
-                client
-                    .batch_execute(RESET_SESSION)
-                    .await
-                    .map_err(Error::from)?;
-                let tx = client.transaction().await.map_err(Error::from)?;
+                let statement = prepare_context(&conn, actor).await?;
+                let tx = conn.transaction().await.map_err(Error::from)?;
                 let values: Vec<&(dyn ToSql + Sync)> = context.iter().map(|(v, _)| *v).collect();
-                tx.query(&statement, &values).await.map_err(Error::from)?;
-                tx
+                let rows = tx.query(&statement, &values).await.map_err(Error::from)?;
+                let leaked = leak_reported(&rows)?;
+                (tx, leaked)
             }
             Statements::Unnamed {
                 statement_timeout_ms,
-            } => enter_unnamed(&mut client, actor, statement_timeout_ms).await?,
+            } => enter_unnamed(&mut conn, actor, statement_timeout_ms).await?,
         };
         let out = f(&tx).await?;
         tx.commit().await.map_err(Error::from)?;
+        conn.done(leaked);
         Ok(out)
     }
 }
 
-/// A transaction in `actor`'s context, with unnamed statements only.
+/// What becomes of a [`Checkout`]'s connection when it is dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum After {
+    /// Back to the pool as it is: the request transaction ended and left
+    /// nothing behind.
+    Keep,
+    /// Reset fully ([`RESET_SESSION`]) first: the request failed, was
+    /// cancelled (dropped before it finished), or found session state.
+    Reset,
+    /// Closed: its statement cache no longer matches the server.
+    Discard,
+}
+
+/// A pooled connection held by one request transaction: the second guard.
+/// Nothing the service's statements can reach creates session state
+/// (`sql/tests/15_no_session_state.sql`), so a request that ran to its end
+/// gives the connection back as it is ([`Checkout::done`]). Any other end
+/// (an error, a panic, the future dropped at a timeout or by a client
+/// that went away, state of an earlier request reported by the context
+/// statement) resets the connection before the pool hands it out again:
+/// in a task of its own, which holds it until the reset is done (after any
+/// statement still running), and closes it if the reset fails.
+///
+/// With [`Statements::Unnamed`] nothing is reset (behind a transaction-mode
+/// pooler the next transaction may run on another server connection): a
+/// connection that reported session state is closed, the others go back.
+struct Checkout {
+    object: Option<Object>,
+    statements: Statements,
+    after: After,
+}
+
+impl Checkout {
+    /// The request transaction ended: the connection goes back to the pool
+    /// as it is, unless its context statement reported session state.
+    fn done(&mut self, leaked: bool) {
+        if leaked {
+            tracing::error!(
+                target: "vectra::db",
+                "a database connection carried session state of an earlier request \
+                 (an app.* setting, a role or a cursor set for the session): it is reset"
+            );
+            if let Statements::Unnamed { .. } = self.statements {
+                self.after = After::Discard;
+            }
+        } else {
+            self.after = After::Keep;
+        }
+    }
+
+    /// `result`, and a connection whose statement cache cannot be trusted
+    /// any more (a named statement the server no longer knows) is closed.
+    fn failed_on<T, E: Into<Error>>(&mut self, result: Result<T, E>) -> Result<T, Error> {
+        result.map_err(|e| {
+            let e = e.into();
+            if let Error::Postgres(pg) = &e
+                && pg.code() == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME)
+            {
+                self.after = After::Discard;
+            }
+            e
+        })
+    }
+}
+
+impl Deref for Checkout {
+    type Target = Object;
+
+    fn deref(&self) -> &Object {
+        self.object
+            .as_ref()
+            .expect("a checkout holds its connection until dropped")
+    }
+}
+
+impl DerefMut for Checkout {
+    fn deref_mut(&mut self) -> &mut Object {
+        self.object
+            .as_mut()
+            .expect("a checkout holds its connection until dropped")
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        let Some(object) = self.object.take() else {
+            return;
+        };
+        let after = match self.statements {
+            Statements::Unnamed { .. } if self.after == After::Reset => After::Keep,
+            _ => self.after,
+        };
+        match (after, tokio::runtime::Handle::try_current()) {
+            (After::Keep, _) => drop(object),
+            (After::Reset, Ok(runtime)) => {
+                runtime.spawn(reset(object));
+            }
+            (After::Reset | After::Discard, _) => drop(Object::take(object)),
+        }
+    }
+}
+
+/// Resets a connection fully, then lets it go back to the pool; closes it
+/// if the reset fails or a SQL `PREPARE` left a statement behind.
+async fn reset(object: Object) {
+    let clean = match object.simple_query(RESET_SESSION).await {
+        Ok(messages) => messages.iter().any(
+            |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("0")),
+        ),
+        Err(e) => {
+            tracing::warn!(target: "vectra::db", error = %e, "resetting a database connection failed: it is closed");
+            false
+        }
+    };
+    if !clean {
+        drop(Object::take(object));
+    }
+}
+
+/// The outcome of a pipelined request transaction: the first error in the
+/// order sent, else the statement's rows and whether the context statement
+/// reported session state.
+fn finish(
+    begun: Result<(), tokio_postgres::Error>,
+    entered: Result<Vec<Row>, tokio_postgres::Error>,
+    rows: Result<Vec<Row>, tokio_postgres::Error>,
+    committed: Result<(), tokio_postgres::Error>,
+) -> Result<(Vec<Row>, bool), Error> {
+    begun?;
+    let leaked = leak_reported(&entered?)?;
+    let rows = rows?;
+    committed?;
+    Ok((rows, leaked))
+}
+
+/// The first column of the context statement ([`LEAK_CHECK`]).
+fn leak_reported(rows: &[Row]) -> Result<bool, Error> {
+    first_value(LEAK_CHECK, rows)
+}
+
+/// A transaction in `actor`'s context, with unnamed statements only, and
+/// whether its context statement reported session state.
 async fn enter_unnamed<'c>(
     client: &'c mut Object,
     actor: &Actor,
     statement_timeout_ms: Option<u64>,
-) -> Result<Transaction<'c>, Error> {
+) -> Result<(Transaction<'c>, bool), Error> {
     let tx = client.transaction().await?;
     if let Some(ms) = statement_timeout_ms {
         tx.batch_execute(&format!("set local statement_timeout = {ms}"))
             .await?;
     }
-    tx.query_typed(actor.context_sql(), &context_params(actor))
+    let rows = tx
+        .query_typed(actor.context_sql(), &context_params(actor))
         .await?;
-    Ok(tx)
+    let leaked = leak_reported(&rows)?;
+    Ok((tx, leaked))
 }
 
 /// The context statement of `actor`, prepared and cached on the connection.

@@ -86,6 +86,7 @@ pgtap_files! {
     pgtap_12_advisory_locks => "12_advisory_locks.sql",
     pgtap_13_tenant_mail => "13_tenant_mail.sql",
     pgtap_14_shared_limits => "14_shared_limits.sql",
+    pgtap_15_no_session_state => "15_no_session_state.sql",
     pgtap_16_lists => "16_lists.sql",
 }
 

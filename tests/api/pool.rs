@@ -3,7 +3,7 @@
 
 use futures_util::StreamExt;
 use uuid::Uuid;
-use vectra::db::Actor;
+use vectra::db::{APP_SETTINGS, Actor};
 use vectra::error::ApiError;
 
 use crate::harness::TestDb;
@@ -127,45 +127,258 @@ async fn five_hundred_interleaved_transactions_on_two_connections_stay_in_their_
 }
 
 /// The second guard: what a request sets for the whole session (a
-/// `set_config(…, false)`, by injection say) is gone at the next request on
-/// the same connection. A session advisory lock it cannot take at all.
+/// `set_config(…, false)`, by injection say: no statement of the service can,
+/// `sql/tests/15_no_session_state.sql`) never reaches the next request, which
+/// sets every `app.*` setting for its own transaction, claims or not. Nor
+/// does it switch the session's authorization, or take a session advisory
+/// lock.
 #[tokio::test]
 async fn a_session_level_change_does_not_reach_the_next_request() {
     let test_db = TestDb::new().await;
     let seed = seed::two_orgs(&test_db.admin().await).await;
     let db = test_db.db(1);
     let actor = Actor::Member(seed.a.owner_claims());
-    db.query(
-        &actor,
-        "select set_config('app.leak', 'from the last request', false)",
-        &[],
-    )
-    .await
-    .expect("session-level changes");
-    let refused = db
-        .query(&actor, "select pg_advisory_lock(42)", &[])
+    // A's whole context, set for the session. The next request reports it
+    // and gets the connection reset after it, so each check below follows
+    // a fresh leak.
+    let leak = || async {
+        let a = seed.a.owner_claims();
+        db.query(
+            &actor,
+            "select set_config('app.session_id', $1, false), set_config('app.user_id', $2, false),
+                    set_config('app.org_id', $3, false), set_config('app.role', 'owner', false)",
+            &[
+                &a.session_id.to_string(),
+                &a.user_id.to_string(),
+                &seed.a.id.to_string(),
+            ],
+        )
         .await
-        .expect_err("a request role takes no advisory lock");
-    match &refused {
-        vectra::db::Error::Postgres(e) => assert_eq!(
-            e.as_db_error().map(|d| d.message()),
-            Some("permission denied for function pg_advisory_lock")
-        ),
-        other => panic!("{other:?}"),
-    }
+        .expect("session-level changes");
+    };
+    // Every app.* setting the database reads.
+    let settings = APP_SETTINGS
+        .iter()
+        .map(|s| format!("coalesce(current_setting('{s}', true), '')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+
+    leak().await;
+    let seen: Vec<String> = db
+        .call(
+            &Actor::Anonymous,
+            &format!("select array[current_user::text, {settings}]"),
+            &[],
+        )
+        .await
+        .expect("anonymous request");
+    assert_eq!(
+        seen,
+        ["vectra_anon", "", "", "", ""],
+        "an anonymous request saw {APP_SETTINGS:?} of the last one"
+    );
+    leak().await;
+    let seen: Vec<String> = db
+        .call(&Actor::Worker, &format!("select array[{settings}]"), &[])
+        .await
+        .expect("worker");
+    assert_eq!(seen, ["", "", "", ""], "the worker saw {APP_SETTINGS:?}");
+    leak().await;
     let rows = db
         .query(
             &Actor::Member(seed.b.owner_claims()),
-            "select coalesce(current_setting('app.leak', true), ''),
-                    (select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()),
-                    current_setting('app.org_id')",
+            "select current_setting('app.org_id'), (select array_agg(distinct organization_id) from users)",
             &[],
         )
         .await
         .expect("next request");
-    let (leak, locks, org): (String, i64, String) =
-        (rows[0].get(0), rows[0].get(1), rows[0].get(2));
-    assert_eq!(leak, "", "a session setting survived");
-    assert_eq!(locks, 0, "no advisory lock is held");
+    let (org, seen): (String, Vec<Uuid>) = (rows[0].get(0), rows[0].get(1));
     assert_eq!(org, seed.b.id.to_string());
+    assert_eq!(seen, vec![seed.b.id]);
+
+    let refused = db
+        .query(&actor, "select pg_advisory_lock(42)", &[])
+        .await
+        .expect_err("a request role takes no advisory lock");
+    assert_eq!(
+        message(&refused).as_deref(),
+        Some("permission denied for function pg_advisory_lock")
+    );
+    let refused = db
+        .query(
+            &actor,
+            "set session authorization vectra_platform_admin",
+            &[],
+        )
+        .await
+        .expect_err("only a superuser's session switches its authorization");
+    assert_eq!(
+        message(&refused).as_deref(),
+        Some("permission denied to set session authorization \"vectra_platform_admin\"")
+    );
+    let locks: i64 = db
+        .call(
+            &actor,
+            "select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .expect("next request");
+    assert_eq!(locks, 0, "no advisory lock is held");
+}
+
+/// State the context statement reports (a cursor held past its
+/// transaction, here) gets the connection reset after that request: the
+/// one after it finds none.
+#[tokio::test]
+async fn a_connection_carrying_an_earlier_requests_state_is_reset() {
+    let test_db = TestDb::new().await;
+    let seed = seed::two_orgs(&test_db.admin().await).await;
+    let db = test_db.db(1);
+    db.query(
+        &Actor::Member(seed.a.owner_claims()),
+        "declare held cursor with hold for select id from users",
+        &[],
+    )
+    .await
+    .expect("a request role may declare a cursor WITH HOLD");
+    let b = Actor::Member(seed.b.owner_claims());
+    let held = || async {
+        let n: i64 = db
+            .call(&b, "select count(*) from pg_cursors where is_holdable", &[])
+            .await
+            .expect("next request");
+        n
+    };
+    assert_eq!(held().await, 1, "the cursor outlived its request");
+    assert_eq!(
+        held().await,
+        0,
+        "the request that found it did not get the connection reset"
+    );
+}
+
+/// A role set for the session makes the next signed-in request fail closed
+/// (its context statement is checked as that role), and that failure gets
+/// the connection reset: the request after it is served as usual.
+#[tokio::test]
+async fn a_role_set_for_the_session_fails_one_request_closed_then_is_reset() {
+    let test_db = TestDb::new().await;
+    let seed = seed::two_orgs(&test_db.admin().await).await;
+    let db = test_db.db(1);
+    db.query(
+        &Actor::Member(seed.a.owner_claims()),
+        "select set_config('role', 'vectra_platform_admin', false)",
+        &[],
+    )
+    .await
+    .expect("the authenticator may switch to any request role");
+    let b = Actor::Member(seed.b.owner_claims());
+    let refused = db
+        .call::<String>(&b, "select current_user::text", &[])
+        .await
+        .expect_err("checked as vectra_platform_admin");
+    assert_eq!(
+        message(&refused).as_deref(),
+        Some("permission denied for function begin_request")
+    );
+    let role: String = db
+        .call(&b, "select current_user::text", &[])
+        .await
+        .expect("the connection was reset");
+    assert_eq!(role, "vectra_member");
+}
+
+/// A request that failed leaves the connection reset, and closed if a SQL
+/// `PREPARE` (which even a rollback keeps) left a statement behind.
+#[tokio::test]
+async fn a_failed_request_leaves_no_prepared_statement() {
+    let test_db = TestDb::new().await;
+    let seed = seed::two_orgs(&test_db.admin().await).await;
+    let db = test_db.db(1);
+    let actor = Actor::Member(seed.a.owner_claims());
+    let failed: Result<(), ApiError> = db
+        .transaction(&actor, |tx| {
+            Box::pin(async move {
+                tx.batch_execute("prepare planted as select 1").await?;
+                tx.execute("select 1 / 0", &[]).await?;
+                Ok(())
+            })
+        })
+        .await;
+    assert!(failed.is_err());
+    let planted: i64 = db
+        .call(
+            &actor,
+            "select count(*) from pg_prepared_statements where from_sql",
+            &[],
+        )
+        .await
+        .expect("next request");
+    assert_eq!(
+        planted, 0,
+        "a statement PREPAREd by a failed request survived"
+    );
+}
+
+/// A request dropped half-way (its timeout, a client gone) whose pipelined
+/// transaction still commits on the server: the connection is reset after
+/// the statement ends, before the next request gets it.
+#[tokio::test]
+async fn a_cancelled_request_leaves_nothing_to_the_next() {
+    let test_db = TestDb::new().await;
+    let seed = seed::two_orgs(&test_db.admin().await).await;
+    let db = test_db.db(1);
+    let actor = Actor::Member(seed.a.owner_claims());
+    let sql = "select set_config('app.leak', $1, false), pg_sleep($2)";
+    // Prepared and cached on the connection, so that the timeout below
+    // falls in the pipelined transaction.
+    db.query(&actor, sql, &[&"", &0.0f64])
+        .await
+        .expect("warm-up");
+    let cancelled = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        db.query(&actor, sql, &[&"from the cancelled request", &0.5f64]),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the request was not cancelled");
+    let leak: String = db
+        .call(
+            &Actor::Member(seed.b.owner_claims()),
+            "select coalesce(current_setting('app.leak', true), '')",
+            &[],
+        )
+        .await
+        .expect("next request");
+    assert_eq!(leak, "", "the cancelled request's session setting survived");
+}
+
+/// [`APP_SETTINGS`], which every context statement sets for its
+/// transaction, names every `app.*` setting the database reads.
+#[tokio::test]
+async fn app_settings_name_every_setting_the_database_reads() {
+    let test_db = TestDb::new().await;
+    let read: Vec<String> = test_db
+        .admin()
+        .await
+        .query_one(
+            r"select array(select distinct m[1]
+                             from pg_proc p, regexp_matches(p.prosrc, '''(app\.[a-z_]+)''', 'g') m
+                            where p.pronamespace in ('app'::regnamespace, 'auth'::regnamespace)
+                            order by 1)",
+            &[],
+        )
+        .await
+        .expect("catalog")
+        .get(0);
+    let mut ours: Vec<&str> = APP_SETTINGS.to_vec();
+    ours.sort_unstable();
+    assert_eq!(read, ours);
+}
+
+fn message(e: &vectra::db::Error) -> Option<String> {
+    match e {
+        vectra::db::Error::Postgres(e) => e.as_db_error().map(|d| d.message().to_owned()),
+        _ => None,
+    }
 }
