@@ -7,7 +7,7 @@
 //! the client gets a plain 500.
 //!
 //! SQL functions signal client errors with SQLSTATEs of our own class `VA`
-//! (documented in docs/api.md and sql/migrations/V4__request.sql):
+//! (documented in docs/api.md and docs/security.md):
 //! `VA400` `VA401` `VA403` `VA404` `VA409` `VA422` `VA429` `VA503`. The
 //! exception message becomes the problem's `detail`; for `VA422` the
 //! exception's DETAIL may hold a JSON object of field errors

@@ -107,7 +107,7 @@ select policy_cmd_is('public', 'meetings', 'meetings_platform_admin_select', 'SE
 select policy_roles_are('public', 'meetings', 'meetings_definer_all', array['vectra_definer']);
 select policy_cmd_is('public', 'meetings', 'meetings_definer_all', 'ALL', 'meetings_definer_all is an ALL policy');
 
--- lead_suppressions (V14)
+-- lead_suppressions
 select policies_are('public', 'lead_suppressions', array['lead_suppressions_definer_select', 'lead_suppressions_member_select', 'lead_suppressions_platform_admin_select']);
 select policy_roles_are('public', 'lead_suppressions', 'lead_suppressions_member_select', array['vectra_member', 'vectra_tenant_reader']);
 select policy_cmd_is('public', 'lead_suppressions', 'lead_suppressions_member_select', 'SELECT', 'lead_suppressions_member_select is a SELECT policy');
@@ -202,7 +202,7 @@ select is_empty(
   'every tenant policy is organization_id = app.current_org_id(), possibly narrowed with AND'
 );
 -- Every platform-admin policy requires the platform-admin context, and only
--- reads. The test is a scalar subquery, evaluated once per statement (V13).
+-- reads. The test is a scalar subquery, evaluated once per statement.
 select is_empty(
   $$ select policyname from pg_policies
       where 'vectra_platform_admin' = any (roles)

@@ -1,4 +1,4 @@
--- What the attacker's review of the SECURITY DEFINER functions found (V11):
+-- What the attacker's review of the SECURITY DEFINER functions found:
 -- a request role shadowing a type in its temporary schema, and the
 -- caller-only functions trusting app.user_id. Both must fail.
 

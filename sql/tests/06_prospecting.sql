@@ -1,4 +1,4 @@
--- Prospecting data (V12): keys that never cross tenants, the role matrix in
+-- Prospecting data: keys that never cross tenants, the role matrix in
 -- the functions, the status machines for every path.
 
 begin;

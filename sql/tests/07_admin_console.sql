@@ -1,4 +1,4 @@
--- The platform console (V13): who may call it, what it counts, and that its
+-- The platform console: who may call it, what it counts, and that its
 -- writes carry their rules (a live session of a verified platform admin, the
 -- audit log, the last active owner, erasure that leaves nothing behind and
 -- touches no other organization) for direct SQL as much as for the API.
@@ -77,7 +77,7 @@ select throws_ok($$ delete from public.users where organization_id = 'bbbbbbbb-0
 -- The verified platform admin with its session ---------------------------------------
 select set_config('app.user_id', 'cccccccc-0000-0000-0000-000000000001', true),
        set_config('app.session_id', 'cccccccc-5555-0000-0000-000000000001', true);
--- The overview is a snapshot (V24): none yet, then the worker's.
+-- The overview is a snapshot (app.platform_overview): none yet, then the worker's.
 select throws_ok($$ select app.admin_overview() $$, 'VA503', 'The overview is being computed; try again shortly',
   'before the first snapshot, the overview says to come back');
 reset role;

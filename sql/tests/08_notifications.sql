@@ -1,4 +1,4 @@
--- Notifications (V14) as direct SQL would try them: who may send which
+-- Notifications as direct SQL would try them: who may send which
 -- type, whom each type reaches, suppressions and signed unsubscribe links,
 -- idempotent replays, and the history of each organization kept to itself.
 

@@ -1,7 +1,7 @@
--- V15 as direct SQL would try it: the daily quota of an organization's
--- notification emails, notification rows and suppressions kept from members
--- and managers, odd lead addresses never queued, action_url checked by the
--- table itself, and recipients paged.
+-- Notification limits as direct SQL would try them: the daily quota of an
+-- organization's notification emails, notification rows and suppressions
+-- kept from members and managers, odd lead addresses never queued,
+-- action_url checked by the table itself, and recipients paged.
 
 begin;
 select plan(16);

@@ -74,7 +74,7 @@ language sql immutable as $$
        (select count(*) from regexp_matches(src, 'set_config\s*\(', 'gi'))
        > (select count(*) from regexp_matches(src, 'set_config\s*\((?:[^()]|\([^()]*\))*,\s*true\s*\)', 'gi'))),
       ('SET or RESET', src ~* '(^|;|\mbegin|\mthen|\melse|\mloop)\s*(--[^\n]*\n\s*)*(set|reset)\s+(?!local\M)'),
-      -- Dynamic SQL is allowed in one shape only, the lists' (V24): a read whose template
+      -- Dynamic SQL is allowed in one shape only, the lists' (app.page, app.list_positions): a read whose template
       -- is a literal SELECT (or EXPLAIN of one, which runs nothing) and whose result goes
       -- INTO a variable (a SET or other utility command cannot return data: PL/pgSQL
       -- refuses it); the fragments come from app.list_spec and app.list_scope, whose own

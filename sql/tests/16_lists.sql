@@ -1,4 +1,4 @@
--- Lists (V24): app.list_positions ranks rows past row-level security, so
+-- Lists: app.list_positions ranks rows past row-level security, so
 -- direct SQL must not get more from it than from the policies: only the
 -- caller's scope (the policies' rule), positions only, nothing of a list the
 -- caller's role may not read, no SQL from the caller; and app.page reads the

@@ -139,7 +139,7 @@ pub const CREATE_PLATFORM_ADMIN: Call = Call {
 };
 
 calls! {
-    // ---- schema auth: sign-up, sessions, passwords (V5, V10, V11) ----
+    // ---- schema auth: sign-up, sessions, passwords ----
 
     /// A new account and its organization, or a note to an existing one.
     fn register(email: &str, password_hash: &str, full_name: &str, organization_name: Option<&str>) -> ()
@@ -199,7 +199,7 @@ calls! {
     /// any expensive work on what it sent (the write checks again).
     fn authorize(roles: &[&str]) -> () = "select app.authorize(variadic $1)";
 
-    // ---- the outbox worker (V9, V14) ----
+    // ---- the outbox worker ----
 
     /// `(id, to_email, template, context, attempts, max_attempts)` of the
     /// rows claimed, stale claims included.
@@ -222,7 +222,7 @@ calls! {
     fn expire_unverified_accounts(limit: i32) -> i32
         = "select auth.expire_unverified_accounts($1)";
 
-    // ---- the organization (V6, V9) ----
+    // ---- the organization ----
 
     fn my_organization() -> JsonText = "select app.my_organization()";
     fn update_organization(changes: &Value) -> JsonText = "select app.update_organization($1)";
@@ -239,7 +239,7 @@ calls! {
     fn list_audit_log(page: i32, per_page: i32, action: Option<&str>, cursor: Option<&str>) -> JsonText
         = "select app.list_audit_log($1, $2, $3, $4)";
 
-    // ---- prospecting (V12) ----
+    // ---- prospecting ----
 
     fn list_campaigns(page: i32, per_page: i32, status: Option<&str>, search: Option<&str>, sort: &str, desc: bool, cursor: Option<&str>) -> JsonText
         = "select app.list_campaigns($1, $2, $3, $4, $5, $6, $7)";
@@ -264,7 +264,7 @@ calls! {
         = "select app.update_meeting($1, $2)";
     fn delete_meeting(id: Uuid) -> () = "select app.delete_meeting($1)";
 
-    // ---- notifications (V14, V15) ----
+    // ---- notifications ----
 
     fn send_notification(notification: &Value, idempotency_key: Option<&str>) -> JsonText
         = "select app.send_notification($1, $2)";
@@ -280,7 +280,7 @@ calls! {
     fn admin_get_notification(id: Uuid, page: i32, per_page: i32, cursor: Option<&str>) -> Value
         = "select app.admin_get_notification($1, $2, $3, $4)";
 
-    // ---- the platform console (V13) ----
+    // ---- the platform console ----
 
     fn admin_overview() -> JsonText = "select app.admin_overview()";
     fn admin_list_organizations(page: i32, per_page: i32, plan: Option<&str>, status: Option<&str>, search: Option<&str>, sort: &str, desc: bool, cursor: Option<&str>) -> JsonText

@@ -218,7 +218,7 @@ pub fn latest_version() -> i64 {
         .unwrap_or(0)
 }
 
-/// Writes the operator settings into `auth.settings` (V7), where the SQL
+/// Writes the operator settings into `auth.settings`, where the SQL
 /// functions read them: no caller can pass its own platform-admin email or
 /// invitation limits. Columns not configured by the environment keep their
 /// values.
@@ -262,7 +262,7 @@ async fn store_settings(
         .context("storing the instance settings (auth.settings)")?;
     // CREATE DATABASE … TEMPLATE does not copy a database's privileges, so
     // a restored or copied database has PUBLIC's TEMP again: take it back on
-    // every run (V11). No role of the service creates temporary objects.
+    // every run. No role of the service creates temporary objects.
     client
         .batch_execute(
             "do $$ begin execute format('revoke temporary on database %I from public', current_database()); end $$",

@@ -1,10 +1,11 @@
 /// Pagination of list routes: `page` and `per_page` as whole numbers.
 ///
 /// Their bounds (page from 1 to 1,000,000, per_page from 1 to 100) are the
-/// database's rule, `app.check_page` (sql/migrations/V17), which every list
-/// function applies and whose 422 names each bad one. This side only reads
-/// the numbers: absent means the default, and anything that is not a whole
-/// number is sent as 0, so the database refuses it with its own message.
+/// database's rule, `app.check_page` (sql/schema/functions/app.invoker.sql),
+/// which every list function applies and whose 422 names each bad one. This
+/// side only reads the numbers: absent means the default, and anything that
+/// is not a whole number is sent as 0, so the database refuses it with its
+/// own message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub page: i32,

@@ -10,7 +10,7 @@ pub struct OrganizationName(String);
 /// invisible formatting characters (Cf: bidirectional overrides and
 /// isolates, zero-width characters, the BOM …) and the line and paragraph
 /// separators (Zl, Zp). The database's rule, `app.display_name_error`
-/// (sql/migrations/V8__display_names.sql), lists the same ranges; a test
+/// (sql/schema/functions/app.invoker.sql), lists the same ranges; a test
 /// checks the two agree on every code point.
 pub const FORBIDDEN_IN_NAMES: &[(u32, u32)] = &[
     (0x0000, 0x001F),

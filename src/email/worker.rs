@@ -59,9 +59,9 @@ const OVERVIEW_MAX_AGE: &str = "60 seconds";
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 // The worker holds no privilege on email_outbox: the three functions of
-// `db::calls` (outbox_claim, outbox_mark_sent, outbox_mark_failed;
-// sql/migrations/V9) are all it may call, and only rows it claimed can be
-// marked.
+// `db::calls` (`auth.outbox_claim`, `auth.outbox_mark_sent`,
+// `auth.outbox_mark_failed`) are all it may call, and only rows it claimed
+// can be marked.
 
 struct Claimed {
     id: Uuid,

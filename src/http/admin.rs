@@ -2,7 +2,7 @@
 //! first requires the platform admin (403 `Platform admin access required`
 //! for anyone else), so the console's shape is not probeable.
 //!
-//! Each handler checks its input and calls one SQL function of V13 as
+//! Each handler checks its input and calls one `app.admin_*` function as
 //! `vectra_platform_admin`: reads are SECURITY INVOKER under the
 //! platform-admin select policies; writes are SECURITY DEFINER functions that
 //! confirm a live session of a verified platform admin and write the audit

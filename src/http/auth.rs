@@ -1,6 +1,6 @@
 //! `/api/v1/auth`: registration, sessions, passwords, email verification,
 //! invitations. Each handler parses its input, hashes or verifies passwords,
-//! and calls the SQL functions of schema `auth` (sql/migrations/V5__auth.sql).
+//! and calls the SQL functions of schema `auth` (sql/schema/functions/auth.*.sql).
 
 use std::time::Duration;
 

@@ -304,7 +304,7 @@ fn operation(op: &Op) -> Value {
         let schema = if name == "status" {
             status_for(op.path, key)
         } else if (name == "q" || name == "search") && op.path.ends_with("/leads") {
-            // A trigram at least (V24): 3 characters once trimmed.
+            // A trigram at least (`app.check_search`): 3 characters once trimmed.
             let mut schema = schema;
             schema["minLength"] = json!(3);
             schema["pattern"] = json!("^\\s*\\S.+\\S\\s*$");

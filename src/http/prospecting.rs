@@ -2,10 +2,11 @@
 //! prospecting data.
 //!
 //! Each handler parses its input field by field (422 naming every bad field,
-//! by row for an import) and calls one SQL function of V12. Who may do what
-//! is the database's to decide: every organization role reads; manager and
-//! above create and update; admin and above delete (the write functions are
-//! SECURITY DEFINER behind `auth.authorize`). No role check is repeated here.
+//! by row for an import) and calls one SQL function (`app.list_leads`,
+//! `app.create_campaign` …). Who may do what is the database's to decide:
+//! every organization role reads; manager and above create and update; admin
+//! and above delete (the write functions are SECURITY DEFINER behind
+//! `auth.authorize`). No role check is repeated here.
 
 use axum::body::Bytes;
 use axum::extract::State;

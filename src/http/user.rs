@@ -1,6 +1,6 @@
 //! `/api/v1/user`: the signed-in user, their organization and its team.
 //!
-//! Each handler is one SQL function of schema `app` (V6), run as
+//! Each handler is one SQL function of schema `app`, run as
 //! `vectra_member`: the policies confine it to the caller's organization and
 //! the function decides who may do what (`auth.authorize`), so no role
 //! check is written here as well.

@@ -302,8 +302,8 @@ async fn the_platform_admin_email_registers_the_platform_admin() {
 #[tokio::test]
 async fn nobody_names_themselves_platform_admin_through_sql() {
     let app = TestApp::spawn().await;
-    // The five-argument register of V5 took the platform-admin email from
-    // its caller; it is gone, and the database decides.
+    // A five-argument register once took the platform-admin email from its
+    // caller; it is gone, and the database decides (`auth.settings`).
     let anon = app.db.as_role("vectra_anon", &[]).await;
     let err = anon
         .query(

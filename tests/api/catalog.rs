@@ -14,8 +14,8 @@ const REQUEST_ROLES: &[&str] = &[
 
 /// Every row-level security policy of the migrated schema, `table.policy`:
 /// per table, what members see, what the platform admin sees, and what the
-/// definer functions may touch (sql/migrations V3 to V15; several are made
-/// in loops over the tables, e.g. V13).
+/// definer functions may touch (sql/schema/tables/*.sql writes each as a
+/// CREATE POLICY; several were made by loops over the tables).
 const POLICIES: &[&str] = &[
     "audit_log.audit_log_definer_insert",
     "audit_log.audit_log_definer_platform_admin",
@@ -346,7 +346,7 @@ async fn security_definer_functions_pin_search_path_and_are_not_public() {
         let name: String = r.get(0);
         let config: Vec<String> = r.get(1);
         // pg_temp listed last: with `search_path = ''` PostgreSQL still looks
-        // in pg_temp first for types, which a caller could shadow (V11).
+        // in pg_temp first for types, which a caller could shadow.
         assert!(
             config
                 .iter()
@@ -430,7 +430,7 @@ async fn the_definer_and_reader_roles_are_powerless_logins_of_nobody() {
     // Every SECURITY DEFINER function of app is vectra_definer's, but those
     // that need pgcrypto, refinery's table or the cursor key (and touch no
     // tenant row), and app.list_positions: the positions of a page past
-    // row-level security, within the caller's scope (V24; pgTAP 15).
+    // row-level security, within the caller's scope (sql/tests/16_lists.sql).
     let others: Vec<String> = admin
         .query(
             "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
@@ -494,7 +494,7 @@ async fn no_role_but_the_owner_reads_the_secrets() {
     }
 }
 
-/// A request role with TEMP could shadow a type in pg_temp (V11); the
+/// A request role with TEMP could shadow a type in pg_temp; the
 /// migration takes TEMP from PUBLIC, and no role of ours gets it back.
 #[tokio::test]
 async fn no_request_role_creates_temporary_objects() {

@@ -1,4 +1,4 @@
-//! Lists in O(page) (V24): in every documented sort and order, a walk by
+//! Lists in O(page) (`app.page`, `app.list_positions`): in every documented sort and order, a walk by
 //! `page` and a walk by `next_cursor` return each row exactly once and in the
 //! documented order, ties included; a cursor walk survives rows inserted
 //! between its pages; a cursor is checked (forged, altered, or made for

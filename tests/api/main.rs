@@ -26,6 +26,7 @@ mod pool;
 mod prospecting;
 mod repo;
 mod rls;
+mod schema;
 mod tenant_mail;
 mod topology;
 mod unverified_accounts;

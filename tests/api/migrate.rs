@@ -86,8 +86,9 @@ async fn migrate_refuses_an_owner_without_bypassrls() {
         .ok();
 }
 
-/// The database migrated to the migration before `version` (V24 creates
-/// triggers on leads: a lock a writer's transaction holds against it).
+/// The database migrated to the migration before `version` (the lists'
+/// migration creates triggers on leads: a lock a writer's transaction holds
+/// against it).
 async fn migrated_before(db: &TestDb, version: i64) -> tokio_postgres::Client {
     let mut admin = db.admin().await;
     let mut migrator = vectra::db::migrate::Migrator::new(&mut admin, Duration::from_secs(5));
@@ -101,7 +102,8 @@ async fn migrated_before(db: &TestDb, version: i64) -> tokio_postgres::Client {
 
 type Migration = tokio::task::JoinHandle<anyhow::Result<vectra::db::migrate::Outcome>>;
 
-/// A database before V24, a writer's transaction on leads left open, and
+/// A database before the lists' migration, a writer's transaction on leads
+/// left open, and
 /// the migration started behind it with `lock_timeout`, waiting for its lock.
 async fn migration_behind_a_writer(
     lock_timeout: Duration,

@@ -73,7 +73,7 @@ macro_rules! pgtap_files {
 
 pgtap_files! {
     pgtap_01_structure => "01_structure.sql",
-    pgtap_02_behaviour => "02_behaviour.sql",
+    pgtap_02_tenant_isolation => "02_tenant_isolation.sql",
     pgtap_03_organization => "03_organization.sql",
     pgtap_04_direct_sql => "04_direct_sql.sql",
     pgtap_05_search_path => "05_search_path.sql",
@@ -81,11 +81,11 @@ pgtap_files! {
     pgtap_07_admin_console => "07_admin_console.sql",
     pgtap_08_notifications => "08_notifications.sql",
     pgtap_09_notification_limits => "09_notification_limits.sql",
-    pgtap_10_plan_cached => "10_plan_cached.sql",
-    pgtap_11_one_source_per_rule => "11_one_source_per_rule.sql",
+    pgtap_10_function_plans => "10_function_plans.sql",
+    pgtap_11_page_and_role_checks => "11_page_and_role_checks.sql",
     pgtap_12_advisory_locks => "12_advisory_locks.sql",
     pgtap_13_tenant_mail => "13_tenant_mail.sql",
-    pgtap_14_shared_limits => "14_shared_limits.sql",
+    pgtap_14_abuse_limits => "14_abuse_limits.sql",
     pgtap_15_no_session_state => "15_no_session_state.sql",
     pgtap_16_lists => "16_lists.sql",
 }

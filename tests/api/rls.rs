@@ -53,16 +53,16 @@ const NO_WRITES: Writes = Writes {
     delete: false,
 };
 
-/// `vectra_member` holds no direct write at all (V9 revoked the writes that
-/// carry rules, V12 those of prospecting): every write goes through a
+/// `vectra_member` holds no direct write at all (neither the writes that
+/// carry rules nor those of prospecting): every write goes through a
 /// SECURITY DEFINER function of `vectra_definer`.
 fn member_writes(_table: &str) -> Writes {
     NO_WRITES
 }
 
 /// `vectra_definer`, the owner of those functions, holds the writes they
-/// need (V9, V12, V13, V14), under its own `*_definer_*` policies keyed on
-/// `app.current_org_id()`.
+/// need (the organization, prospecting, console and notification writes),
+/// under its own `*_definer_*` policies keyed on `app.current_org_id()`.
 fn definer_writes(table: &str) -> Writes {
     let writes = |insert, update, move_rows, delete| Writes {
         insert,

@@ -1,4 +1,4 @@
--- V16: no function of app or auth is a LANGUAGE sql function with a SET
+-- No function of app or auth is a LANGUAGE sql function with a SET
 -- clause (never inlined, planned again on every call); the setting helpers
 -- that policies inline stay plain, inlinable SQL.
 

@@ -1,4 +1,4 @@
--- V17: the page bounds are the database's alone (app.check_page), named all
+-- The page bounds are the database's alone (app.check_page), named all
 -- at once in the words the API documents; and the role ladder of the
 -- organization routes answers from the database (auth.authorize), which
 -- the service no longer repeats.

@@ -1,0 +1,1488 @@
+-- SECURITY DEFINER functions of schema auth owned by the migration owner: they run as a superuser or BYPASSRLS role, past row-level security.
+-- Generated from a freshly migrated database by tests/api/schema.rs: do not edit.
+-- Regenerate: VECTRA_UPDATE_SCHEMA=1 cargo test --test api schema:: (see sql/schema/README.md).
+-- CURRENT_USER stands for the migration owner (the role of DATABASE_ADMIN_URL).
+
+CREATE OR REPLACE FUNCTION auth.accept_invitation(p_token text, p_password_hash text, p_full_name text, p_user_agent text, p_ip inet)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_inv public.invitations;
+  v_user uuid;
+  v_existing public.users;
+  v_superseded jsonb;
+begin
+  select * into v_inv from public.invitations
+   where token_hash = auth.hash_token(p_token)
+     and accepted_at is null and revoked_at is null and expires_at > pg_catalog.now()
+  for update;
+  if not found then
+    raise exception 'Invalid or expired invitation' using errcode = 'VA400';
+  end if;
+  select * into v_existing from public.users where pg_catalog.lower(email) = v_inv.email for update;
+  if found then
+    -- The invitation proves control of the address; an account that never
+    -- did gives way, unless others depend on it.
+    v_superseded := auth.remove_unverified_account(v_existing.id, 'invitation.accept');
+    if v_superseded is null then
+      raise exception 'A user with this email already exists' using errcode = 'VA409';
+    end if;
+  end if;
+  insert into public.users (organization_id, email, password_hash, full_name, role, email_verified_at)
+  values (v_inv.organization_id, v_inv.email, p_password_hash, p_full_name, v_inv.role, pg_catalog.now())
+  returning id into v_user;
+  update public.invitations set accepted_at = pg_catalog.now()
+   where organization_id = v_inv.organization_id and id = v_inv.id;
+  insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data)
+  values (v_inv.organization_id, v_user, 'invitation.accept', 'invitation', v_inv.id,
+          pg_catalog.jsonb_build_object('role', v_inv.role, 'email', v_inv.email)
+          || case when v_superseded is null then '{}'::jsonb
+                  else pg_catalog.jsonb_build_object('replaced_unverified_account', v_superseded -> 'user_id') end);
+  perform auth.assert_may_sign_in(v_user);
+  return auth.open_session(v_user, p_user_agent, p_ip);
+end
+$function$;
+ALTER FUNCTION auth.accept_invitation(text, text, text, text, inet) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.accept_invitation(text, text, text, text, inet) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.accept_invitation(text, text, text, text, inet) TO vectra_anon;
+COMMENT ON FUNCTION auth.accept_invitation(text, text, text, text, inet) IS 'POST /auth/accept-invitation: creates the invited account (verified email, invited role) and opens its session. An unverified account of the same address gives way (auth.remove_unverified_account); a verified one is a VA409.';
+
+CREATE OR REPLACE FUNCTION auth.admin_revoke_sessions(p_user_id uuid, p_reason text)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_count integer;
+begin
+  perform auth.authorize_platform_admin();
+  update public.sessions set revoked_at = pg_catalog.now(), revoked_reason = p_reason
+   where user_id = p_user_id and revoked_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$function$;
+ALTER FUNCTION auth.admin_revoke_sessions(uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.admin_revoke_sessions(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_revoke_sessions(uuid, text) TO vectra_definer;
+
+CREATE OR REPLACE FUNCTION auth.authorize(VARIADIC p_allowed text[])
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_role text := app.current_user_role();
+  v_verified timestamptz;
+begin
+  if app.current_org_id() is null or v_role is null or app.current_user_id() is null then
+    raise exception 'Organization user access required' using errcode = 'VA403';
+  end if;
+  if not (v_role = any (p_allowed)) then
+    raise exception 'This action requires one of the roles: %', pg_catalog.array_to_string(p_allowed, ', ')
+      using errcode = 'VA403';
+  end if;
+  select u.email_verified_at into v_verified
+    from public.sessions s
+    join public.users u on u.id = s.user_id
+    join public.organizations o on o.id = u.organization_id
+   where s.id = app.current_session_id()
+     and s.user_id = app.current_user_id()
+     and s.revoked_at is null and s.expires_at > pg_catalog.now()
+     and u.organization_id = app.current_org_id()
+     and u.role::text = v_role and u.status = 'active'
+     and o.status = 'active';
+  if not found then
+    raise exception 'Token no longer matches the account'
+      using errcode = 'VA401', hint = 'Refresh the access token.';
+  end if;
+  if v_verified is null then
+    raise exception 'Verify your email address first: until then this account can only read'
+      using errcode = 'VA403',
+            hint = 'Follow the link in the verification email, or ask for a new one with POST /api/v1/auth/send-verification-email.';
+  end if;
+  return v_role;
+end
+$function$;
+ALTER FUNCTION auth.authorize(text[]) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.authorize(text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.authorize(text[]) TO vectra_definer;
+COMMENT ON FUNCTION auth.authorize(text[]) IS 'The gate of every write that carries a rule: an organization user of one of the allowed roles, with a live session, an active account and organization, and a verified email (VA403/VA401 otherwise). Returns the role.';
+
+CREATE OR REPLACE FUNCTION auth.authorize_platform_admin()
+ RETURNS uuid
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  perform app.require_platform_admin();
+  perform 1
+    from public.sessions s join public.users u on u.id = s.user_id
+   where s.id = app.current_session_id() and s.user_id = app.current_user_id()
+     and s.revoked_at is null and s.expires_at > pg_catalog.now()
+     and u.role = 'platform_admin' and u.organization_id is null and u.status = 'active'
+     and u.email_verified_at is not null;
+  if not found then
+    raise exception 'Token no longer matches the account'
+      using errcode = 'VA401', hint = 'Refresh the access token.';
+  end if;
+  return app.current_user_id();
+end
+$function$;
+ALTER FUNCTION auth.authorize_platform_admin() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.authorize_platform_admin() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.authorize_platform_admin() TO vectra_definer;
+
+CREATE OR REPLACE FUNCTION auth.begin_request(p_session_id uuid, p_user_id uuid, p_org_id uuid, p_role text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_request_role text := pg_catalog.current_setting('role');
+  v record;
+begin
+  if v_request_role not in ('vectra_member', 'vectra_platform_admin', 'vectra_anon') then
+    raise exception 'begin_request must run after switching to a request role (now: %)', v_request_role
+      using errcode = '42501';
+  end if;
+
+  select s.user_id, s.revoked_at, s.expires_at,
+         u.organization_id, u.role::text as user_role, u.status::text as user_status,
+         u.email_verified_at, o.status::text as org_status
+    into v
+    from public.sessions s
+    join public.users u on u.id = s.user_id
+    left join public.organizations o on o.id = u.organization_id
+   where s.id = p_session_id;
+
+  if not found or v.user_id is distinct from p_user_id then
+    raise exception 'Session not found' using errcode = 'VA401';
+  end if;
+  if v.revoked_at is not null then
+    raise exception 'Session revoked' using errcode = 'VA401';
+  end if;
+  if v.expires_at <= pg_catalog.now() then
+    raise exception 'Session expired' using errcode = 'VA401';
+  end if;
+  if v.user_status = 'removed' then
+    raise exception 'Account removed' using errcode = 'VA401';
+  end if;
+  if v.user_status = 'suspended' then
+    raise exception 'Account suspended' using errcode = 'VA403';
+  end if;
+  if v.org_status is not null and v.org_status <> 'active' then
+    raise exception 'Organization %', v.org_status using errcode = 'VA403';
+  end if;
+  if v.organization_id is distinct from p_org_id or v.user_role is distinct from p_role then
+    raise exception 'Token no longer matches the account'
+      using errcode = 'VA401', hint = 'Refresh the access token.';
+  end if;
+
+  if v_request_role = 'vectra_member' and v.user_role = 'platform_admin' then
+    raise exception 'Organization user access required' using errcode = 'VA403';
+  end if;
+  if v_request_role = 'vectra_platform_admin' then
+    if v.user_role <> 'platform_admin' then
+      raise exception 'Platform admin access required' using errcode = 'VA403';
+    end if;
+    if v.email_verified_at is null then
+      raise exception 'Platform admin access requires a verified email'
+        using errcode = 'VA403', hint = 'Verify your email address with the link sent to it, or ask for a new one with POST /api/v1/auth/send-verification-email.';
+    end if;
+  end if;
+
+  perform pg_catalog.set_config('app.session_id', p_session_id::text, true),
+          pg_catalog.set_config('app.user_id', p_user_id::text, true),
+          pg_catalog.set_config('app.org_id', coalesce(p_org_id::text, ''), true),
+          pg_catalog.set_config('app.role', p_role, true);
+end
+$function$;
+ALTER FUNCTION auth.begin_request(uuid, uuid, uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.begin_request(uuid, uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.begin_request(uuid, uuid, uuid, text) TO vectra_authenticator;
+COMMENT ON FUNCTION auth.begin_request(uuid, uuid, uuid, text) IS 'Checks the JWT claims against the database (session live, user active, organization active, org and role unchanged, request role suited to the user) and sets app.session_id, app.user_id, app.org_id and app.role for this transaction only.';
+
+CREATE OR REPLACE FUNCTION auth.change_password(p_current_hash text, p_new_hash text)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_user uuid := auth.require_user();
+  v_session uuid := nullif(pg_catalog.current_setting('app.session_id', true), '')::uuid;
+  v_revoked integer;
+begin
+  update public.users set password_hash = p_new_hash
+   where id = v_user and password_hash = p_current_hash;
+  if not found then
+    raise exception 'The password was changed in the meantime; try again' using errcode = 'VA409';
+  end if;
+  update public.sessions
+     set revoked_at = pg_catalog.now(), revoked_reason = 'password changed'
+   where user_id = v_user and id is distinct from v_session and revoked_at is null;
+  get diagnostics v_revoked = row_count;
+  update public.one_time_tokens set used_at = pg_catalog.now()
+   where user_id = v_user and purpose = 'reset_password' and used_at is null;
+  insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
+  select organization_id, id, 'user.password_change', 'user', id from public.users where id = v_user;
+  return v_revoked;
+end
+$function$;
+ALTER FUNCTION auth.change_password(text, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.change_password(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.change_password(text, text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.check_invitation_limits(p_org uuid, p_sender uuid, p_email text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  s auth.settings := auth.current_settings();
+  v_since timestamptz := pg_catalog.now() - interval '1 hour';
+  v_mailbox text := app.mailbox_key(p_email);
+begin
+  -- Concurrent invitations of one organization or to one mailbox are counted
+  -- one after the other.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('vectra.invite.org:' || p_org::text, 0));
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('vectra.invite.to:' || v_mailbox, 0));
+  perform auth.raise_if_over(array(
+      select created_at from public.audit_log
+       where organization_id = p_org and action in ('invitation.create', 'invitation.resend')
+         and actor_id = p_sender and created_at > v_since
+       order by created_at desc limit s.invites_per_sender_per_hour),
+    s.invites_per_sender_per_hour, 'You have sent too many invitations in the last hour; try again later');
+  perform auth.raise_if_over(array(
+      select created_at from public.audit_log
+       where organization_id = p_org and action in ('invitation.create', 'invitation.resend')
+         and created_at > v_since
+       order by created_at desc limit s.invites_per_organization_per_hour),
+    s.invites_per_organization_per_hour, 'This organization has sent too many invitations in the last hour; try again later');
+  perform auth.raise_if_over(array(
+      select created_at from public.email_outbox
+       where app.mailbox_key(to_email) = v_mailbox and template = 'invite-user'
+         and organization_id = p_org and created_at > v_since
+       order by created_at desc limit s.invites_per_recipient_per_hour),
+    s.invites_per_recipient_per_hour, 'This organization has invited this address too often in the last hour; try again later');
+  -- All organizations together, but never an organization's first
+  -- invitation of the hour to this mailbox.
+  if exists (select 1 from public.email_outbox
+              where app.mailbox_key(to_email) = v_mailbox and template = 'invite-user'
+                and organization_id = p_org and created_at > v_since) then
+    perform auth.raise_if_over(array(
+        select created_at from public.email_outbox
+         where app.mailbox_key(to_email) = v_mailbox and template = 'invite-user' and created_at > v_since
+         order by created_at desc limit s.invites_per_recipient_per_hour_all_organizations),
+      s.invites_per_recipient_per_hour_all_organizations,
+      'This address has received too many invitations in the last hour; try again later');
+  end if;
+end
+$function$;
+ALTER FUNCTION auth.check_invitation_limits(uuid, uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.check_invitation_limits(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.check_invitation_limits(uuid, uuid, text) TO vectra_definer;
+COMMENT ON FUNCTION auth.check_invitation_limits(uuid, uuid, text) IS 'VA429 when an invitation email would pass a rolling-hour limit: per sender, per organization, per organization and recipient mailbox, per recipient mailbox from all organizations (never for an organization''s first invitation of the hour to it).';
+
+CREATE OR REPLACE FUNCTION auth.check_login(p_address_key text, p_email text, p_per_minute integer)
+ RETURNS double precision
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_wait double precision;
+  v_until timestamptz;
+  v_now timestamptz := pg_catalog.clock_timestamp();
+begin
+  v_wait := auth.hit_limits(array[p_address_key], p_per_minute);
+  if v_wait is not null then
+    return v_wait;
+  end if;
+  select blocked_until into v_until from auth.login_failures
+   where key = auth.limit_key('login|email|' || p_email);
+  if v_until > v_now then
+    return extract(epoch from v_until - v_now)::double precision;
+  end if;
+  return null;
+end
+$function$;
+ALTER FUNCTION auth.check_login(text, text, integer) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.check_login(text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.check_login(text, text, integer) TO vectra_anon;
+COMMENT ON FUNCTION auth.check_login(text, text, integer) IS 'Before a password is checked: the client address''s limit (auth.hit_limits), then the email''s login backoff. NULL when the attempt may go on, else the seconds to wait.';
+
+CREATE OR REPLACE FUNCTION auth.check_notification_quota(p_org uuid, p_count integer)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  s auth.settings := auth.current_settings();
+  v_limit integer := s.notification_emails_per_organization_per_day;
+  v_young integer := s.new_organizations_notification_emails_per_day;
+  v_created timestamptz;
+  v_used bigint;
+  v_oldest timestamptz;
+begin
+  if p_count > v_limit then
+    raise exception 'recipients: % addresses, more than this organization''s % per day', p_count, v_limit
+      using errcode = 'VA422',
+            detail = pg_catalog.jsonb_build_object('recipients', pg_catalog.format(
+              '%s addresses, more than this organization''s %s per day', p_count, v_limit))::text;
+  end if;
+  -- Concurrent sends of one organization are counted one after the other.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('vectra.notify.org:' || p_org::text, 0));
+  select coalesce(pg_catalog.sum(recipient_count), 0), pg_catalog.min(created_at) into v_used, v_oldest
+    from public.notifications
+   where organization_id = p_org and created_at > pg_catalog.now() - interval '1 day';
+  if v_used + p_count > v_limit then
+    perform auth.raise_too_many(pg_catalog.format(
+      'This organization has sent %s notification emails in the last 24 hours (at most %s); try again later',
+      v_used, v_limit), v_oldest + interval '1 day');
+  end if;
+  select created_at into v_created from public.organizations where id = p_org;
+  if v_created > pg_catalog.now() - interval '1 day' then
+    if p_count > v_young then
+      raise exception 'recipients: % addresses, more than an organization less than a day old may send (%)', p_count, v_young
+        using errcode = 'VA422',
+              detail = pg_catalog.jsonb_build_object('recipients', pg_catalog.format(
+                '%s addresses, more than an organization less than a day old may send (%s)', p_count, v_young))::text;
+    end if;
+    -- One allowance for all of them, counted one send after the other.
+    perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('vectra.notify.new-organizations', 0));
+    select coalesce(pg_catalog.sum(n.recipient_count), 0), pg_catalog.min(n.created_at) into v_used, v_oldest
+      from public.organizations o
+      join public.notifications n on n.organization_id = o.id and n.created_at > pg_catalog.now() - interval '1 day'
+     where o.status = any ('{active,suspended,deleted}') and o.created_at > pg_catalog.now() - interval '1 day';
+    if v_used + p_count > v_young then
+      perform auth.raise_too_many(pg_catalog.format(
+        'Organizations less than a day old have sent %s notification emails in the last 24 hours (at most %s together); try again later',
+        v_used, v_young), least(v_oldest, v_created) + interval '1 day');
+    end if;
+  end if;
+end
+$function$;
+ALTER FUNCTION auth.check_notification_quota(uuid, integer) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.check_notification_quota(uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.check_notification_quota(uuid, integer) TO vectra_definer;
+COMMENT ON FUNCTION auth.check_notification_quota(uuid, integer) IS 'VA429 (with the time it frees up) when a send would pass the organization''s daily quota of notification emails, or, for an organization younger than a day, the allowance all such organizations share; VA422 when one send is larger than either.';
+
+CREATE OR REPLACE FUNCTION auth.compute_overview()
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v jsonb;
+  v_since timestamptz := pg_catalog.now() - interval '30 days';
+begin
+  select pg_catalog.jsonb_build_object(
+    'organizations', (
+      select pg_catalog.jsonb_build_object(
+        'total', pg_catalog.count(*),
+        'by_status', pg_catalog.jsonb_build_object(
+          'active', pg_catalog.count(*) filter (where status = 'active'),
+          'suspended', pg_catalog.count(*) filter (where status = 'suspended'),
+          'deleted', pg_catalog.count(*) filter (where status = 'deleted')),
+        'by_plan', pg_catalog.jsonb_build_object(
+          'free', pg_catalog.count(*) filter (where plan = 'free'),
+          'starter', pg_catalog.count(*) filter (where plan = 'starter'),
+          'pro', pg_catalog.count(*) filter (where plan = 'pro'),
+          'enterprise', pg_catalog.count(*) filter (where plan = 'enterprise')),
+        'new_last_30_days', pg_catalog.count(*) filter (where created_at > v_since))
+        from public.organizations),
+    'users', (
+      select pg_catalog.jsonb_build_object(
+        'total', pg_catalog.count(*),
+        'by_role', pg_catalog.jsonb_build_object(
+          'platform_admin', pg_catalog.count(*) filter (where role = 'platform_admin'),
+          'owner', pg_catalog.count(*) filter (where role = 'owner'),
+          'admin', pg_catalog.count(*) filter (where role = 'admin'),
+          'manager', pg_catalog.count(*) filter (where role = 'manager'),
+          'member', pg_catalog.count(*) filter (where role = 'member')),
+        'by_status', pg_catalog.jsonb_build_object(
+          'active', pg_catalog.count(*) filter (where status = 'active'),
+          'suspended', pg_catalog.count(*) filter (where status = 'suspended'),
+          'removed', pg_catalog.count(*) filter (where status = 'removed')),
+        'new_last_30_days', pg_catalog.count(*) filter (where created_at > v_since))
+        from public.users),
+    'campaigns', (
+      select pg_catalog.jsonb_build_object('total', pg_catalog.count(*),
+                                           'active', pg_catalog.count(*) filter (where status = 'active'))
+        from public.campaigns),
+    'leads', (
+      select pg_catalog.jsonb_build_object(
+        'total', pg_catalog.count(*),
+        'converted', pg_catalog.count(*) filter (where status = 'converted'),
+        'conversion_rate', case when pg_catalog.count(*) = 0 then 0
+                                else pg_catalog.round((pg_catalog.count(*) filter (where status = 'converted'))::numeric
+                                                      / pg_catalog.count(*), 4) end)
+        from public.leads),
+    'meetings', (
+      select pg_catalog.jsonb_build_object(
+        'scheduled_upcoming', pg_catalog.count(*) filter (where status = 'scheduled' and scheduled_at > pg_catalog.now()))
+        from public.meetings),
+    'emails', (
+      select pg_catalog.jsonb_build_object(
+        'sent', pg_catalog.count(*) filter (where status = 'sent'),
+        'failed', pg_catalog.count(*) filter (where status = 'failed'),
+        'pending', pg_catalog.count(*) filter (where status in ('pending', 'sending')))
+        from public.email_outbox)
+  ) into v;
+  return v;
+end
+$function$;
+ALTER FUNCTION auth.compute_overview() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.compute_overview() FROM PUBLIC;
+COMMENT ON FUNCTION auth.compute_overview() IS 'The platform overview''s figures, counted from every table: a scan of them all, run on a cadence by auth.refresh_overview, never per request.';
+
+CREATE OR REPLACE FUNCTION auth.count_campaign_leads()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    update public.campaigns c set leads_count = c.leads_count + d.n
+      from (select organization_id, campaign_id, pg_catalog.count(*) as n from new_rows
+             where campaign_id is not null group by 1, 2) d
+     where c.organization_id = d.organization_id and c.id = d.campaign_id;
+  elsif tg_op = 'DELETE' then
+    update public.campaigns c set leads_count = c.leads_count - d.n
+      from (select organization_id, campaign_id, pg_catalog.count(*) as n from old_rows
+             where campaign_id is not null group by 1, 2) d
+     where c.organization_id = d.organization_id and c.id = d.campaign_id;
+  else
+    update public.campaigns c set leads_count = c.leads_count + d.n
+      from (select organization_id, campaign_id, pg_catalog.sum(n) as n
+              from (select organization_id, campaign_id, 1 as n from new_rows
+                    union all
+                    select organization_id, campaign_id, -1 from old_rows) m
+             where campaign_id is not null
+             group by 1, 2
+            having pg_catalog.sum(n) <> 0) d
+     where c.organization_id = d.organization_id and c.id = d.campaign_id;
+  end if;
+  return null;
+end
+$function$;
+ALTER FUNCTION auth.count_campaign_leads() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.count_campaign_leads() FROM PUBLIC;
+COMMENT ON FUNCTION auth.count_campaign_leads() IS 'Statement-level trigger on leads: campaigns.leads_count after an insert, a delete, or leads that changed campaign.';
+
+CREATE OR REPLACE FUNCTION auth.count_organization_users()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if tg_op = 'INSERT' then
+    update public.organizations o set users_count = o.users_count + d.n
+      from (select organization_id, pg_catalog.count(*) as n from new_rows
+             where organization_id is not null and status <> 'removed' group by 1) d
+     where o.id = d.organization_id;
+  elsif tg_op = 'DELETE' then
+    update public.organizations o set users_count = o.users_count - d.n
+      from (select organization_id, pg_catalog.count(*) as n from old_rows
+             where organization_id is not null and status <> 'removed' group by 1) d
+     where o.id = d.organization_id;
+  else
+    update public.organizations o set users_count = o.users_count + d.n
+      from (select organization_id, pg_catalog.sum(n) as n
+              from (select organization_id, 1 as n from new_rows where status <> 'removed'
+                    union all
+                    select organization_id, -1 from old_rows where status <> 'removed') m
+             where organization_id is not null
+             group by 1
+            having pg_catalog.sum(n) <> 0) d
+     where o.id = d.organization_id;
+  end if;
+  return null;
+end
+$function$;
+ALTER FUNCTION auth.count_organization_users() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.count_organization_users() FROM PUBLIC;
+COMMENT ON FUNCTION auth.count_organization_users() IS 'Statement-level trigger on users: organizations.users_count after an insert, a delete, or users removed or restored.';
+
+CREATE OR REPLACE FUNCTION auth.create_platform_admin(p_email text, p_password_hash text, p_full_name text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_user uuid;
+begin
+  insert into public.users (organization_id, email, password_hash, full_name, role, email_verified_at)
+  values (null, pg_catalog.lower(p_email), p_password_hash, p_full_name, 'platform_admin', pg_catalog.now())
+  returning id into v_user;
+  insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
+  values (null, v_user, 'platform_admin.create', 'user', v_user);
+  return v_user;
+end
+$function$;
+ALTER FUNCTION auth.create_platform_admin(text, text, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.create_platform_admin(text, text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION auth.current_credentials()
+ RETURNS TABLE(email text, password_hash text)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+#variable_conflict use_column
+begin
+  return query select email, password_hash from public.users where id = auth.require_user();
+end
+$function$;
+ALTER FUNCTION auth.current_credentials() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.current_credentials() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.current_credentials() TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.current_settings()
+ RETURNS auth.settings
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v auth.settings;
+begin
+  select * into v from auth.settings where id;
+  return v;
+end
+$function$;
+ALTER FUNCTION auth.current_settings() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.current_settings() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.current_settings() TO vectra_definer;
+COMMENT ON FUNCTION auth.current_settings() IS 'The operator settings row (auth.settings).';
+
+CREATE OR REPLACE FUNCTION auth.end_other_sessions()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_count integer;
+begin
+  update public.sessions
+     set revoked_at = pg_catalog.now(), revoked_reason = 'ended by the user'
+   where user_id = auth.require_user() and id is distinct from app.current_session_id()
+     and revoked_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$function$;
+ALTER FUNCTION auth.end_other_sessions() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.end_other_sessions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.end_other_sessions() TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.end_session(p_session_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  update public.sessions
+     set revoked_at = pg_catalog.now(), revoked_reason = 'ended by the user'
+   where id = p_session_id and user_id = auth.require_user()
+     and revoked_at is null and expires_at > pg_catalog.now();
+  if not found then
+    raise exception 'Session not found' using errcode = 'VA404';
+  end if;
+  return p_session_id = app.current_session_id();
+end
+$function$;
+ALTER FUNCTION auth.end_session(uuid) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.end_session(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.end_session(uuid) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.expire_unverified_accounts(p_limit integer)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  s auth.settings := auth.current_settings();
+  v_id uuid;
+  v_removed integer := 0;
+begin
+  if p_limit is null or p_limit not between 1 and 10000 then
+    raise exception 'p_limit must be from 1 to 10000' using errcode = '22023';
+  end if;
+  for v_id in
+    select u.id from public.users u
+     where u.email_verified_at is null
+       and u.created_at < pg_catalog.now() - s.unverified_account_ttl
+       and s.unverified_since < pg_catalog.now() - s.unverified_account_ttl
+       and not exists (select 1 from public.users o
+                        where o.organization_id = u.organization_id and o.id <> u.id)
+       and not exists (select 1 from public.campaigns c where c.organization_id = u.organization_id)
+       and not exists (select 1 from public.leads l where l.organization_id = u.organization_id)
+       and not exists (select 1 from public.notifications n where n.organization_id = u.organization_id)
+     order by u.created_at
+     limit p_limit
+     for update of u skip locked
+  loop
+    if auth.remove_unverified_account(v_id, 'expired') is not null then
+      v_removed := v_removed + 1;
+    end if;
+  end loop;
+  return v_removed;
+end
+$function$;
+ALTER FUNCTION auth.expire_unverified_accounts(integer) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.expire_unverified_accounts(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.expire_unverified_accounts(integer) TO vectra_worker;
+COMMENT ON FUNCTION auth.expire_unverified_accounts(integer) IS 'The outbox worker, hourly: removes up to p_limit accounts whose email was not verified within auth.settings.unverified_account_ttl, counted from their registration or from auth.settings.unverified_since, whichever is later (auth.remove_unverified_account: never one with colleagues or data). Returns how many.';
+
+CREATE OR REPLACE FUNCTION auth.hit_limits(p_keys text[], p_per_minute integer)
+ RETURNS double precision
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_now timestamptz := pg_catalog.clock_timestamp();
+  v_period interval;
+  v_tolerance interval;
+  v_key text;
+  v_hash bytea;
+  v_tat timestamptz;
+begin
+  if p_per_minute is null or p_per_minute < 1 or p_keys is null
+     or pg_catalog.cardinality(p_keys) not between 1 and 4 then
+    raise exception 'hit_limits: 1 to 4 keys and a positive limit' using errcode = '22023';
+  end if;
+  v_period := pg_catalog.make_interval(secs => 60.0 / p_per_minute);
+  v_tolerance := v_period * (p_per_minute - 1);
+  foreach v_key in array p_keys loop
+    v_hash := auth.limit_key(v_key);
+    insert into auth.rate_limits as r (key, tat) values (v_hash, v_now + v_period)
+    on conflict (key) do update set tat = greatest(r.tat, v_now) + v_period
+      where greatest(r.tat, v_now) - v_now <= v_tolerance
+    returning r.tat into v_tat;
+    if not found then
+      select r.tat into v_tat from auth.rate_limits r where r.key = v_hash;
+      return greatest(extract(epoch from v_tat - v_now - v_tolerance)::double precision, 0.001);
+    end if;
+  end loop;
+  return null;
+end
+$function$;
+ALTER FUNCTION auth.hit_limits(text[], integer) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.hit_limits(text[], integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.hit_limits(text[], integer) TO vectra_anon;
+COMMENT ON FUNCTION auth.hit_limits(text[], integer) IS 'Counts one attempt against each key (GCRA, p_per_minute a minute, all usable at once): NULL when allowed, else the seconds to wait. Shared by every instance.';
+
+CREATE OR REPLACE FUNCTION auth.invitation_email(p_token text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_email text;
+begin
+  select email into v_email from public.invitations
+   where token_hash = auth.hash_token(p_token)
+     and accepted_at is null and revoked_at is null and expires_at > pg_catalog.now();
+  if not found then
+    raise exception 'Invalid or expired invitation' using errcode = 'VA400';
+  end if;
+  return v_email;
+end
+$function$;
+ALTER FUNCTION auth.invitation_email(text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.invitation_email(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.invitation_email(text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.limit_key(p_text text)
+ RETURNS bytea
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  return extensions.hmac(pg_catalog.convert_to(p_text, 'UTF8'),
+                         (auth.current_settings()).rate_limit_key, 'sha256');
+end
+$function$;
+ALTER FUNCTION auth.limit_key(text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.limit_key(text) FROM PUBLIC;
+COMMENT ON FUNCTION auth.limit_key(text) IS 'The stored form of an abuse-limit key: HMAC-SHA-256 under auth.settings.rate_limit_key.';
+
+CREATE OR REPLACE FUNCTION auth.login(p_user_id uuid, p_verified_hash text, p_user_agent text, p_ip inet)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  -- The hash the service verified must still be the user's: a password
+  -- changed in between makes the login fail rather than succeed on the old one.
+  perform 1 from public.users where id = p_user_id and password_hash = p_verified_hash for update;
+  if not found then
+    raise exception 'Invalid email or password' using errcode = 'VA401';
+  end if;
+  perform auth.assert_may_sign_in(p_user_id);
+  return auth.open_session(p_user_id, p_user_agent, p_ip);
+end
+$function$;
+ALTER FUNCTION auth.login(uuid, text, text, inet) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.login(uuid, text, text, inet) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.login(uuid, text, text, inet) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.login_failed(p_email text, p_free integer)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_key bytea := auth.limit_key('login|email|' || p_email);
+  v_now timestamptz := pg_catalog.clock_timestamp();
+  v_count integer;
+begin
+  -- Counted atomically (the row stays locked to the end of the request).
+  insert into auth.login_failures as f (key, failures, last_failure, blocked_until)
+  values (v_key, 1, v_now, v_now)
+  on conflict (key) do update
+    set failures = case when f.last_failure < v_now - interval '1 hour' then 1 else f.failures + 1 end,
+        last_failure = v_now
+  returning failures into v_count;
+  if v_count > p_free then
+    update auth.login_failures
+       set blocked_until = v_now + least(interval '1 second' * pg_catalog.power(2, least(v_count - p_free - 1, 20)),
+                                         interval '15 minutes')
+     where key = v_key;
+  end if;
+end
+$function$;
+ALTER FUNCTION auth.login_failed(text, integer) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.login_failed(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.login_failed(text, integer) TO vectra_anon;
+COMMENT ON FUNCTION auth.login_failed(text, integer) IS 'A failed login for this email: past p_free failures (LOGIN_FAILURES_BEFORE_BACKOFF), the next attempt waits 1 s, 2 s, 4 s … up to 15 minutes. A failure more than an hour after the last one starts afresh.';
+
+CREATE OR REPLACE FUNCTION auth.login_lookup(p_email text)
+ RETURNS TABLE(user_id uuid, password_hash text)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+#variable_conflict use_column
+begin
+  return query select id, password_hash from public.users where pg_catalog.lower(email) = pg_catalog.lower(p_email);
+end
+$function$;
+ALTER FUNCTION auth.login_lookup(text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.login_lookup(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.login_lookup(text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.login_succeeded(p_email text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  delete from auth.login_failures where key = auth.limit_key('login|email|' || p_email);
+end
+$function$;
+ALTER FUNCTION auth.login_succeeded(text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.login_succeeded(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.login_succeeded(text) TO vectra_anon;
+COMMENT ON FUNCTION auth.login_succeeded(text) IS 'A successful login: the email''s failures are forgotten.';
+
+CREATE OR REPLACE FUNCTION auth.logout()
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_session uuid := nullif(pg_catalog.current_setting('app.session_id', true), '')::uuid;
+begin
+  perform auth.require_user();
+  update public.sessions
+     set revoked_at = pg_catalog.now(), revoked_reason = 'logout'
+   where id = v_session and user_id = app.current_user_id() and revoked_at is null;
+end
+$function$;
+ALTER FUNCTION auth.logout() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.logout() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.logout() TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.me()
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+#variable_conflict use_column
+begin
+  return (select auth.profile(auth.require_user()));
+end
+$function$;
+ALTER FUNCTION auth.me() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.me() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.me() TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.my_sessions(p_page integer, p_per_page integer, p_cursor text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  perform auth.require_user();
+  return app.page('sessions', 'last_used_at', true, app.filters('live', 'true'), p_page, p_per_page, p_cursor);
+end
+$function$;
+ALTER FUNCTION auth.my_sessions(integer, integer, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.my_sessions(integer, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.my_sessions(integer, integer, text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.outbox_claim(p_limit integer, p_stale interval)
+ RETURNS TABLE(id uuid, to_email text, template text, context jsonb, attempts integer, max_attempts integer)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if p_limit is null or p_limit not between 1 and 1000 then
+    raise exception 'p_limit must be from 1 to 1000' using errcode = '22023';
+  end if;
+  return query
+  with due as (
+    select e.id, e.organization_id, e.notification_id, e.template
+      from public.email_outbox e
+     where (e.status = 'pending' and e.next_attempt_at <= pg_catalog.now())
+        or (e.status = 'sending' and e.claimed_at < pg_catalog.now() - p_stale)
+     order by e.next_attempt_at
+     limit p_limit
+     for update skip locked
+  ), judged as (
+    select d.id,
+           case when g.status is distinct from 'active' and d.organization_id is not null
+                     and d.template in ('notification', 'invite-user')
+                  then 'withheld: the organization is ' || coalesce(g.status::text, 'gone')
+                when u.status is distinct from 'active' and n.sender_id is not null
+                  then 'withheld: the sender''s account is ' || u.status::text
+           end as withheld
+      from due d
+      left join public.organizations g on g.id = d.organization_id
+      left join public.notifications n on n.id = d.notification_id
+      left join public.users u on u.id = n.sender_id
+  ), cancelled as (
+    update public.email_outbox o
+       set status = 'cancelled', claimed_at = null, last_error = j.withheld, context = o.context - 'token'
+      from judged j
+     where o.id = j.id and j.withheld is not null
+    returning o.id
+  ), claimed as (
+    update public.email_outbox o
+       set status = 'sending', claimed_at = pg_catalog.now(), attempts = o.attempts + 1
+      from judged j
+     where o.id = j.id and j.withheld is null
+    returning o.id, o.to_email, o.template, o.context, o.attempts, o.max_attempts, o.notification_id
+  )
+  select c.id, c.to_email, c.template,
+         c.context || coalesce((
+           select pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                    'type', n.type, 'subject', n.subject, 'body', n.body, 'body_html', n.body_html,
+                    'action_url', n.action_url, 'action_text', n.action_text,
+                    'organization_name', g.name, 'sender_name', u.full_name,
+                    -- An organization's mail answers to its sender.
+                    'reply_to', case when n.organization_id is not null then u.email end))
+             from public.notifications n
+             left join public.organizations g on g.id = n.organization_id
+             left join public.users u on u.id = n.sender_id
+            where n.id = c.notification_id), '{}'),
+         c.attempts, c.max_attempts
+    from claimed c;
+end
+$function$;
+ALTER FUNCTION auth.outbox_claim(integer, interval) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.outbox_claim(integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_claim(integer, interval) TO vectra_worker;
+COMMENT ON FUNCTION auth.outbox_claim(integer, interval) IS 'Outbox worker: claims due rows (status sending, one more attempt) with FOR UPDATE SKIP LOCKED and returns them with their context (a notification''s content, its organization''s name, and its sender''s name and, for an organization''s mail, address as reply_to). Due notifications and invitations of an organization that is not active, and notifications of a sender whose account is not, are marked cancelled instead, with the reason in last_error.';
+
+CREATE OR REPLACE FUNCTION auth.outbox_mark_failed(p_id uuid, p_delay_secs double precision, p_error text, p_permanent boolean)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  update public.email_outbox
+     set status = case when p_permanent or attempts >= max_attempts then 'failed' else 'pending' end::public.email_status,
+         context = case when p_permanent or attempts >= max_attempts then context - 'token' else context end,
+         next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(secs => greatest(0, least(p_delay_secs, 86400))),
+         last_error = pg_catalog.left(p_error, 2000), claimed_at = null
+   where id = p_id and status = 'sending';
+  return found;
+end
+$function$;
+ALTER FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) TO vectra_worker;
+COMMENT ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) IS 'Outbox worker: reschedules a claimed row after a failed attempt, or marks it failed (and strips its token) after a permanent error or its last attempt.';
+
+CREATE OR REPLACE FUNCTION auth.outbox_mark_sent(p_id uuid, p_subject text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  update public.email_outbox
+     set status = 'sent', sent_at = pg_catalog.now(), subject = pg_catalog.left(p_subject, 998),
+         last_error = null, claimed_at = null, context = context - 'token'
+   where id = p_id and status = 'sending';
+  return found;
+end
+$function$;
+ALTER FUNCTION auth.outbox_mark_sent(uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.outbox_mark_sent(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_mark_sent(uuid, text) TO vectra_worker;
+COMMENT ON FUNCTION auth.outbox_mark_sent(uuid, text) IS 'Outbox worker: records a delivery (only of a row in status sending) and strips its one-time token.';
+
+CREATE OR REPLACE FUNCTION auth.prune_limits()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_limits integer;
+  v_failures integer;
+begin
+  delete from auth.rate_limits where tat < pg_catalog.clock_timestamp();
+  get diagnostics v_limits = row_count;
+  delete from auth.login_failures
+   where last_failure < pg_catalog.clock_timestamp() - interval '1 hour'
+     and blocked_until < pg_catalog.clock_timestamp();
+  get diagnostics v_failures = row_count;
+  return v_limits + v_failures;
+end
+$function$;
+ALTER FUNCTION auth.prune_limits() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.prune_limits() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.prune_limits() TO vectra_worker;
+COMMENT ON FUNCTION auth.prune_limits() IS 'The outbox worker, every minute: forgets rate-limit keys whose allowance is whole again and login failures older than an hour. Returns how many rows went.';
+
+CREATE OR REPLACE FUNCTION auth.refresh(p_token text, p_user_agent text, p_ip inet)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_hash bytea := auth.hash_token(p_token);
+  v_session public.sessions;
+  v_key bytea;
+  v_token text;
+begin
+  select * into v_session from public.sessions where token_hash = v_hash for update;
+  if not found then
+    select * into v_session from public.sessions where rotated_hashes @> array[v_hash] for update;
+    if not found then
+      raise exception 'Invalid refresh token' using errcode = 'VA401';
+    end if;
+    -- The token that rotated last, again within the grace period: the same
+    -- successor (a concurrent refresh waits for the first one's row lock and
+    -- lands here).
+    if v_session.revoked_at is null and v_session.expires_at > pg_catalog.now()
+       and v_session.token_key is not null
+       and v_session.rotated_hashes[pg_catalog.array_upper(v_session.rotated_hashes, 1)] = v_hash
+       and v_session.rotated_at > pg_catalog.now() - (auth.current_settings()).refresh_grace_period then
+      v_token := auth.derive_token(v_session.token_key, p_token);
+      if auth.hash_token(v_token) = v_session.token_hash then
+        perform auth.assert_may_sign_in(v_session.user_id);
+        return pg_catalog.jsonb_build_object('session_id', v_session.id, 'refresh_token', v_token,
+                                             'user', auth.profile(v_session.user_id));
+      end if;
+    end if;
+    -- Anything else is a replay: the whole family is revoked. The caller
+    -- gets an error *after* this commits.
+    update public.sessions
+       set revoked_at = coalesce(revoked_at, pg_catalog.now()),
+           revoked_reason = coalesce(revoked_reason, 'refresh token reuse')
+     where id = v_session.id;
+    return pg_catalog.jsonb_build_object('error', 'reused');
+  end if;
+  if v_session.revoked_at is not null then
+    raise exception 'Session revoked' using errcode = 'VA401';
+  end if;
+  if v_session.expires_at <= pg_catalog.now() then
+    raise exception 'Session expired' using errcode = 'VA401';
+  end if;
+  perform auth.assert_may_sign_in(v_session.user_id);
+  v_key := coalesce(v_session.token_key, extensions.gen_random_bytes(32));
+  v_token := auth.derive_token(v_key, p_token);
+  update public.sessions
+     set token_hash = auth.hash_token(v_token),
+         token_key = v_key,
+         rotated_hashes = rotated_hashes || token_hash,
+         rotated_at = pg_catalog.now(),
+         last_used_at = pg_catalog.now(),
+         user_agent = coalesce(pg_catalog.left(p_user_agent, 512), user_agent),
+         ip = coalesce(p_ip, ip)
+   where id = v_session.id;
+  return pg_catalog.jsonb_build_object('session_id', v_session.id, 'refresh_token', v_token,
+                                       'user', auth.profile(v_session.user_id));
+end
+$function$;
+ALTER FUNCTION auth.refresh(text, text, inet) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.refresh(text, text, inet) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.refresh(text, text, inet) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.refresh_overview(p_max_age interval)
+ RETURNS timestamp with time zone
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_at timestamptz;
+begin
+  insert into app.platform_overview (data, computed_at) values ('{}', '-infinity') on conflict do nothing;
+  select computed_at into v_at from app.platform_overview where id for update skip locked;
+  if not found then
+    -- Another instance is computing it now.
+    select computed_at into v_at from app.platform_overview where id;
+    return v_at;
+  end if;
+  if v_at > pg_catalog.clock_timestamp() - p_max_age then
+    return v_at;
+  end if;
+  update app.platform_overview set data = auth.compute_overview(), computed_at = pg_catalog.clock_timestamp()
+   where id returning computed_at into v_at;
+  return v_at;
+end
+$function$;
+ALTER FUNCTION auth.refresh_overview(interval) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.refresh_overview(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.refresh_overview(interval) TO vectra_worker;
+COMMENT ON FUNCTION auth.refresh_overview(interval) IS 'Recomputes the platform overview when its snapshot is older than p_max_age (the outbox worker, every minute; one instance at a time). Returns the snapshot''s time.';
+
+CREATE OR REPLACE FUNCTION auth.register(p_email text, p_password_hash text, p_full_name text, p_organization_name text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_email text := pg_catalog.lower(pg_catalog.btrim(p_email));
+  v_existing uuid;
+  v_org uuid;
+  v_user uuid;
+  v_constraint text;
+begin
+  select id into v_existing from public.users where pg_catalog.lower(email) = v_email;
+  if found then
+    perform auth.notify_existing_account(v_existing);
+    return;
+  end if;
+  begin
+    if v_email = (auth.current_settings()).platform_admin_email then
+      -- The platform admin belongs to no organization; its powers wait for a
+      -- verified email (auth.begin_request).
+      insert into public.users (organization_id, email, password_hash, full_name, role)
+      values (null, v_email, p_password_hash, p_full_name, 'platform_admin')
+      returning id into v_user;
+    else
+      if p_organization_name is null or pg_catalog.btrim(p_organization_name) = '' then
+        raise exception 'organization_name: is required'
+          using errcode = 'VA422', detail = '{"organization_name": "is required"}';
+      end if;
+      insert into public.organizations (name, slug)
+      values (pg_catalog.btrim(p_organization_name), auth.unique_slug(p_organization_name))
+      returning id into v_org;
+      insert into public.users (organization_id, email, password_hash, full_name, role)
+      values (v_org, v_email, p_password_hash, p_full_name, 'owner')
+      returning id into v_user;
+    end if;
+  exception when unique_violation then
+    -- The same address registered concurrently: answered like any existing one.
+    get stacked diagnostics v_constraint = constraint_name;
+    if v_constraint <> 'users_email_key' then
+      raise;
+    end if;
+    select id into v_existing from public.users where pg_catalog.lower(email) = v_email;
+    perform auth.notify_existing_account(v_existing);
+    return;
+  end;
+  perform auth.issue_verification(v_user);
+  insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
+  values (v_org, v_user, 'user.register', 'user', v_user);
+end
+$function$;
+ALTER FUNCTION auth.register(text, text, text, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.register(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.register(text, text, text, text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.remove_unverified_account(p_user_id uuid, p_reason text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  u public.users;
+  v_org public.organizations;
+  v_removed jsonb;
+begin
+  select * into u from public.users where id = p_user_id and email_verified_at is null for update;
+  if not found then
+    return null;
+  end if;
+  if u.organization_id is not null then
+    select * into v_org from public.organizations where id = u.organization_id for update;
+    -- Colleagues, or data written before unverified accounts lost their
+    -- writes: not ours to remove.
+    if exists (select 1 from public.users where organization_id = u.organization_id and id <> u.id)
+       or exists (select 1 from public.campaigns where organization_id = u.organization_id)
+       or exists (select 1 from public.leads where organization_id = u.organization_id)
+       or exists (select 1 from public.notifications where organization_id = u.organization_id) then
+      return null;
+    end if;
+  end if;
+  v_removed := pg_catalog.jsonb_build_object(
+    'user_id', u.id, 'email', u.email, 'registered_at', u.created_at, 'reason', p_reason,
+    'organization_id', v_org.id, 'organization_name', v_org.name);
+  insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data, created_at)
+  values (null, null, 'account.remove_unverified', 'user', u.id, v_removed, pg_catalog.clock_timestamp());
+  if v_org.id is not null then
+    -- Every tenant table's key to organizations cascades; sessions and
+    -- one-time tokens follow the user.
+    delete from public.organizations where id = v_org.id;
+  else
+    delete from public.users where id = u.id;
+  end if;
+  return v_removed;
+end
+$function$;
+ALTER FUNCTION auth.remove_unverified_account(uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.remove_unverified_account(uuid, text) FROM PUBLIC;
+COMMENT ON FUNCTION auth.remove_unverified_account(uuid, text) IS 'Removes an account whose email was never verified, with its organization, and audits it (action account.remove_unverified, no organization); NULL (nothing removed) when the account is verified, has colleagues, or its organization holds campaigns, leads or notifications.';
+
+CREATE OR REPLACE FUNCTION auth.request_password_reset(p_email text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v record;
+  v_token text;
+begin
+  select id, organization_id, email, full_name into v
+    from public.users
+   where pg_catalog.lower(email) = pg_catalog.lower(p_email) and status = 'active';
+  if found then
+    v_token := auth.issue_one_time_token(v.id, 'reset_password', interval '1 hour');
+    if v_token is not null then
+      perform auth.queue_email(v.organization_id, v.email, 'reset-password',
+        pg_catalog.jsonb_build_object('name', v.full_name, 'token', v_token));
+    end if;
+  end if;
+end
+$function$;
+ALTER FUNCTION auth.request_password_reset(text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.request_password_reset(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.request_password_reset(text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.resend_verification_email(p_email text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_user uuid;
+begin
+  select id into v_user from public.users
+   where pg_catalog.lower(email) = pg_catalog.lower(p_email)
+     and status = 'active' and email_verified_at is null;
+  if found then
+    perform auth.issue_verification(v_user);
+  end if;
+end
+$function$;
+ALTER FUNCTION auth.resend_verification_email(text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.resend_verification_email(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.resend_verification_email(text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.reset_password(p_token text, p_new_hash text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_user uuid := auth.redeem_link(p_token, 'reset_password');
+begin
+  -- Following the emailed link proves control of the address.
+  update public.users
+     set password_hash = p_new_hash, email_verified_at = coalesce(email_verified_at, pg_catalog.now())
+   where id = v_user;
+  update public.sessions
+     set revoked_at = pg_catalog.now(), revoked_reason = 'password reset'
+   where user_id = v_user and revoked_at is null;
+  insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
+  select organization_id, id, 'user.password_reset', 'user', id from public.users where id = v_user;
+end
+$function$;
+ALTER FUNCTION auth.reset_password(text, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.reset_password(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.reset_password(text, text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.reset_password_email(p_token text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_email text;
+begin
+  select u.email into v_email
+    from public.one_time_tokens t join public.users u on u.id = t.user_id
+   where t.token_hash = auth.hash_token(p_token) and t.purpose = 'reset_password'
+     and t.used_at is null and t.expires_at > pg_catalog.now();
+  if not found then
+    raise exception 'Invalid or expired token' using errcode = 'VA400';
+  end if;
+  return v_email;
+end
+$function$;
+ALTER FUNCTION auth.reset_password_email(text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.reset_password_email(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.reset_password_email(text) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.revoke_member_sessions(p_user_id uuid, p_reason text)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_count integer;
+  v_target_role text;
+begin
+  -- coalesce: an unset role must be refused, not compared to NULL.
+  if coalesce(app.current_user_role(), '') not in ('owner', 'admin') then
+    raise exception 'This action requires one of the roles: owner, admin' using errcode = 'VA403';
+  end if;
+  select role::text into v_target_role from public.users
+   where id = p_user_id and organization_id = app.current_org_id();
+  if not found then
+    raise exception 'User not found' using errcode = 'VA404';
+  end if;
+  if v_target_role = 'owner' and coalesce(app.current_user_role(), '') <> 'owner' then
+    raise exception 'Only an owner can end an owner''s sessions' using errcode = 'VA403';
+  end if;
+  update public.sessions set revoked_at = pg_catalog.now(), revoked_reason = p_reason
+   where user_id = p_user_id and revoked_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$function$;
+ALTER FUNCTION auth.revoke_member_sessions(uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.revoke_member_sessions(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.revoke_member_sessions(uuid, text) TO vectra_definer;
+
+CREATE OR REPLACE FUNCTION auth.send_verification_email()
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_user uuid := auth.require_user();
+  v_next timestamptz;
+begin
+  if exists (select 1 from public.users where id = v_user and email_verified_at is not null) then
+    raise exception 'Email already verified' using errcode = 'VA409';
+  end if;
+  if not auth.issue_verification(v_user) then
+    select pg_catalog.min(expires_at) into v_next from public.one_time_tokens
+     where user_id = v_user and purpose = 'verify_email' and used_at is null and expires_at > pg_catalog.now();
+    perform auth.raise_too_many('Verification links are already on their way; use the newest one', v_next);
+  end if;
+end
+$function$;
+ALTER FUNCTION auth.send_verification_email() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.send_verification_email() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.send_verification_email() TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.service_stats()
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v jsonb;
+  v_since timestamptz := pg_catalog.now() - interval '24 hours';
+begin
+  select pg_catalog.jsonb_build_object(
+    'database', pg_catalog.jsonb_build_object(
+      'size_bytes', pg_catalog.pg_database_size(pg_catalog.current_database()),
+      'connections', (select pg_catalog.count(*) from pg_catalog.pg_stat_activity
+                       where datname = pg_catalog.current_database())),
+    'outbox', (select pg_catalog.jsonb_build_object(
+                 'pending', pg_catalog.count(*) filter (where status = 'pending'),
+                 'sending', pg_catalog.count(*) filter (where status = 'sending'),
+                 'failed', pg_catalog.count(*) filter (where status = 'failed'),
+                 'cancelled', pg_catalog.count(*) filter (where status = 'cancelled'),
+                 'sent_last_24h', pg_catalog.count(*) filter (where status = 'sent' and sent_at > v_since))
+                 from public.email_outbox),
+    'email_delivery_seconds', (
+      select pg_catalog.jsonb_build_object(
+        'count', pg_catalog.count(*),
+        'p50', pg_catalog.round(pg_catalog.percentile_cont(0.5) within group (order by d)::numeric, 3),
+        'p95', pg_catalog.round(pg_catalog.percentile_cont(0.95) within group (order by d)::numeric, 3),
+        'p99', pg_catalog.round(pg_catalog.percentile_cont(0.99) within group (order by d)::numeric, 3))
+        from (select extract(epoch from sent_at - created_at) as d
+                from public.email_outbox
+               where status = 'sent' and sent_at > v_since) sent)
+  ) into v;
+  return v;
+end
+$function$;
+ALTER FUNCTION auth.service_stats() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.service_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.service_stats() TO vectra_platform_admin;
+GRANT EXECUTE ON FUNCTION auth.service_stats() TO vectra_worker;
+COMMENT ON FUNCTION auth.service_stats() IS 'Aggregates for the system metrics (database size and connections, outbox counts, delivery latency over 24 h); callable by the platform admin and the worker.';
+
+CREATE OR REPLACE FUNCTION auth.unsubscribe(p_token text, p_apply boolean)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  t record;
+  v_org_name text;
+begin
+  select * into t from auth.unsubscribe_target(p_token);
+  if t.kind = 'prospects' then
+    select name into v_org_name from public.organizations where id = t.organization_id;
+    if not found then
+      raise exception 'Invalid unsubscribe link' using errcode = 'VA400';
+    end if;
+    if p_apply then
+      insert into public.lead_suppressions (organization_id, email) values (t.organization_id, t.email)
+      on conflict do nothing;
+      if found then
+        insert into public.audit_log (organization_id, actor_id, action, target_type, data)
+        values (t.organization_id, null, 'notification.unsubscribe', 'lead', pg_catalog.jsonb_build_object('email', t.email));
+      end if;
+    end if;
+  else
+    if p_apply then
+      update public.users set announcements_opt_out_at = pg_catalog.now()
+       where pg_catalog.lower(email) = t.email and announcements_opt_out_at is null;
+    end if;
+  end if;
+  return pg_catalog.jsonb_build_object('kind', t.kind, 'email', t.email, 'organization_name', v_org_name,
+                                       'unsubscribed', p_apply);
+end
+$function$;
+ALTER FUNCTION auth.unsubscribe(text, boolean) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.unsubscribe(text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.unsubscribe(text, boolean) TO vectra_anon;
+COMMENT ON FUNCTION auth.unsubscribe(text, boolean) IS 'One-click unsubscribe (RFC 8058): a prospect from one organization''s mail, or a user from the platform''s announcements. VA400 for a token that is not ours.';
+
+CREATE OR REPLACE FUNCTION auth.unsubscribe_target(p_token text, OUT kind text, OUT organization_id uuid, OUT email text)
+ RETURNS record
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_parts text[] := pg_catalog.string_to_array(coalesce(p_token, ''), '.');
+  v_payload bytea;
+  v_fields text[];
+begin
+  if pg_catalog.length(p_token) > 2000 or pg_catalog.cardinality(v_parts) <> 2 then
+    raise exception 'Invalid unsubscribe link' using errcode = 'VA400';
+  end if;
+  v_payload := auth.b64url_decode(v_parts[1]);
+  if v_payload is null
+     or auth.b64url(extensions.hmac(v_payload, (auth.current_settings()).unsubscribe_key, 'sha256')) <> v_parts[2] then
+    raise exception 'Invalid unsubscribe link' using errcode = 'VA400';
+  end if;
+  v_fields := pg_catalog.string_to_array(pg_catalog.convert_from(v_payload, 'UTF8'), ':');
+  kind := v_fields[1];
+  organization_id := nullif(v_fields[2], '')::uuid;
+  email := pg_catalog.array_to_string(v_fields[3:], ':');
+end
+$function$;
+ALTER FUNCTION auth.unsubscribe_target(text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.unsubscribe_target(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION auth.unsubscribe_token(p_kind text, p_org uuid, p_email text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_payload text := p_kind || ':' || coalesce(p_org::text, '') || ':' || pg_catalog.lower(p_email);
+begin
+  if p_kind not in ('prospects', 'announcements') or (p_kind = 'prospects') <> (p_org is not null) then
+    raise exception 'unsubscribe_token: bad kind or organization' using errcode = '22023';
+  end if;
+  return auth.b64url(pg_catalog.convert_to(v_payload, 'UTF8')) || '.'
+      || auth.b64url(extensions.hmac(pg_catalog.convert_to(v_payload, 'UTF8'),
+                                     (auth.current_settings()).unsubscribe_key, 'sha256'));
+end
+$function$;
+ALTER FUNCTION auth.unsubscribe_token(text, uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.unsubscribe_token(text, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.unsubscribe_token(text, uuid, text) TO vectra_definer;
+COMMENT ON FUNCTION auth.unsubscribe_token(text, uuid, text) IS 'The signed token of a one-click unsubscribe link (kind prospects of one organization, or announcements).';
+
+CREATE OR REPLACE FUNCTION auth.verify_email(p_token text, p_user_agent text, p_ip inet)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_user uuid := auth.redeem_link(p_token, 'verify_email');
+begin
+  update public.users set email_verified_at = coalesce(email_verified_at, pg_catalog.now()) where id = v_user;
+  begin
+    perform auth.assert_may_sign_in(v_user);
+  exception when sqlstate 'VA403' then
+    return pg_catalog.jsonb_build_object('error', sqlerrm);
+  end;
+  return auth.open_session(v_user, p_user_agent, p_ip);
+end
+$function$;
+ALTER FUNCTION auth.verify_email(text, text, inet) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.verify_email(text, text, inet) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.verify_email(text, text, inet) TO vectra_anon;
