@@ -202,13 +202,14 @@ select is_empty(
   'every tenant policy is organization_id = app.current_org_id(), possibly narrowed with AND'
 );
 -- Every platform-admin policy requires the platform-admin context, and only
--- reads. The test is a scalar subquery, evaluated once per statement.
+-- reads. The test is a plain call (no subquery: Citus refuses them in
+-- policies), inlined by the planner.
 select is_empty(
   $$ select policyname from pg_policies
       where 'vectra_platform_admin' = any (roles)
-        and (qual is distinct from '( SELECT app.is_platform_admin() AS is_platform_admin)'
+        and (qual is distinct from 'app.is_platform_admin()'
              or with_check is not null or cmd <> 'SELECT') $$,
-  'every vectra_platform_admin policy is a SELECT using (select app.is_platform_admin()) alone'
+  'every vectra_platform_admin policy is a SELECT using app.is_platform_admin() alone'
 );
 -- The console's write functions (vectra_definer) reach every organization
 -- only in a platform-admin context: the policy must start with that test.
@@ -216,8 +217,8 @@ select is_empty(
   $$ select policyname from pg_policies
       where policyname ~ '_definer_platform_admin$'
         and (roles <> array['vectra_definer']::name[]
-          or (qual is not null and qual !~ '^\(?\( SELECT app\.is_platform_admin\(\) AS is_platform_admin\)( AND .*)?\)?$')
-          or (with_check is not null and with_check !~ '^\(?\( SELECT app\.is_platform_admin\(\) AS is_platform_admin\)( AND .*)?\)?$')
+          or (qual is not null and qual !~ '^\(?app\.is_platform_admin\(\)( AND .*)?\)?$')
+          or (with_check is not null and with_check !~ '^\(?app\.is_platform_admin\(\)( AND .*)?\)?$')
           or coalesce(qual, with_check) is null) $$,
   'every vectra_definer platform-admin policy requires app.is_platform_admin(), possibly narrowed with AND'
 );

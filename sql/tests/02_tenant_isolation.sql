@@ -22,7 +22,7 @@ insert into leads (organization_id, id, campaign_id, email) values
   ('bbbbbbbb-0000-0000-0000-000000000000', 'bbbbbbbb-0000-0000-0000-0000000000d1', 'bbbbbbbb-0000-0000-0000-0000000000c1', 'lead@b.test');
 insert into email_outbox (organization_id, to_email, template, context) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'member@alpha.test', 'verify-email', '{"name": "Al", "token": "t1"}'),
-  (null, 'admin@vectra.test', 'verify-email', '{"name": "Pat", "token": "t2"}');
+  (app.platform_org_id(), 'admin@vectra.test', 'verify-email', '{"name": "Pat", "token": "t2"}');
 insert into audit_log (organization_id, actor_id, action) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'aaaaaaaa-0000-0000-0000-000000000001', 'organization.update'),
   ('bbbbbbbb-0000-0000-0000-000000000000', 'bbbbbbbb-0000-0000-0000-000000000001', 'organization.update');

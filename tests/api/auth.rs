@@ -1395,7 +1395,8 @@ async fn an_email_that_cannot_be_rendered_fails_visibly() {
     let admin = app.db.admin().await;
     admin
         .execute(
-            "insert into email_outbox (to_email, template, context) values ('x@example.com', 'no-such-template', '{}')",
+            "insert into email_outbox (organization_id, to_email, template, context)
+             values (app.platform_org_id(), 'x@example.com', 'no-such-template', '{}')",
             &[],
         )
         .await

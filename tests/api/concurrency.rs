@@ -181,8 +181,8 @@ async fn enqueue(db: &TestDb, prefix: &str, n: i32) {
     db.admin()
         .await
         .execute(
-            "insert into email_outbox (to_email, template, context)
-             select $1 || i || '@example.test', 'reset-password',
+            "insert into email_outbox (organization_id, to_email, template, context)
+             select app.platform_org_id(), $1 || i || '@example.test', 'reset-password',
                     jsonb_build_object('name', 'User ' || i, 'token', 'token-' || $1 || i)
                from generate_series(1, $2) i",
             &[&prefix, &n],
@@ -303,10 +303,10 @@ async fn a_claim_left_by_a_dead_worker_is_taken_over_after_the_timeout() {
     let admin = db.admin().await;
     admin
         .execute(
-            "insert into email_outbox (to_email, template, context, attempts)
-             values ('stale@example.test', 'reset-password', '{\"name\": \"Stale\", \"token\": \"t-stale\"}', 0),
-                    ('recent@example.test', 'reset-password', '{\"name\": \"Recent\", \"token\": \"t-recent\"}', 0),
-                    ('last@example.test', 'reset-password', '{\"name\": \"Last\", \"token\": \"t-last\"}', 7)",
+            "insert into email_outbox (organization_id, to_email, template, context, attempts)
+             values (app.platform_org_id(), 'stale@example.test', 'reset-password', '{\"name\": \"Stale\", \"token\": \"t-stale\"}', 0),
+                    (app.platform_org_id(), 'recent@example.test', 'reset-password', '{\"name\": \"Recent\", \"token\": \"t-recent\"}', 0),
+                    (app.platform_org_id(), 'last@example.test', 'reset-password', '{\"name\": \"Last\", \"token\": \"t-last\"}', 7)",
             &[],
         )
         .await
@@ -907,7 +907,34 @@ async fn upgrading_from_the_previous_migration_keeps_the_data_working() {
     assert_eq!(outcome.applied.len(), 1, "{:?}", outcome.applied);
     assert!(outcome.applied[0].starts_with(&format!("V{latest}__")));
     assert_eq!(schema_version(&db).await, Some(latest));
-    let after = contents(&admin, &columns).await;
+    // The upgrade moves the platform rows of notifications, email_outbox and
+    // audit_log from a NULL organization to the reserved one, and changes
+    // nothing else: read back with the reserved id as NULL, every table is
+    // as it was.
+    let platform_rows: i64 = admin
+        .query_one(
+            "select (select count(*) from notifications where organization_id = app.platform_org_id())
+                  + (select count(*) from email_outbox where organization_id = app.platform_org_id())
+                  + (select count(*) from audit_log where organization_id = app.platform_org_id())",
+            &[],
+        )
+        .await
+        .expect("platform rows")
+        .get(0);
+    assert_eq!(
+        platform_rows, 3,
+        "the seed's platform notification, email and audit entry"
+    );
+    let mut as_before = columns.clone();
+    for table in ["notifications", "email_outbox", "audit_log"] {
+        let cols = as_before.get_mut(table).expect(table);
+        *cols = cols.replacen(
+            "organization_id",
+            "nullif(organization_id, app.platform_org_id()) as organization_id",
+            1,
+        );
+    }
+    let after = contents(&admin, &as_before).await;
     for (table, rows) in &before {
         assert_eq!(&after[table], rows, "{table} changed in the upgrade");
     }

@@ -91,9 +91,9 @@ begin
     'meetings', (select pg_catalog.count(*) from public.meetings where organization_id = p_org));
   perform app.admin_audit(p_org, 'organization.erase', 'organization', p_org,
                           pg_catalog.jsonb_build_object('name', v.name, 'slug', v.slug, 'rows', v_counts));
-  -- Every tenant table's key to organizations cascades (sessions and
-  -- one-time tokens follow their users).
-  delete from public.organizations where id = p_org;
+  -- Notifications and outbox rows, then the organization (the other tenant
+  -- tables cascade; sessions and one-time tokens follow their users).
+  perform auth.erase_organization(p_org);
   return pg_catalog.jsonb_build_object('id', p_org, 'status', 'erased', 'erased', true, 'rows', v_counts);
 end
 $function$;
@@ -493,6 +493,8 @@ CREATE OR REPLACE FUNCTION app.delete_campaign(p_id uuid)
 AS $function$
 begin
   perform auth.authorize('owner', 'admin');
+  update public.leads set campaign_id = null
+   where organization_id = app.current_org_id() and campaign_id = p_id;
   delete from public.campaigns where organization_id = app.current_org_id() and id = p_id;
   if not found then
     raise exception 'Campaign not found' using errcode = 'VA404';

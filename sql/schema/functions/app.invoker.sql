@@ -11,7 +11,7 @@ AS $function$
 #variable_conflict use_column
 begin
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data, created_at)
-  values (p_org, app.current_user_id(), p_action, p_target_type, p_target_id,
+  values (coalesce(p_org, app.platform_org_id()), app.current_user_id(), p_action, p_target_type, p_target_id,
           coalesce(p_data, '{}'), pg_catalog.clock_timestamp());
 end
 $function$;
@@ -574,7 +574,7 @@ CREATE OR REPLACE FUNCTION app.current_org_id()
  RETURNS uuid
  LANGUAGE sql
  STABLE PARALLEL SAFE
-AS $function$ select nullif(pg_catalog.current_setting('app.org_id', true), '')::uuid $function$;
+AS $function$ select nullif(nullif(pg_catalog.current_setting('app.org_id', true), '')::uuid, app.platform_org_id()) $function$;
 ALTER FUNCTION app.current_org_id() OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.current_org_id() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.current_org_id() TO vectra_anon;
@@ -583,7 +583,7 @@ GRANT EXECUTE ON FUNCTION app.current_org_id() TO vectra_member;
 GRANT EXECUTE ON FUNCTION app.current_org_id() TO vectra_platform_admin;
 GRANT EXECUTE ON FUNCTION app.current_org_id() TO vectra_tenant_reader;
 GRANT EXECUTE ON FUNCTION app.current_org_id() TO vectra_worker;
-COMMENT ON FUNCTION app.current_org_id() IS 'Organization of the current request (setting app.org_id), NULL when unset.';
+COMMENT ON FUNCTION app.current_org_id() IS 'Organization of the current request (setting app.org_id), NULL when unset or when it is the reserved app.platform_org_id() (no request acts as the platform''s organization).';
 
 CREATE OR REPLACE FUNCTION app.current_role_at_least(p_role text)
  RETURNS boolean
@@ -1130,7 +1130,7 @@ select case p_list
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'type', $$n.type = ($2 ->> 'type')::public.notification_type$$,
-      'organization_id', $$n.organization_id = ($2 ->> 'organization_id')::uuid$$),
+      'organization_id', $$(n.organization_id = ($2 ->> 'organization_id')::uuid and n.organization_id <> app.platform_org_id())$$),
     'row', 'n as r', 'item', 'app.notification_json(s.r)')
   when 'deliveries' then pg_catalog.jsonb_build_object(
     'from', 'public.email_outbox e', 'id', 'e.id', 'scope', 'deliveries', 'scope_column', 'e.organization_id',
@@ -1420,7 +1420,8 @@ AS $function$
 #variable_conflict use_column
 begin
   return (select pg_catalog.jsonb_build_object(
-    'id', n.id, 'type', n.type, 'organization_id', n.organization_id, 'sender_id', n.sender_id,
+    'id', n.id, 'type', n.type, 'organization_id', nullif(n.organization_id, app.platform_org_id()),
+    'sender_id', n.sender_id,
     'subject', n.subject, 'recipient_count', n.recipient_count, 'suppressed_count', n.suppressed_count,
     'created_at', n.created_at,
     'delivery', (select pg_catalog.jsonb_build_object(
@@ -1601,6 +1602,21 @@ GRANT EXECUTE ON FUNCTION app.parse_role(text, text) TO vectra_definer;
 GRANT EXECUTE ON FUNCTION app.parse_role(text, text) TO vectra_member;
 GRANT EXECUTE ON FUNCTION app.parse_role(text, text) TO vectra_tenant_reader;
 
+CREATE OR REPLACE FUNCTION app.platform_org_id()
+ RETURNS uuid
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$ select '00000000-0000-0000-0000-000000000000'::uuid $function$;
+ALTER FUNCTION app.platform_org_id() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION app.platform_org_id() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.platform_org_id() TO vectra_anon;
+GRANT EXECUTE ON FUNCTION app.platform_org_id() TO vectra_definer;
+GRANT EXECUTE ON FUNCTION app.platform_org_id() TO vectra_member;
+GRANT EXECUTE ON FUNCTION app.platform_org_id() TO vectra_platform_admin;
+GRANT EXECUTE ON FUNCTION app.platform_org_id() TO vectra_tenant_reader;
+GRANT EXECUTE ON FUNCTION app.platform_org_id() TO vectra_worker;
+COMMENT ON FUNCTION app.platform_org_id() IS 'The reserved organization id under which notifications, email_outbox and audit_log keep platform-wide rows (no organization). No organization can take it (organizations_id_not_platform), so no user belongs to it, and app.current_org_id() never returns it: no member or reader policy matches these rows. The API shows it as null.';
+
 CREATE OR REPLACE FUNCTION app.queue_invitation_email(p_invitation app.invitation_rows, p_token text)
  RETURNS void
  LANGUAGE plpgsql
@@ -1630,6 +1646,7 @@ CREATE OR REPLACE FUNCTION app.queue_notification(p_org uuid, p jsonb, p_recipie
 AS $function$
 declare
   n public.notifications;
+  v_org uuid := coalesce(p_org, app.platform_org_id());
   v_to text[] := array(select r from pg_catalog.unnest(p_recipients) r where app.is_plain_email(r));
   v_count integer := coalesce(pg_catalog.cardinality(v_to), 0);
 begin
@@ -1644,17 +1661,17 @@ begin
   end if;
   insert into public.notifications (organization_id, type, sender_id, subject, body, body_html, action_url, action_text,
                                     recipient_count, suppressed_count, idempotency_key, request_hash)
-  values (p_org, (p ->> 'type')::public.notification_type, app.current_user_id(), pg_catalog.btrim(p ->> 'subject'),
+  values (v_org, (p ->> 'type')::public.notification_type, app.current_user_id(), pg_catalog.btrim(p ->> 'subject'),
           pg_catalog.btrim(p ->> 'body'), nullif(p ->> 'body_html', ''), p ->> 'action_url',
           pg_catalog.btrim(p ->> 'action_text'), v_count, p_suppressed, p_key, p_hash)
   returning * into n;
   insert into public.email_outbox (organization_id, notification_id, to_email, template, context)
-  select p_org, n.id, r, 'notification',
+  select v_org, n.id, r, 'notification',
          case when p_unsubscribe is null then '{}'::jsonb
               else pg_catalog.jsonb_build_object('unsubscribe_token', auth.unsubscribe_token(p_unsubscribe, p_org, r)) end
     from pg_catalog.unnest(v_to) r;
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data, created_at)
-  values (p_org, app.current_user_id(), 'notification.send', 'notification', n.id,
+  values (v_org, app.current_user_id(), 'notification.send', 'notification', n.id,
           pg_catalog.jsonb_build_object('type', n.type, 'recipients', v_count, 'suppressed', p_suppressed,
                                         'skipped_invalid', coalesce(pg_catalog.cardinality(p_recipients), 0) - v_count),
           pg_catalog.clock_timestamp());

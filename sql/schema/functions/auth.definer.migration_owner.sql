@@ -18,6 +18,8 @@ begin
   select * into v_inv from public.invitations
    where token_hash = auth.hash_token(p_token)
      and accepted_at is null and revoked_at is null and expires_at > pg_catalog.now()
+   order by created_at, organization_id, id
+   limit 1
   for update;
   if not found then
     raise exception 'Invalid or expired invitation' using errcode = 'VA400';
@@ -233,7 +235,8 @@ begin
   update public.one_time_tokens set used_at = pg_catalog.now()
    where user_id = v_user and purpose = 'reset_password' and used_at is null;
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
-  select organization_id, id, 'user.password_change', 'user', id from public.users where id = v_user;
+  select coalesce(organization_id, app.platform_org_id()), id, 'user.password_change', 'user', id
+    from public.users where id = v_user;
   return v_revoked;
 end
 $function$;
@@ -531,7 +534,7 @@ begin
   values (null, pg_catalog.lower(p_email), p_password_hash, p_full_name, 'platform_admin', pg_catalog.now())
   returning id into v_user;
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
-  values (null, v_user, 'platform_admin.create', 'user', v_user);
+  values (app.platform_org_id(), v_user, 'platform_admin.create', 'user', v_user);
   return v_user;
 end
 $function$;
@@ -612,6 +615,26 @@ $function$;
 ALTER FUNCTION auth.end_session(uuid) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.end_session(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.end_session(uuid) TO vectra_anon;
+
+CREATE OR REPLACE FUNCTION auth.erase_organization(p_org uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if p_org is null or p_org = app.platform_org_id() then
+    raise exception 'erase_organization: not an organization' using errcode = '22023';
+  end if;
+  delete from public.email_outbox where organization_id = p_org;
+  delete from public.notifications where organization_id = p_org;
+  delete from public.organizations where id = p_org;
+end
+$function$;
+ALTER FUNCTION auth.erase_organization(uuid) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.erase_organization(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.erase_organization(uuid) TO vectra_definer;
+COMMENT ON FUNCTION auth.erase_organization(uuid) IS 'Deletes an organization with its notifications and outbox rows (which have no foreign key to it: platform rows live under app.platform_org_id()); its other tenant rows cascade, its audit entries stay. Called by app.admin_delete_organization (hard) and auth.remove_unverified_account only.';
 
 CREATE OR REPLACE FUNCTION auth.expire_unverified_accounts(p_limit integer)
  RETURNS integer
@@ -703,7 +726,9 @@ declare
 begin
   select email into v_email from public.invitations
    where token_hash = auth.hash_token(p_token)
-     and accepted_at is null and revoked_at is null and expires_at > pg_catalog.now();
+     and accepted_at is null and revoked_at is null and expires_at > pg_catalog.now()
+   order by created_at, organization_id, id
+   limit 1;
   if not found then
     raise exception 'Invalid or expired invitation' using errcode = 'VA400';
   end if;
@@ -881,7 +906,7 @@ begin
      for update skip locked
   ), judged as (
     select d.id,
-           case when g.status is distinct from 'active' and d.organization_id is not null
+           case when g.status is distinct from 'active' and d.organization_id <> app.platform_org_id()
                      and d.template in ('notification', 'invite-user')
                   then 'withheld: the organization is ' || coalesce(g.status::text, 'gone')
                 when u.status is distinct from 'active' and n.sender_id is not null
@@ -911,7 +936,7 @@ begin
                     'action_url', n.action_url, 'action_text', n.action_text,
                     'organization_name', g.name, 'sender_name', u.full_name,
                     -- An organization's mail answers to its sender.
-                    'reply_to', case when n.organization_id is not null then u.email end))
+                    'reply_to', case when n.organization_id <> app.platform_org_id() then u.email end))
              from public.notifications n
              left join public.organizations g on g.id = n.organization_id
              left join public.users u on u.id = n.sender_id
@@ -1133,7 +1158,7 @@ begin
   end;
   perform auth.issue_verification(v_user);
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
-  values (v_org, v_user, 'user.register', 'user', v_user);
+  values (coalesce(v_org, app.platform_org_id()), v_user, 'user.register', 'user', v_user);
 end
 $function$;
 ALTER FUNCTION auth.register(text, text, text, text) OWNER TO CURRENT_USER;
@@ -1169,12 +1194,13 @@ begin
   v_removed := pg_catalog.jsonb_build_object(
     'user_id', u.id, 'email', u.email, 'registered_at', u.created_at, 'reason', p_reason,
     'organization_id', v_org.id, 'organization_name', v_org.name);
+  -- A platform entry: the organization is about to go.
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data, created_at)
-  values (null, null, 'account.remove_unverified', 'user', u.id, v_removed, pg_catalog.clock_timestamp());
+  values (app.platform_org_id(), null, 'account.remove_unverified', 'user', u.id, v_removed, pg_catalog.clock_timestamp());
   if v_org.id is not null then
-    -- Every tenant table's key to organizations cascades; sessions and
-    -- one-time tokens follow the user.
-    delete from public.organizations where id = v_org.id;
+    -- Its outbox rows (the verification mail) and the organization; the
+    -- other tenant tables cascade, sessions and one-time tokens follow the user.
+    perform auth.erase_organization(v_org.id);
   else
     delete from public.users where id = u.id;
   end if;
@@ -1183,7 +1209,7 @@ end
 $function$;
 ALTER FUNCTION auth.remove_unverified_account(uuid, text) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.remove_unverified_account(uuid, text) FROM PUBLIC;
-COMMENT ON FUNCTION auth.remove_unverified_account(uuid, text) IS 'Removes an account whose email was never verified, with its organization, and audits it (action account.remove_unverified, no organization); NULL (nothing removed) when the account is verified, has colleagues, or its organization holds campaigns, leads or notifications.';
+COMMENT ON FUNCTION auth.remove_unverified_account(uuid, text) IS 'Removes an account whose email was never verified, with its organization (auth.erase_organization), and audits it (action account.remove_unverified, a platform entry under app.platform_org_id()); NULL (nothing removed) when the account is verified, has colleagues, or its organization holds campaigns, leads or notifications.';
 
 CREATE OR REPLACE FUNCTION auth.request_password_reset(p_email text)
  RETURNS void
@@ -1249,7 +1275,8 @@ begin
      set revoked_at = pg_catalog.now(), revoked_reason = 'password reset'
    where user_id = v_user and revoked_at is null;
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
-  select organization_id, id, 'user.password_reset', 'user', id from public.users where id = v_user;
+  select coalesce(organization_id, app.platform_org_id()), id, 'user.password_reset', 'user', id
+    from public.users where id = v_user;
 end
 $function$;
 ALTER FUNCTION auth.reset_password(text, text) OWNER TO CURRENT_USER;

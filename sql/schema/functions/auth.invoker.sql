@@ -235,7 +235,7 @@ declare
   v uuid;
 begin
   insert into public.email_outbox (organization_id, to_email, template, context)
-  values (p_organization_id, p_to, p_template, p_context)
+  values (coalesce(p_organization_id, app.platform_org_id()), p_to, p_template, p_context)
   returning id into v;
   return v;
 end

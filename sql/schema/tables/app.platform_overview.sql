@@ -27,7 +27,7 @@ CREATE POLICY platform_overview_platform_admin_select ON app.platform_overview
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY platform_overview_platform_admin_select ON app.platform_overview IS 'The platform admin reads the overview, in a platform-admin context only.';
 
 -- Privileges

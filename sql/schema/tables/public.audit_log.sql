@@ -5,7 +5,7 @@
 
 CREATE TABLE public.audit_log (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid,
+    organization_id uuid NOT NULL,
     actor_id uuid,
     action text NOT NULL,
     target_type text,
@@ -18,7 +18,7 @@ ALTER TABLE public.audit_log OWNER TO CURRENT_USER;
 -- Constraints
 
 ALTER TABLE ONLY public.audit_log ADD CONSTRAINT audit_log_action_check CHECK ((action ~ '^[a-z_]+(\.[a-z_]+)+$'::text));
-ALTER TABLE ONLY public.audit_log ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.audit_log ADD CONSTRAINT audit_log_pkey PRIMARY KEY (organization_id, id);
 
 -- Indexes (besides those of the constraints)
 
@@ -48,8 +48,8 @@ CREATE POLICY audit_log_definer_platform_admin ON public.audit_log
     AS PERMISSIVE
     FOR INSERT
     TO vectra_definer
-    WITH CHECK ((( SELECT app.is_platform_admin() AS is_platform_admin) AND (actor_id = app.current_user_id())));
-COMMENT ON POLICY audit_log_definer_platform_admin ON public.audit_log IS 'The console''s write functions append audit entries for any organization (or none), in the platform admin''s name.';
+    WITH CHECK ((app.is_platform_admin() AND (actor_id = app.current_user_id())));
+COMMENT ON POLICY audit_log_definer_platform_admin ON public.audit_log IS 'The console''s write functions append audit entries for any organization (or the platform''s, app.platform_org_id()), in the platform admin''s name.';
 
 CREATE POLICY audit_log_member_select ON public.audit_log
     AS PERMISSIVE
@@ -62,7 +62,7 @@ CREATE POLICY audit_log_platform_admin_select ON public.audit_log
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY audit_log_platform_admin_select ON public.audit_log IS 'The platform admin reads every organization''s audit_log, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

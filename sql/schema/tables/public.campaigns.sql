@@ -53,8 +53,8 @@ CREATE POLICY campaigns_definer_platform_admin ON public.campaigns
     AS PERMISSIVE
     FOR ALL
     TO vectra_definer
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin))
-    WITH CHECK (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin())
+    WITH CHECK (app.is_platform_admin());
 COMMENT ON POLICY campaigns_definer_platform_admin ON public.campaigns IS 'The console''s write functions (owned by vectra_definer, behind auth.authorize_platform_admin) reach every organization''s campaigns in a platform-admin context only.';
 
 CREATE POLICY campaigns_member_select ON public.campaigns
@@ -68,7 +68,7 @@ CREATE POLICY campaigns_platform_admin_select ON public.campaigns
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY campaigns_platform_admin_select ON public.campaigns IS 'The platform admin reads every organization''s campaigns, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

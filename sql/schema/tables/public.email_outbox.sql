@@ -5,7 +5,7 @@
 
 CREATE TABLE public.email_outbox (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid,
+    organization_id uuid NOT NULL,
     notification_id uuid,
     to_email text NOT NULL,
     template text NOT NULL,
@@ -27,10 +27,8 @@ ALTER TABLE public.email_outbox OWNER TO CURRENT_USER;
 ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_attempts_check CHECK ((attempts >= 0));
 ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_context_check CHECK ((jsonb_typeof(context) = 'object'::text));
 ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_max_attempts_check CHECK ((max_attempts > 0));
-ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES public.notifications(id) ON DELETE CASCADE;
 ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_notification_same_org FOREIGN KEY (organization_id, notification_id) REFERENCES public.notifications(organization_id, id) ON DELETE CASCADE;
-ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
-ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_pkey PRIMARY KEY (organization_id, id);
 ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_sent_at CHECK (((status = 'sent'::public.email_status) = (sent_at IS NOT NULL)));
 ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_template_check CHECK ((template ~ '^[a-z][a-z0-9-]*$'::text));
 ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_to_email_check CHECK (((length(to_email) >= 3) AND (length(to_email) <= 254)));
@@ -38,6 +36,7 @@ ALTER TABLE ONLY public.email_outbox ADD CONSTRAINT email_outbox_to_email_check 
 -- Indexes (besides those of the constraints)
 
 CREATE INDEX email_outbox_due_idx ON public.email_outbox USING btree (next_attempt_at) WHERE (status = ANY (ARRAY['pending'::public.email_status, 'sending'::public.email_status]));
+CREATE INDEX email_outbox_id_idx ON public.email_outbox USING btree (id);
 CREATE INDEX email_outbox_invited_mailbox_idx ON public.email_outbox USING btree (app.mailbox_key(to_email), created_at) WHERE (template = 'invite-user'::text);
 CREATE INDEX email_outbox_notification_email_idx ON public.email_outbox USING btree (notification_id, to_email, id);
 CREATE INDEX email_outbox_org_created_idx ON public.email_outbox USING btree (organization_id, created_at);
@@ -61,7 +60,7 @@ CREATE POLICY email_outbox_definer_platform_admin ON public.email_outbox
     AS PERMISSIVE
     FOR INSERT
     TO vectra_definer
-    WITH CHECK (( SELECT app.is_platform_admin() AS is_platform_admin));
+    WITH CHECK (app.is_platform_admin());
 COMMENT ON POLICY email_outbox_definer_platform_admin ON public.email_outbox IS 'The console''s write functions queue invitation and organization-update emails of any organization.';
 
 CREATE POLICY email_outbox_member_select ON public.email_outbox
@@ -75,7 +74,7 @@ CREATE POLICY email_outbox_platform_admin_select ON public.email_outbox
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY email_outbox_platform_admin_select ON public.email_outbox IS 'The platform admin reads every organization''s email_outbox, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

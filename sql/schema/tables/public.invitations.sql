@@ -20,20 +20,20 @@ ALTER TABLE public.invitations OWNER TO CURRENT_USER;
 -- Constraints
 
 ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_email_check CHECK (((email = lower(email)) AND ((length(email) >= 3) AND (length(email) <= 254))));
-ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_id_key UNIQUE (id);
 ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES public.users(id) ON DELETE SET NULL;
 ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
+ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_organization_id_token_hash_key UNIQUE (organization_id, token_hash);
 ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_pkey PRIMARY KEY (organization_id, id);
 ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_role_check CHECK ((role <> 'platform_admin'::public.user_role));
 ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_single_outcome CHECK (((accepted_at IS NULL) OR (revoked_at IS NULL)));
 ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_token_hash_check CHECK ((length(token_hash) = 32));
-ALTER TABLE ONLY public.invitations ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash);
 
 -- Indexes (besides those of the constraints)
 
 CREATE INDEX invitations_org_created_idx ON public.invitations USING btree (organization_id, created_at);
 CREATE INDEX invitations_org_pending_idx ON public.invitations USING btree (organization_id, created_at, id) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
 CREATE UNIQUE INDEX invitations_pending_email_key ON public.invitations USING btree (organization_id, email) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+CREATE INDEX invitations_token_hash_idx ON public.invitations USING btree (token_hash);
 
 -- Row-level security
 
@@ -54,8 +54,8 @@ CREATE POLICY invitations_definer_platform_admin ON public.invitations
     AS PERMISSIVE
     FOR ALL
     TO vectra_definer
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin))
-    WITH CHECK (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin())
+    WITH CHECK (app.is_platform_admin());
 COMMENT ON POLICY invitations_definer_platform_admin ON public.invitations IS 'The console''s write functions (owned by vectra_definer, behind auth.authorize_platform_admin) reach every organization''s invitations in a platform-admin context only.';
 
 CREATE POLICY invitations_member_select ON public.invitations
@@ -69,7 +69,7 @@ CREATE POLICY invitations_platform_admin_select ON public.invitations
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY invitations_platform_admin_select ON public.invitations IS 'The platform admin reads every organization''s invitations, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

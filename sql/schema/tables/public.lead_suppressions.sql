@@ -46,7 +46,7 @@ CREATE POLICY lead_suppressions_platform_admin_select ON public.lead_suppression
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY lead_suppressions_platform_admin_select ON public.lead_suppressions IS 'The platform admin reads every organization''s suppressions, in a platform-admin context only.';
 
 -- Privileges

@@ -22,7 +22,7 @@ ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_company_display CHECK (((comp
 ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_email_check CHECK (((length(email) >= 3) AND (length(email) <= 254)));
 ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_email_lower CHECK (((email = lower(email)) AND (strpos(email, '@'::text) > 1))) NOT VALID;
 ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_full_name_display CHECK (((full_name IS NULL) OR (app.display_name_error(full_name) IS NULL))) NOT VALID;
-ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_organization_id_campaign_id_fkey FOREIGN KEY (organization_id, campaign_id) REFERENCES public.campaigns(organization_id, id) ON DELETE SET NULL (campaign_id);
+ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_organization_id_campaign_id_fkey FOREIGN KEY (organization_id, campaign_id) REFERENCES public.campaigns(organization_id, id);
 ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
 ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_pkey PRIMARY KEY (organization_id, id);
 
@@ -64,8 +64,8 @@ CREATE POLICY leads_definer_platform_admin ON public.leads
     AS PERMISSIVE
     FOR ALL
     TO vectra_definer
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin))
-    WITH CHECK (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin())
+    WITH CHECK (app.is_platform_admin());
 COMMENT ON POLICY leads_definer_platform_admin ON public.leads IS 'The console''s write functions (owned by vectra_definer, behind auth.authorize_platform_admin) reach every organization''s leads in a platform-admin context only.';
 
 CREATE POLICY leads_member_select ON public.leads
@@ -79,7 +79,7 @@ CREATE POLICY leads_platform_admin_select ON public.leads
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY leads_platform_admin_select ON public.leads IS 'The platform admin reads every organization''s leads, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

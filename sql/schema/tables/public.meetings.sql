@@ -51,8 +51,8 @@ CREATE POLICY meetings_definer_platform_admin ON public.meetings
     AS PERMISSIVE
     FOR ALL
     TO vectra_definer
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin))
-    WITH CHECK (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin())
+    WITH CHECK (app.is_platform_admin());
 COMMENT ON POLICY meetings_definer_platform_admin ON public.meetings IS 'The console''s write functions (owned by vectra_definer, behind auth.authorize_platform_admin) reach every organization''s meetings in a platform-admin context only.';
 
 CREATE POLICY meetings_member_select ON public.meetings
@@ -66,7 +66,7 @@ CREATE POLICY meetings_platform_admin_select ON public.meetings
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY meetings_platform_admin_select ON public.meetings IS 'The platform admin reads every organization''s meetings, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

@@ -5,7 +5,7 @@
 
 CREATE TABLE public.notifications (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    organization_id uuid,
+    organization_id uuid NOT NULL,
     type public.notification_type NOT NULL,
     sender_id uuid,
     subject text NOT NULL,
@@ -30,9 +30,7 @@ ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_action_url_sh
 ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_body_check CHECK (((length(body) >= 1) AND (length(body) <= 50000)));
 ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_body_html_check CHECK ((length(body_html) <= 100000));
 ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_idempotency_key_check CHECK ((idempotency_key ~ '^[!-~]{1,255}$'::text));
-ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_org_id_key UNIQUE (organization_id, id);
-ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE;
-ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_pkey PRIMARY KEY (organization_id, id);
 ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_recipient_count_check CHECK ((recipient_count >= 0));
 ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_sender_id_fkey FOREIGN KEY (sender_id) REFERENCES public.users(id) ON DELETE SET NULL;
 ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_subject_check CHECK (((length(subject) >= 1) AND (length(subject) <= 200)));
@@ -41,7 +39,8 @@ ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_suppressed_co
 -- Indexes (besides those of the constraints)
 
 CREATE INDEX notifications_created_id_idx ON public.notifications USING btree (created_at, id);
-CREATE UNIQUE INDEX notifications_idempotency_key ON public.notifications USING btree (sender_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+CREATE INDEX notifications_id_idx ON public.notifications USING btree (id);
+CREATE UNIQUE INDEX notifications_idempotency_key ON public.notifications USING btree (organization_id, sender_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 CREATE INDEX notifications_org_created_id_idx ON public.notifications USING btree (organization_id, created_at, id);
 CREATE INDEX notifications_org_type_created_idx ON public.notifications USING btree (organization_id, type, created_at, id);
 CREATE INDEX notifications_type_created_idx ON public.notifications USING btree (type, created_at, id);
@@ -65,8 +64,8 @@ CREATE POLICY notifications_definer_platform_admin ON public.notifications
     AS PERMISSIVE
     FOR ALL
     TO vectra_definer
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin))
-    WITH CHECK (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin())
+    WITH CHECK (app.is_platform_admin());
 COMMENT ON POLICY notifications_definer_platform_admin ON public.notifications IS 'app.admin_send_notification records platform-wide notifications, in a platform-admin context only.';
 
 CREATE POLICY notifications_member_select ON public.notifications
@@ -74,13 +73,13 @@ CREATE POLICY notifications_member_select ON public.notifications
     FOR SELECT
     TO vectra_member, vectra_tenant_reader
     USING (((organization_id = app.current_org_id()) AND (app.current_user_role() = ANY (ARRAY['owner'::text, 'admin'::text]))));
-COMMENT ON POLICY notifications_member_select ON public.notifications IS 'Owners and admins (and readers with an owner or admin role setting) see the notifications sent by their organization, as GET /user/notifications shows them; managers and members do not. Platform-wide ones (NULL organization) are nobody''s to list here.';
+COMMENT ON POLICY notifications_member_select ON public.notifications IS 'Owners and admins (and readers with an owner or admin role setting) see the notifications sent by their organization, as GET /user/notifications shows them; managers and members do not. Platform-wide ones (the reserved app.platform_org_id(), which app.current_org_id() never returns) are nobody''s to list here.';
 
 CREATE POLICY notifications_platform_admin_select ON public.notifications
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY notifications_platform_admin_select ON public.notifications IS 'The platform admin reads every organization''s notifications, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

@@ -21,6 +21,7 @@ COMMENT ON COLUMN public.organizations.users_count IS 'Users of the organization
 -- Constraints
 
 ALTER TABLE ONLY public.organizations ADD CONSTRAINT organizations_deleted_status CHECK (((status = 'deleted'::public.org_status) = (deleted_at IS NOT NULL)));
+ALTER TABLE ONLY public.organizations ADD CONSTRAINT organizations_id_not_platform CHECK ((id <> app.platform_org_id()));
 ALTER TABLE ONLY public.organizations ADD CONSTRAINT organizations_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200)));
 ALTER TABLE ONLY public.organizations ADD CONSTRAINT organizations_name_display CHECK ((app.display_name_error(name) IS NULL)) NOT VALID;
 ALTER TABLE ONLY public.organizations ADD CONSTRAINT organizations_pkey PRIMARY KEY (id);
@@ -62,8 +63,8 @@ CREATE POLICY organizations_definer_platform_admin ON public.organizations
     AS PERMISSIVE
     FOR ALL
     TO vectra_definer
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin))
-    WITH CHECK (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin())
+    WITH CHECK (app.is_platform_admin());
 COMMENT ON POLICY organizations_definer_platform_admin ON public.organizations IS 'The console''s write functions (owned by vectra_definer, behind auth.authorize_platform_admin) reach every organization''s organizations in a platform-admin context only.';
 
 CREATE POLICY organizations_member_select ON public.organizations
@@ -77,7 +78,7 @@ CREATE POLICY organizations_platform_admin_select ON public.organizations
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY organizations_platform_admin_select ON public.organizations IS 'The platform admin reads every organization''s organizations, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

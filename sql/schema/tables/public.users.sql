@@ -70,8 +70,8 @@ CREATE POLICY users_definer_platform_admin ON public.users
     AS PERMISSIVE
     FOR ALL
     TO vectra_definer
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin))
-    WITH CHECK (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin())
+    WITH CHECK (app.is_platform_admin());
 COMMENT ON POLICY users_definer_platform_admin ON public.users IS 'The console''s write functions (owned by vectra_definer, behind auth.authorize_platform_admin) reach every organization''s users in a platform-admin context only.';
 
 CREATE POLICY users_member_select ON public.users
@@ -85,7 +85,7 @@ CREATE POLICY users_platform_admin_select ON public.users
     AS PERMISSIVE
     FOR SELECT
     TO vectra_platform_admin
-    USING (( SELECT app.is_platform_admin() AS is_platform_admin));
+    USING (app.is_platform_admin());
 COMMENT ON POLICY users_platform_admin_select ON public.users IS 'The platform admin reads every organization''s users, in a platform-admin context only (app.role = platform_admin and a user id): the bare role sees nothing.';
 
 -- Privileges

@@ -739,8 +739,8 @@ impl TestApp {
         db.admin()
             .await
             .execute(
-                "insert into email_outbox (to_email, template, context)
-                 values ($1, 'account-exists', '{\"name\": \"probe\"}')",
+                "insert into email_outbox (organization_id, to_email, template, context)
+                 values (app.platform_org_id(), $1, 'account-exists', '{\"name\": \"probe\"}')",
                 &[&FIRST_ROUND_PROBE],
             )
             .await

@@ -212,25 +212,45 @@ pub async fn two_orgs(client: &Client) -> Seed {
     let b = org(client, "beta").await;
     let platform_admin = user(client, None, "admin@vectra.test", "platform_admin").await;
     let platform_session = session(client, platform_admin).await;
+    // Platform rows as the schema at hand keeps them: under the reserved
+    // organization, or under none before it existed (the upgrade test seeds
+    // the previous schema).
+    let reserved: bool = client
+        .query_one(
+            "select to_regprocedure('app.platform_org_id()') is not null",
+            &[],
+        )
+        .await
+        .expect("platform organization")
+        .get(0);
+    let platform_org: Option<Uuid> = if reserved {
+        client
+            .query_one("select app.platform_org_id()", &[])
+            .await
+            .expect("platform organization")
+            .get(0)
+    } else {
+        None
+    };
     let notification = one(
         client,
         "insert into notifications (organization_id, type, sender_id, subject, body, recipient_count)
-         values (null, 'system_alerts', $1, 'Maintenance', 'Tonight', 4) returning id",
-        &[&platform_admin],
+         values ($2, 'system_alerts', $1, 'Maintenance', 'Tonight', 4) returning id",
+        &[&platform_admin, &platform_org],
     )
     .await;
     client
         .execute(
             "insert into email_outbox (organization_id, notification_id, to_email, template, context)
-             values (null, $1, 'owner@alpha.test', 'notification', '{}')",
-            &[&notification],
+             values ($2, $1, 'owner@alpha.test', 'notification', '{}')",
+            &[&notification, &platform_org],
         )
         .await
         .expect("platform outbox");
     client
         .execute(
-            "insert into audit_log (organization_id, actor_id, action) values (null, $1, 'organization.create')",
-            &[&platform_admin],
+            "insert into audit_log (organization_id, actor_id, action) values ($2, $1, 'organization.create')",
+            &[&platform_admin, &platform_org],
         )
         .await
         .expect("platform audit");
