@@ -88,6 +88,7 @@ pgtap_files! {
     pgtap_14_abuse_limits => "14_abuse_limits.sql",
     pgtap_15_no_session_state => "15_no_session_state.sql",
     pgtap_16_lists => "16_lists.sql",
+    pgtap_17_citus_ready => "17_citus_ready.sql",
 }
 
 /// A new file in `sql/tests/` gets its test above.
