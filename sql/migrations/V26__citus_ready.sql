@@ -11,11 +11,11 @@
 --    function that reads only settings, which PostgreSQL inlines. Inlined,
 --    it is evaluated on every row a scan filters (a policy's condition is
 --    never made a one-time filter, as the subquery's InitPlan was): about
---    150 ns a row, 10 -> 40 ms for a count of 200,000 leads as the platform
---    admin. No console call scans under that policy any more (the overview
---    and the lists' positions are computed by the owner, a page reads at
---    most per_page rows by id): the console list measured the same
---    (docs/performance.md, "The platform console").
+--    150 ns a row (a count of 200,000 leads as the platform admin: from
+--    7-10 ms to 35-45 ms). No console call scans under that policy any more
+--    (the overview and the lists' positions are computed by the owner, a
+--    page reads at most per_page rows by id): the console list measured the
+--    same (docs/performance.md, "The platform console").
 -- 2. No NULL organization. notifications, email_outbox and audit_log stored
 --    platform-wide rows (system alerts and other platform notifications,
 --    their outbox rows, mail to users of no organization, platform audit
