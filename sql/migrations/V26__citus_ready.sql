@@ -133,10 +133,12 @@ create index notifications_id_idx on public.notifications (id);
 -- One idempotency key per sender and key, now within the sender's
 -- organization (a sender's notifications are all of one organization, its
 -- own or the platform's for a platform admin: the same rows are unique).
+-- organization_id last: app.notification_replay finds a key by sender and
+-- key, the index's prefix.
 -- squawk-ignore require-concurrent-index-deletion
 drop index public.notifications_idempotency_key;
 -- squawk-ignore require-concurrent-index-creation
-create unique index notifications_idempotency_key on public.notifications (organization_id, sender_id, idempotency_key)
+create unique index notifications_idempotency_key on public.notifications (sender_id, idempotency_key, organization_id)
   where idempotency_key is not null;
 
 alter table public.email_outbox drop constraint email_outbox_pkey;

@@ -40,7 +40,7 @@ ALTER TABLE ONLY public.notifications ADD CONSTRAINT notifications_suppressed_co
 
 CREATE INDEX notifications_created_id_idx ON public.notifications USING btree (created_at, id);
 CREATE INDEX notifications_id_idx ON public.notifications USING btree (id);
-CREATE UNIQUE INDEX notifications_idempotency_key ON public.notifications USING btree (organization_id, sender_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+CREATE UNIQUE INDEX notifications_idempotency_key ON public.notifications USING btree (sender_id, idempotency_key, organization_id) WHERE (idempotency_key IS NOT NULL);
 CREATE INDEX notifications_org_created_id_idx ON public.notifications USING btree (organization_id, created_at, id);
 CREATE INDEX notifications_org_type_created_idx ON public.notifications USING btree (organization_id, type, created_at, id);
 CREATE INDEX notifications_type_created_idx ON public.notifications USING btree (type, created_at, id);
