@@ -444,6 +444,8 @@ pub async fn seed_demo(admin_url: &str, o: &DemoOptions) -> anyhow::Result<DemoS
         }
     }
     summary.users = copy.finish().await?;
+    // organizations.users_count, as the service's functions keep it.
+    tx.execute("select auth.count_users(null)", &[]).await?;
     let org_ids: Vec<Uuid> = orgs.iter().map(|o| o.id).collect();
 
     let mut campaigns_of: Vec<Vec<Uuid>> = Vec::with_capacity(org_ids.len());

@@ -117,9 +117,15 @@ select policy_roles_are('public', 'lead_suppressions', 'lead_suppressions_define
 select policy_cmd_is('public', 'lead_suppressions', 'lead_suppressions_definer_select', 'SELECT', 'lead_suppressions_definer_select is a SELECT policy');
 select table_privs_are('public', 'lead_suppressions', 'vectra_definer', array['SELECT']);
 
--- sessions and one_time_tokens: RLS on and no policy at all, so no request
--- role can reach a row even if a grant were added by mistake.
-select is_empty($$ select polname from pg_policy where polrelid = 'public.sessions'::regclass $$, 'sessions has no policy');
+-- sessions and one_time_tokens: RLS on and no policy for any request role, so
+-- none can reach a row even if a grant were added by mistake. sessions has
+-- two for vectra_definer alone: the rule functions revoke the sessions of
+-- the request's organization's members (any in a platform-admin context).
+select set_eq($$ select polname::text || ' ' || polcmd::text || ' ' || array_to_string(polroles::regrole[], ',')
+                   from pg_policy where polrelid = 'public.sessions'::regclass $$,
+              array['sessions_definer_select r vectra_definer', 'sessions_definer_revoke w vectra_definer',
+                    'sessions_definer_platform_admin * vectra_definer'],
+              'sessions has no policy but the definer''s to revoke a member''s sessions');
 select is_empty($$ select polname from pg_policy where polrelid = 'public.one_time_tokens'::regclass $$, 'one_time_tokens has no policy');
 select is_empty($$ select polname from pg_policy where polrelid = 'auth.settings'::regclass $$, 'auth.settings has no policy');
 select table_privs_are('public', 'sessions', 'vectra_member', '{}'::text[]);
@@ -196,9 +202,9 @@ select is_empty(
       where roles && array['vectra_member', 'vectra_tenant_reader', 'vectra_definer']::name[]
         and policyname !~ '_definer_platform_admin$'
         and ((qual is not null
-              and qual !~ '^\(\(?(organization_id|id) = app\.current_org_id\(\)\)( AND .*\))?$')
+              and qual !~ '^\(\(?(organization_id|id|user_organization_id) = app\.current_org_id\(\)\)( AND .*\))?$')
           or (with_check is not null
-              and with_check !~ '^\(\(?(organization_id|id) = app\.current_org_id\(\)\)( AND .*\))?$')) $$,
+              and with_check !~ '^\(\(?(organization_id|id|user_organization_id) = app\.current_org_id\(\)\)( AND .*\))?$')) $$,
   'every tenant policy is organization_id = app.current_org_id(), possibly narrowed with AND'
 );
 -- Every platform-admin policy requires the platform-admin context, and only

@@ -15,6 +15,8 @@ insert into users (id, organization_id, email, password_hash, full_name, role, e
   ('bbbbbbbb-0000-0000-0000-000000000001', 'bbbbbbbb-0000-0000-0000-000000000000', 'owner@beta.test', 'h', 'Bob', 'owner', now(), now()),
   ('cccccccc-0000-0000-0000-000000000001', null, 'admin@vectra.test', 'h', 'Pat', 'platform_admin', now(), now() - interval '60 days'),
   ('cccccccc-0000-0000-0000-000000000002', null, 'unverified@vectra.test', 'h', 'Una', 'platform_admin', null, now());
+-- organizations.users_count, as the service's functions keep it.
+select auth.count_users(null);
 insert into sessions (id, user_id, token_hash, expires_at) values
   ('aaaaaaaa-5555-0000-0000-000000000001', 'aaaaaaaa-0000-0000-0000-000000000001', sha256('s1'), now() + interval '1 day'),
   ('aaaaaaaa-5555-0000-0000-000000000002', 'aaaaaaaa-0000-0000-0000-000000000002', sha256('s2'), now() + interval '1 day'),

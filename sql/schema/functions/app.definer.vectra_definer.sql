@@ -46,13 +46,13 @@ begin
   values (pg_catalog.btrim(p ->> 'name'), auth.unique_slug(p ->> 'name'),
           coalesce(p ->> 'plan', 'free')::public.org_plan, coalesce(p -> 'settings', '{}'))
   returning * into v;
-  perform app.admin_audit(v.id, 'organization.create', 'organization', v.id,
-                          pg_catalog.jsonb_build_object('name', v.name, 'slug', v.slug, 'plan', v.plan));
   v_result := app.admin_organization_json(v, 0);
   if pg_catalog.jsonb_typeof(p -> 'owner_email') = 'string' and pg_catalog.btrim(p ->> 'owner_email') <> '' then
     v_result := v_result || pg_catalog.jsonb_build_object('owner_invitation',
                   app.admin_create_invitation(v.id, p ->> 'owner_email', 'owner'));
   end if;
+  perform app.admin_audit(v.id, 'organization.create', 'organization', v.id,
+                          pg_catalog.jsonb_build_object('name', v.name, 'slug', v.slug, 'plan', v.plan));
   return v_result;
 end
 $function$;
@@ -68,14 +68,13 @@ CREATE OR REPLACE FUNCTION app.admin_delete_organization(p_org uuid, p_hard bool
 AS $function$
 declare
   v public.organizations;
-  v_counts jsonb;
 begin
   perform auth.authorize_platform_admin();
-  select * into v from public.organizations where id = p_org for update;
-  if not found then
-    raise exception 'Organization not found' using errcode = 'VA404';
-  end if;
   if p_hard is not true then
+    select * into v from public.organizations where id = p_org for update;
+    if not found then
+      raise exception 'Organization not found' using errcode = 'VA404';
+    end if;
     if v.status <> 'deleted' then
       update public.organizations set status = 'deleted', deleted_at = pg_catalog.now() where id = p_org;
       perform app.admin_audit(p_org, 'organization.delete', 'organization', p_org,
@@ -83,18 +82,7 @@ begin
     end if;
     return pg_catalog.jsonb_build_object('id', p_org, 'status', 'deleted', 'erased', false);
   end if;
-  v_counts := pg_catalog.jsonb_build_object(
-    'users', (select pg_catalog.count(*) from public.users where organization_id = p_org),
-    'invitations', (select pg_catalog.count(*) from public.invitations where organization_id = p_org),
-    'campaigns', (select pg_catalog.count(*) from public.campaigns where organization_id = p_org),
-    'leads', (select pg_catalog.count(*) from public.leads where organization_id = p_org),
-    'meetings', (select pg_catalog.count(*) from public.meetings where organization_id = p_org));
-  perform app.admin_audit(p_org, 'organization.erase', 'organization', p_org,
-                          pg_catalog.jsonb_build_object('name', v.name, 'slug', v.slug, 'rows', v_counts));
-  -- Notifications and outbox rows, then the organization (the other tenant
-  -- tables cascade; sessions and one-time tokens follow their users).
-  perform auth.erase_organization(p_org);
-  return pg_catalog.jsonb_build_object('id', p_org, 'status', 'erased', 'erased', true, 'rows', v_counts);
+  return auth.console_erase_organization(p_org);
 end
 $function$;
 ALTER FUNCTION app.admin_delete_organization(uuid, boolean) OWNER TO vectra_definer;
@@ -226,12 +214,15 @@ CREATE OR REPLACE FUNCTION app.admin_update_organization(p_org uuid, p jsonb)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_owner record;
   v_before public.organizations;
   v_after public.organizations;
   v_errors jsonb := '{}';
   v_key text;
   v_changed jsonb := '{}';
   v_notice text[] := '{}';
+  v_plan public.org_plan;
+  v_status public.org_status;
 begin
   perform auth.authorize_platform_admin();
   if p is null or pg_catalog.jsonb_typeof(p) <> 'object' then
@@ -266,11 +257,13 @@ begin
   if not found then
     raise exception 'Organization not found' using errcode = 'VA404';
   end if;
+  v_plan := (p ->> 'plan')::public.org_plan;
+  v_status := (p ->> 'status')::public.org_status;
   update public.organizations
      set name = coalesce(pg_catalog.btrim(p ->> 'name'), name),
-         plan = coalesce((p ->> 'plan')::public.org_plan, plan),
+         plan = coalesce(v_plan, plan),
          settings = coalesce(p -> 'settings', settings),
-         status = coalesce((p ->> 'status')::public.org_status, status),
+         status = coalesce(v_status, status),
          deleted_at = case when p ? 'status' then null else deleted_at end
    where id = p_org
   returning * into v_after;
@@ -288,14 +281,17 @@ begin
     perform app.admin_audit(p_org, 'organization.update', 'organization', p_org, v_changed);
   end if;
   if pg_catalog.cardinality(v_notice) > 0 then
-    insert into public.email_outbox (organization_id, to_email, template, context)
-    select p_org, u.email, 'organization-update',
-           pg_catalog.jsonb_build_object(
-             'name', u.full_name, 'organization_name', v_after.name, 'actor_name', 'The Vectra team',
-             'changes', (select pg_catalog.jsonb_agg(k order by k) from pg_catalog.jsonb_object_keys(v_changed) k),
-             'details', pg_catalog.to_jsonb(v_notice))
-      from public.users u
-     where u.organization_id = p_org and u.role = 'owner' and u.status = 'active';
+    for v_owner in
+      select u.email, pg_catalog.jsonb_build_object(
+               'name', u.full_name, 'organization_name', v_after.name, 'actor_name', 'The Vectra team',
+               'changes', (select pg_catalog.jsonb_agg(k order by k) from pg_catalog.jsonb_object_keys(v_changed) k),
+               'details', pg_catalog.to_jsonb(v_notice)) as context
+        from public.users u
+       where u.organization_id = p_org and u.role = 'owner' and u.status = 'active'
+    loop
+      insert into public.email_outbox (organization_id, to_email, template, context)
+      values (p_org, v_owner.email, 'organization-update', v_owner.context);
+    end loop;
   end if;
   return app.admin_get_organization(p_org);
 end
@@ -350,6 +346,7 @@ begin
   end if;
   if v.status::text <> v_status then
     update public.users set status = v_status::public.user_status where id = p_user;
+    perform auth.count_users(v.organization_id);
     if v_status = 'suspended' then
       v_revoked := auth.admin_revoke_sessions(p_user, 'suspended by the platform admin');
     end if;
@@ -391,6 +388,7 @@ CREATE OR REPLACE FUNCTION app.change_user_role(p_user_id uuid, p_role text)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_caller text := auth.authorize('owner', 'admin');
   v_new public.user_role := app.parse_role(p_role, 'role');
   v_target app.members;
@@ -406,7 +404,7 @@ begin
     return app.member_json(v_target);
   end if;
   perform app.assert_keeps_an_owner(v_target);
-  update public.users set role = v_new where id = v_target.id and organization_id = app.current_org_id();
+  update public.users set role = v_new where id = v_target.id and organization_id = v_current_org;
   perform app.audit('user.role_change', 'user', v_target.id,
                     pg_catalog.jsonb_build_object('email', v_target.email, 'from', v_target.role, 'to', v_new));
   v_target.role := v_new;
@@ -424,11 +422,12 @@ CREATE OR REPLACE FUNCTION app.create_campaign(p_campaign jsonb)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.campaigns;
 begin
   perform auth.authorize('owner', 'admin', 'manager');
   insert into public.campaigns (organization_id, name, status)
-  values (app.current_org_id(), pg_catalog.btrim(p_campaign ->> 'name'),
+  values (v_current_org, pg_catalog.btrim(p_campaign ->> 'name'),
           coalesce(p_campaign ->> 'status', 'draft')::public.campaign_status)
   returning * into v;
   return app.campaign_json(v, 0);
@@ -444,11 +443,13 @@ CREATE OR REPLACE FUNCTION app.create_lead(p_lead jsonb)
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  v_current_org uuid := app.current_org_id();
 begin
   perform auth.authorize('owner', 'admin', 'manager');
   perform app.require_campaign((p_lead ->> 'campaign_id')::uuid, 'campaign_id');
   if exists (select 1 from public.leads
-              where organization_id = app.current_org_id()
+              where organization_id = v_current_org
                 and pg_catalog.lower(email) = pg_catalog.lower(pg_catalog.btrim(p_lead ->> 'email'))) then
     raise exception 'A lead with this email already exists' using errcode = 'VA409';
   end if;
@@ -466,16 +467,17 @@ CREATE OR REPLACE FUNCTION app.create_meeting(p_meeting jsonb)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.meetings;
   v_lead uuid := (p_meeting ->> 'lead_id')::uuid;
 begin
   perform auth.authorize('owner', 'admin', 'manager');
-  if not exists (select 1 from public.leads where organization_id = app.current_org_id() and id = v_lead) then
+  if not exists (select 1 from public.leads where organization_id = v_current_org and id = v_lead) then
     raise exception 'lead_id: no such lead in this organization'
       using errcode = 'VA422', detail = '{"lead_id": "no such lead in this organization"}';
   end if;
   insert into public.meetings (organization_id, lead_id, scheduled_at, status)
-  values (app.current_org_id(), v_lead, (p_meeting ->> 'scheduled_at')::timestamptz,
+  values (v_current_org, v_lead, (p_meeting ->> 'scheduled_at')::timestamptz,
           coalesce(p_meeting ->> 'status', 'scheduled')::public.meeting_status)
   returning * into v;
   return app.meeting_json(v);
@@ -491,11 +493,13 @@ CREATE OR REPLACE FUNCTION app.delete_campaign(p_id uuid)
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  v_current_org uuid := app.current_org_id();
 begin
   perform auth.authorize('owner', 'admin');
   update public.leads set campaign_id = null
-   where organization_id = app.current_org_id() and campaign_id = p_id;
-  delete from public.campaigns where organization_id = app.current_org_id() and id = p_id;
+   where organization_id = v_current_org and campaign_id = p_id;
+  delete from public.campaigns where organization_id = v_current_org and id = p_id;
   if not found then
     raise exception 'Campaign not found' using errcode = 'VA404';
   end if;
@@ -511,9 +515,11 @@ CREATE OR REPLACE FUNCTION app.delete_lead(p_id uuid)
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  v_current_org uuid := app.current_org_id();
 begin
   perform auth.authorize('owner', 'admin');
-  delete from public.leads where organization_id = app.current_org_id() and id = p_id;
+  delete from public.leads where organization_id = v_current_org and id = p_id;
   if not found then
     raise exception 'Lead not found' using errcode = 'VA404';
   end if;
@@ -529,9 +535,11 @@ CREATE OR REPLACE FUNCTION app.delete_meeting(p_id uuid)
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  v_current_org uuid := app.current_org_id();
 begin
   perform auth.authorize('owner', 'admin');
-  delete from public.meetings where organization_id = app.current_org_id() and id = p_id;
+  delete from public.meetings where organization_id = v_current_org and id = p_id;
   if not found then
     raise exception 'Meeting not found' using errcode = 'VA404';
   end if;
@@ -548,9 +556,13 @@ CREATE OR REPLACE FUNCTION app.insert_leads(p_leads jsonb)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_errors jsonb;
   v_count integer;
   v_created jsonb;
+  v_row jsonb;
+  v_lead public.leads;
+  v_rows public.leads[] := '{}';
 begin
   perform auth.authorize('owner', 'admin', 'manager');
   if p_leads is null or pg_catalog.jsonb_typeof(p_leads) <> 'array' then
@@ -573,13 +585,13 @@ begin
     select i.row_no, 'email', 'a lead with this email already exists'
       from input i
      where exists (select 1 from public.leads l
-                    where l.organization_id = app.current_org_id() and pg_catalog.lower(l.email) = i.email)
+                    where l.organization_id = v_current_org and pg_catalog.lower(l.email) = i.email)
     union all
     select i.row_no, 'campaign_id', 'no such campaign in this organization'
       from input i
      where i.campaign_id is not null
        and not exists (select 1 from public.campaigns c
-                        where c.organization_id = app.current_org_id() and c.id = i.campaign_id)
+                        where c.organization_id = v_current_org and c.id = i.campaign_id)
   )
   select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('row', row_no, 'field', field, 'message', message)
                               order by row_no, field)
@@ -589,17 +601,18 @@ begin
     raise exception 'The import has invalid rows; nothing was imported'
       using errcode = 'VA422', detail = pg_catalog.jsonb_build_object('errors', v_errors)::text;
   end if;
-  with created as (
+  for v_row in select r.value from pg_catalog.jsonb_array_elements(p_leads) with ordinality r (value, ordinality)
+                order by r.ordinality loop
     insert into public.leads (organization_id, campaign_id, email, full_name, company, status)
-    select app.current_org_id(), (r.value ->> 'campaign_id')::uuid,
-           pg_catalog.lower(pg_catalog.btrim(r.value ->> 'email')),
-           nullif(pg_catalog.btrim(r.value ->> 'full_name'), ''), nullif(pg_catalog.btrim(r.value ->> 'company'), ''),
-           coalesce(r.value ->> 'status', 'new')::public.lead_status
-      from pg_catalog.jsonb_array_elements(p_leads) with ordinality r (value, ordinality)
-     order by r.ordinality
-    returning *
-  )
-  select pg_catalog.jsonb_agg(app.lead_json(c::public.leads) order by c.created_at, c.id) into v_created from created c;
+    values (v_current_org, (v_row ->> 'campaign_id')::uuid,
+            pg_catalog.lower(pg_catalog.btrim(v_row ->> 'email')),
+            nullif(pg_catalog.btrim(v_row ->> 'full_name'), ''), nullif(pg_catalog.btrim(v_row ->> 'company'), ''),
+            coalesce(v_row ->> 'status', 'new')::public.lead_status)
+    returning * into v_lead;
+    v_rows := v_rows || v_lead;
+  end loop;
+  select pg_catalog.jsonb_agg(app.lead_json(c) order by c.created_at, c.id) into v_created
+    from pg_catalog.unnest(v_rows) c;
   return v_created;
 end
 $function$;
@@ -614,6 +627,7 @@ CREATE OR REPLACE FUNCTION app.invite_user(p_email text, p_role text)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_caller text := auth.authorize('owner', 'admin');
   v_role public.user_role := app.parse_role(p_role, 'role');
   v_email text := pg_catalog.lower(pg_catalog.btrim(p_email));
@@ -631,15 +645,15 @@ begin
       using errcode = 'VA422', detail = '{"email": "must be an email address"}';
   end if;
   if exists (select 1 from public.users
-              where organization_id = app.current_org_id() and pg_catalog.lower(email) = v_email) then
+              where organization_id = v_current_org and pg_catalog.lower(email) = v_email) then
     raise exception 'This person already has an account in the organization' using errcode = 'VA409';
   end if;
   perform 1 from public.invitations
-   where organization_id = app.current_org_id() and email = v_email
+   where organization_id = v_current_org and email = v_email
      and accepted_at is null and revoked_at is null
   for update;
   select * into v_pending from app.invitation_rows
-   where organization_id = app.current_org_id() and email = v_email
+   where organization_id = v_current_org and email = v_email
      and accepted_at is null and revoked_at is null;
   if found then
     if v_pending.expires_at > pg_catalog.now() then
@@ -651,12 +665,12 @@ begin
     update public.invitations set revoked_at = pg_catalog.now()
      where organization_id = v_pending.organization_id and id = v_pending.id;
   end if;
-  perform auth.check_invitation_limits(app.current_org_id(), app.current_user_id(), v_email);
+  perform auth.check_invitation_limits(v_current_org, app.current_user_id(), v_email);
   insert into public.invitations (organization_id, email, role, token_hash, invited_by, expires_at)
-  values (app.current_org_id(), v_email, v_role, app.hash_token(v_token), app.current_user_id(),
+  values (v_current_org, v_email, v_role, app.hash_token(v_token), app.current_user_id(),
           pg_catalog.now() + (auth.current_settings()).invitation_ttl)
   returning id into v_id;
-  select * into v_inv from app.invitation_rows where organization_id = app.current_org_id() and id = v_id;
+  select * into v_inv from app.invitation_rows where organization_id = v_current_org and id = v_id;
   perform app.queue_invitation_email(v_inv, v_token);
   perform app.audit('invitation.create', 'invitation', v_inv.id,
                     pg_catalog.jsonb_build_object('email', v_inv.email, 'role', v_inv.role));
@@ -674,6 +688,7 @@ CREATE OR REPLACE FUNCTION app.remove_user(p_user_id uuid)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_caller text := auth.authorize('owner', 'admin');
   v_target app.members;
   v_revoked integer;
@@ -684,7 +699,8 @@ begin
   end if;
   perform app.assert_keeps_an_owner(v_target);
   update public.users set status = 'removed', deleted_at = pg_catalog.now()
-   where id = v_target.id and organization_id = app.current_org_id();
+   where id = v_target.id and organization_id = v_current_org;
+  perform auth.count_users(v_current_org);
   v_revoked := auth.revoke_member_sessions(v_target.id, 'removed from the organization');
   perform app.audit('user.remove', 'user', v_target.id,
                     pg_catalog.jsonb_build_object('email', v_target.email, 'role', v_target.role,
@@ -747,6 +763,7 @@ CREATE OR REPLACE FUNCTION app.send_notification(p jsonb, p_key text)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_type text;
   v_list text[];
   v_hash bytea := pg_catalog.sha256(pg_catalog.convert_to(coalesce(p::text, ''), 'UTF8'));
@@ -784,7 +801,7 @@ begin
   end if;
   if v_type = 'org_owner_to_members' then
     v_all := array(select pg_catalog.lower(email) from public.users
-                    where organization_id = app.current_org_id() and status = 'active'
+                    where organization_id = v_current_org and status = 'active'
                       and id <> app.current_user_id() order by 1);
     if v_list is not null then
       v_unknown := array(select a from pg_catalog.unnest(v_list) a where not (a = any (v_all)) order by 1);
@@ -801,7 +818,7 @@ begin
     if v_list is not null then
       v_unknown := array(select a from pg_catalog.unnest(v_list) a
                           where not exists (select 1 from public.leads l
-                                             where l.organization_id = app.current_org_id()
+                                             where l.organization_id = v_current_org
                                                and pg_catalog.lower(l.email) = a)
                           order by 1);
       if pg_catalog.cardinality(v_unknown) > 0 then
@@ -812,15 +829,15 @@ begin
       end if;
     end if;
     v_all := coalesce(v_list, array(select distinct pg_catalog.lower(email) from public.leads
-                                     where organization_id = app.current_org_id() and status <> 'lost' order by 1));
+                                     where organization_id = v_current_org and status <> 'lost' order by 1));
     v_send := array(select a from pg_catalog.unnest(v_all) a
                      where not exists (select 1 from public.lead_suppressions s
-                                        where s.organization_id = app.current_org_id()
+                                        where s.organization_id = v_current_org
                                           and app.mailbox_key(s.email) = app.mailbox_key(a))
                      order by 1);
     v_suppressed := pg_catalog.cardinality(v_all) - pg_catalog.cardinality(v_send);
   end if;
-  return app.queue_notification(app.current_org_id(), p, v_send, v_suppressed, p_key, v_hash,
+  return app.queue_notification(v_current_org, p, v_send, v_suppressed, p_key, v_hash,
                                 case when v_type = 'org_to_prospects' then 'prospects' end);
 end
 $function$;
@@ -836,13 +853,16 @@ CREATE OR REPLACE FUNCTION app.update_campaign(p_id uuid, p_changes jsonb)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.campaigns;
+  v_status public.campaign_status;
 begin
   perform auth.authorize('owner', 'admin', 'manager');
+  v_status := (p_changes ->> 'status')::public.campaign_status;
   update public.campaigns
      set name = coalesce(pg_catalog.btrim(p_changes ->> 'name'), name),
-         status = coalesce((p_changes ->> 'status')::public.campaign_status, status)
-   where organization_id = app.current_org_id() and id = p_id
+         status = coalesce(v_status, status)
+   where organization_id = v_current_org and id = p_id
   returning * into v;
   if not found then
     raise exception 'Campaign not found' using errcode = 'VA404';
@@ -861,23 +881,26 @@ CREATE OR REPLACE FUNCTION app.update_lead(p_id uuid, p_changes jsonb)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.leads;
   v_email text := pg_catalog.lower(pg_catalog.btrim(p_changes ->> 'email'));
+  v_status public.lead_status;
 begin
   perform auth.authorize('owner', 'admin', 'manager');
   perform app.require_campaign((p_changes ->> 'campaign_id')::uuid, 'campaign_id');
   if v_email is not null and exists (
        select 1 from public.leads
-        where organization_id = app.current_org_id() and pg_catalog.lower(email) = v_email and id <> p_id) then
+        where organization_id = v_current_org and pg_catalog.lower(email) = v_email and id <> p_id) then
     raise exception 'A lead with this email already exists' using errcode = 'VA409';
   end if;
+  v_status := (p_changes ->> 'status')::public.lead_status;
   update public.leads
      set email = coalesce(v_email, email),
          full_name = case when p_changes ? 'full_name' then nullif(pg_catalog.btrim(p_changes ->> 'full_name'), '') else full_name end,
          company = case when p_changes ? 'company' then nullif(pg_catalog.btrim(p_changes ->> 'company'), '') else company end,
          campaign_id = case when p_changes ? 'campaign_id' then (p_changes ->> 'campaign_id')::uuid else campaign_id end,
-         status = coalesce((p_changes ->> 'status')::public.lead_status, status)
-   where organization_id = app.current_org_id() and id = p_id
+         status = coalesce(v_status, status)
+   where organization_id = v_current_org and id = p_id
   returning * into v;
   if not found then
     raise exception 'Lead not found' using errcode = 'VA404';
@@ -896,10 +919,13 @@ CREATE OR REPLACE FUNCTION app.update_meeting(p_id uuid, p_changes jsonb)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.meetings;
+  v_status public.meeting_status;
+  v_at timestamptz;
 begin
   perform auth.authorize('owner', 'admin', 'manager');
-  select * into v from public.meetings where organization_id = app.current_org_id() and id = p_id for update;
+  select * into v from public.meetings where organization_id = v_current_org and id = p_id for update;
   if not found then
     raise exception 'Meeting not found' using errcode = 'VA404';
   end if;
@@ -908,10 +934,12 @@ begin
     raise exception 'scheduled_at: only a scheduled meeting can be moved'
       using errcode = 'VA422', detail = '{"scheduled_at": "only a scheduled meeting can be moved"}';
   end if;
+  v_status := (p_changes ->> 'status')::public.meeting_status;
+  v_at := (p_changes ->> 'scheduled_at')::timestamptz;
   update public.meetings
-     set scheduled_at = coalesce((p_changes ->> 'scheduled_at')::timestamptz, scheduled_at),
-         status = coalesce((p_changes ->> 'status')::public.meeting_status, status)
-   where organization_id = app.current_org_id() and id = p_id
+     set scheduled_at = coalesce(v_at, scheduled_at),
+         status = coalesce(v_status, status)
+   where organization_id = v_current_org and id = p_id
   returning * into v;
   return app.meeting_json(v);
 end
@@ -927,6 +955,8 @@ CREATE OR REPLACE FUNCTION app.update_organization(p_changes jsonb)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_owner record;
+  v_current_org uuid := app.current_org_id();
   v_before public.organizations;
   v_after public.organizations;
   v_errors jsonb := '{}';
@@ -968,7 +998,7 @@ begin
       using errcode = 'VA422', detail = '{"body": "send name and/or settings"}';
   end if;
 
-  select * into v_before from public.organizations where id = app.current_org_id() for update;
+  select * into v_before from public.organizations where id = v_current_org for update;
   if not found then
     raise exception 'Organization not found' using errcode = 'VA404';
   end if;
@@ -988,14 +1018,17 @@ begin
   end if;
   if v_changed <> '{}' then
     perform app.audit('organization.update', 'organization', v_after.id, v_changed);
-    insert into public.email_outbox (organization_id, to_email, template, context)
-    select v_after.id, u.email, 'organization-update',
-           pg_catalog.jsonb_build_object(
-             'name', u.full_name, 'organization_name', v_after.name,
-             'actor_name', (select full_name from public.users where id = app.current_user_id()),
-             'changes', (select pg_catalog.jsonb_agg(k order by k) from pg_catalog.jsonb_object_keys(v_changed) k))
-      from public.users u
-     where u.organization_id = v_after.id and u.role = 'owner' and u.status = 'active';
+    for v_owner in
+      select u.email, pg_catalog.jsonb_build_object(
+               'name', u.full_name, 'organization_name', v_after.name,
+               'actor_name', (select full_name from public.users where id = app.current_user_id()),
+               'changes', (select pg_catalog.jsonb_agg(k order by k) from pg_catalog.jsonb_object_keys(v_changed) k)) as context
+        from public.users u
+       where u.organization_id = v_after.id and u.role = 'owner' and u.status = 'active'
+    loop
+      insert into public.email_outbox (organization_id, to_email, template, context)
+      values (v_after.id, v_owner.email, 'organization-update', v_owner.context);
+    end loop;
   end if;
   return app.organization_json(v_after);
 end

@@ -3,6 +3,26 @@
 -- Regenerate: VECTRA_UPDATE_SCHEMA=1 cargo test --test api schema:: (see sql/schema/README.md).
 -- CURRENT_USER stands for the migration owner (the role of DATABASE_ADMIN_URL).
 
+CREATE OR REPLACE FUNCTION app.across_tenants(p_on boolean, p_saved text)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_now text := pg_catalog.current_setting('citus.multi_task_query_log_level', true);
+begin
+  if v_now is null then
+    return null;
+  end if;
+  perform pg_catalog.set_config('citus.multi_task_query_log_level',
+                                case when p_on then 'off' else coalesce(p_saved, v_now) end, true);
+  return v_now;
+end
+$function$;
+ALTER FUNCTION app.across_tenants(boolean, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION app.across_tenants(boolean, text) FROM PUBLIC;
+COMMENT ON FUNCTION app.across_tenants(boolean, text) IS 'On a Citus coordinator with strict tenant routing: lifts it for a read that counts across organizations by design (true; returns the level to put back) or puts it back (false, the level). Transaction-local; a no-op on PostgreSQL.';
+
 CREATE OR REPLACE FUNCTION app.admin_audit(p_org uuid, p_action text, p_target_type text, p_target_id uuid, p_data jsonb)
  RETURNS void
  LANGUAGE plpgsql
@@ -250,10 +270,12 @@ CREATE OR REPLACE FUNCTION app.assert_keeps_an_owner(p_target app.members)
  STABLE
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  v_current_org uuid := app.current_org_id();
 begin
   if p_target.role = 'owner' and p_target.status = 'active' and not exists (
        select 1 from public.users
-        where organization_id = app.current_org_id() and role = 'owner' and status = 'active'
+        where organization_id = v_current_org and role = 'owner' and status = 'active'
           and id <> p_target.id) then
     raise exception 'The organization must keep at least one active owner' using errcode = 'VA409';
   end if;
@@ -268,9 +290,11 @@ CREATE OR REPLACE FUNCTION app.audit(p_action text, p_target_type text, p_target
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 #variable_conflict use_column
+declare
+  v_current_org uuid := app.current_org_id();
 begin
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data, created_at)
-  values (app.current_org_id(), app.current_user_id(), p_action, p_target_type, p_target_id,
+  values (v_current_org, app.current_user_id(), p_action, p_target_type, p_target_id,
           coalesce(p_data, '{}'), pg_catalog.clock_timestamp());
 end
 $function$;
@@ -535,7 +559,8 @@ CREATE OR REPLACE FUNCTION app.check_status_transition()
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 begin
-  if not app.status_transition_allowed(TG_TABLE_NAME, old.status::text, new.status::text) then
+  if not app.status_transition_allowed(pg_catalog.regexp_replace(TG_TABLE_NAME, '_[0-9]+$', ''),
+                                       old.status::text, new.status::text) then
     raise exception 'status: cannot change from % to %', old.status, new.status
       using errcode = 'VA422',
             detail = pg_catalog.jsonb_build_object('status',
@@ -697,10 +722,11 @@ CREATE OR REPLACE FUNCTION app.get_campaign(p_id uuid)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.campaigns;
 begin
   perform app.any_role();
-  select * into v from public.campaigns where organization_id = app.current_org_id() and id = p_id;
+  select * into v from public.campaigns where organization_id = v_current_org and id = p_id;
   if not found then
     raise exception 'Campaign not found' using errcode = 'VA404';
   end if;
@@ -721,10 +747,11 @@ CREATE OR REPLACE FUNCTION app.get_lead(p_id uuid)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.leads;
 begin
   perform app.any_role();
-  select * into v from public.leads where organization_id = app.current_org_id() and id = p_id;
+  select * into v from public.leads where organization_id = v_current_org and id = p_id;
   if not found then
     raise exception 'Lead not found' using errcode = 'VA404';
   end if;
@@ -743,10 +770,11 @@ CREATE OR REPLACE FUNCTION app.get_meeting(p_id uuid)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.meetings;
 begin
   perform app.any_role();
-  select * into v from public.meetings where organization_id = app.current_org_id() and id = p_id;
+  select * into v from public.meetings where organization_id = v_current_org and id = p_id;
   if not found then
     raise exception 'Meeting not found' using errcode = 'VA404';
   end if;
@@ -764,10 +792,11 @@ CREATE OR REPLACE FUNCTION app.get_notification(p_id uuid, p_page integer, p_per
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   n public.notifications;
 begin
   perform app.require_role('owner', 'admin');
-  select * into n from public.notifications where id = p_id and organization_id = app.current_org_id();
+  select * into n from public.notifications where id = p_id and organization_id = v_current_org;
   if not found then
     raise exception 'Notification not found' using errcode = 'VA404';
   end if;
@@ -1023,20 +1052,21 @@ CREATE OR REPLACE FUNCTION app.list_scope(p_spec jsonb, OUT sql text, OUT id uui
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_platform boolean := app.is_platform_admin()
                         and pg_catalog.current_setting('role') = 'vectra_platform_admin';
 begin
   case p_spec ->> 'scope'
     when 'organization' then
-      id := app.current_org_id();
+      id := v_current_org;
     when 'organization_admins' then
-      id := case when app.current_user_role() in ('owner', 'admin') then app.current_org_id() end;
+      id := case when app.current_user_role() in ('owner', 'admin') then v_current_org end;
     when 'deliveries' then
       if v_platform then
         sql := 'true';
         return;
       end if;
-      id := case when app.current_user_role() in ('owner', 'admin') then app.current_org_id() end;
+      id := case when app.current_user_role() in ('owner', 'admin') then v_current_org end;
     when 'platform' then
       sql := case when v_platform then 'true' else 'false' end;
       return;
@@ -1075,7 +1105,7 @@ select case p_list
       'campaign_id', $$l.campaign_id = ($2 ->> 'campaign_id')::uuid$$,
       'search', $$(l.email ilike app.like_pattern($2 ->> 'search') or l.full_name ilike app.like_pattern($2 ->> 'search')
                    or l.company ilike app.like_pattern($2 ->> 'search'))$$),
-    'row', 'l as r', 'item', 'app.lead_json(s.r)')
+    'row', 'row(l.*)::public.leads as r', 'item', 'app.lead_json(s.r)')
   when 'meetings' then pg_catalog.jsonb_build_object(
     'from', 'public.meetings m', 'id', 'm.id', 'scope', 'organization', 'scope_column', 'm.organization_id',
     'sorts', pg_catalog.jsonb_build_object(
@@ -1086,7 +1116,7 @@ select case p_list
       'lead_id', $$m.lead_id = ($2 ->> 'lead_id')::uuid$$,
       'campaign_id', $$m.lead_id in (select l.id from public.leads l where l.organization_id = $1
                                       and l.campaign_id = ($2 ->> 'campaign_id')::uuid)$$),
-    'row', 'm as r', 'item', 'app.meeting_json(s.r)')
+    'row', 'row(m.*)::public.meetings as r', 'item', 'app.meeting_json(s.r)')
   when 'campaigns' then pg_catalog.jsonb_build_object(
     'from', 'public.campaigns c', 'id', 'c.id', 'scope', 'organization', 'scope_column', 'c.organization_id',
     'sorts', pg_catalog.jsonb_build_object(
@@ -1095,7 +1125,7 @@ select case p_list
     'filters', pg_catalog.jsonb_build_object(
       'status', $$c.status = ($2 ->> 'status')::public.campaign_status$$,
       'search', $$c.name ilike app.like_pattern($2 ->> 'search')$$),
-    'row', 'c as r', 'item', 'app.campaign_json(s.r, (s.r).leads_count)')
+    'row', 'row(c.*)::public.campaigns as r', 'item', 'app.campaign_json(s.r, (s.r).leads_count)')
   when 'members' then pg_catalog.jsonb_build_object(
     'from', 'app.members u', 'id', 'u.id', 'scope', 'organization', 'scope_column', 'u.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz')),
@@ -1104,18 +1134,18 @@ select case p_list
       'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
       'present', $$u.status <> 'removed'$$,
       'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
-    'row', 'u as r', 'item', 'app.member_json(s.r)')
+    'row', 'row(u.*)::app.members as r', 'item', 'app.member_json(s.r)')
   when 'invitations' then pg_catalog.jsonb_build_object(
     'from', 'app.invitation_rows i', 'id', 'i.id', 'scope', 'organization', 'scope_column', 'i.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('i.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'pending', 'i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()'),
-    'row', 'i as r', 'item', 'app.invitation_json(s.r)')
+    'row', 'row(i.*)::app.invitation_rows as r', 'item', 'app.invitation_json(s.r)')
   when 'audit' then pg_catalog.jsonb_build_object(
     'from', 'public.audit_log a', 'id', 'a.id', 'scope', 'organization_admins', 'scope_column', 'a.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('a.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object('action', $$a.action = ($2 ->> 'action')$$),
-    'row', 'a as r',
+    'row', 'row(a.*)::public.audit_log as r',
     'item', $$pg_catalog.jsonb_build_object('id', (s.r).id, 'action', (s.r).action, 'actor_id', (s.r).actor_id,
                 'actor_name', (select u.full_name from public.users u where u.id = (s.r).actor_id),
                 'target_type', (s.r).target_type, 'target_id', (s.r).target_id,
@@ -1124,14 +1154,26 @@ select case p_list
     'from', 'public.notifications n', 'id', 'n.id', 'scope', 'organization_admins', 'scope_column', 'n.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object('type', $$n.type = ($2 ->> 'type')::public.notification_type$$),
-    'row', 'n as r', 'item', 'app.notification_json(s.r)')
+    'row', $$row(n.*)::public.notifications as r, (select pg_catalog.jsonb_build_object(
+                   'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
+                   'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
+                   'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
+                   'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
+                   'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
+                   from public.email_outbox e where e.organization_id = $1 and e.organization_id = n.organization_id and e.notification_id = n.id) as delivery$$, 'item', 'app.notification_json(s.r, s.delivery)')
   when 'all-notifications' then pg_catalog.jsonb_build_object(
     'from', 'public.notifications n', 'id', 'n.id', 'scope', 'platform',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'type', $$n.type = ($2 ->> 'type')::public.notification_type$$,
       'organization_id', $$(n.organization_id = ($2 ->> 'organization_id')::uuid and n.organization_id <> app.platform_org_id())$$),
-    'row', 'n as r', 'item', 'app.notification_json(s.r)')
+    'row', $$row(n.*)::public.notifications as r, (select pg_catalog.jsonb_build_object(
+                   'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
+                   'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
+                   'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
+                   'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
+                   'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
+                   from public.email_outbox e where e.organization_id = n.organization_id and e.notification_id = n.id) as delivery$$, 'item', 'app.notification_json(s.r, s.delivery)')
   when 'deliveries' then pg_catalog.jsonb_build_object(
     'from', 'public.email_outbox e', 'id', 'e.id', 'scope', 'deliveries', 'scope_column', 'e.organization_id',
     'sorts', pg_catalog.jsonb_build_object('email', pg_catalog.jsonb_build_array('e.to_email', 'text')),
@@ -1145,7 +1187,7 @@ select case p_list
     'sorts', pg_catalog.jsonb_build_object('last_used_at', pg_catalog.jsonb_build_array('x.last_used_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'live', 'x.revoked_at is null and x.expires_at > pg_catalog.now()'),
-    'row', 'x as r',
+    'row', 'row(x.*)::public.sessions as r',
     'item', $$pg_catalog.jsonb_build_object('id', (s.r).id, 'created_at', (s.r).created_at,
                 'last_used_at', (s.r).last_used_at, 'expires_at', (s.r).expires_at,
                 'user_agent', (s.r).user_agent, 'ip', pg_catalog.host((s.r).ip),
@@ -1161,7 +1203,7 @@ select case p_list
       'plan', $$o.plan = ($2 ->> 'plan')::public.org_plan$$,
       'status', $$o.status = ($2 ->> 'status')::public.org_status$$,
       'search', $$(o.name ilike app.like_pattern($2 ->> 'search') or o.slug ilike app.like_pattern($2 ->> 'search'))$$),
-    'row', 'o as r', 'item', 'app.admin_organization_json(s.r, (s.r).users_count)')
+    'row', 'row(o.*)::public.organizations as r', 'item', 'app.admin_organization_json(s.r, (s.r).users_count)')
   when 'users' then pg_catalog.jsonb_build_object(
     'from', 'app.members u', 'id', 'u.id', 'scope', 'platform',
     'fetch', 'app.members u left join public.organizations o on o.id = u.organization_id',
@@ -1175,7 +1217,7 @@ select case p_list
       'role', $$u.role = ($2 ->> 'role')::public.user_role$$,
       'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
       'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
-    'row', 'u as r, o.id as org_id, o.name as org_name, o.slug as org_slug, o.status as org_status',
+    'row', 'row(u.*)::app.members as r, o.id as org_id, o.name as org_name, o.slug as org_slug, o.status as org_status',
     'item', $$app.member_json(s.r) || pg_catalog.jsonb_build_object('role', (s.r).role,
                 'is_platform_admin', (s.r).role = 'platform_admin',
                 'organization', case when s.org_id is null then null else pg_catalog.jsonb_build_object(
@@ -1216,15 +1258,16 @@ CREATE OR REPLACE FUNCTION app.locked_member(p_user_id uuid)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_target app.members;
 begin
   perform 1 from public.users
-   where organization_id = app.current_org_id() and role = 'owner' and status = 'active'
+   where organization_id = v_current_org and role = 'owner' and status = 'active'
    order by id for update;
   perform auth.authorize('owner', 'admin');
-  perform 1 from public.users where id = p_user_id and organization_id = app.current_org_id() for update;
+  perform 1 from public.users where id = p_user_id and organization_id = v_current_org for update;
   select * into v_target from app.members
-   where id = p_user_id and organization_id = app.current_org_id() and status <> 'removed';
+   where id = p_user_id and organization_id = v_current_org and status <> 'removed';
   if not found then
     raise exception 'User not found' using errcode = 'VA404';
   end if;
@@ -1257,11 +1300,12 @@ CREATE OR REPLACE FUNCTION app.managed_invitation(p_id uuid)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_caller text := auth.authorize('owner', 'admin');
   v app.invitation_rows;
 begin
-  perform 1 from public.invitations where organization_id = app.current_org_id() and id = p_id for update;
-  select * into v from app.invitation_rows where organization_id = app.current_org_id() and id = p_id;
+  perform 1 from public.invitations where organization_id = v_current_org and id = p_id for update;
+  select * into v from app.invitation_rows where organization_id = v_current_org and id = p_id;
   if not found then
     raise exception 'Invitation not found' using errcode = 'VA404';
   end if;
@@ -1323,9 +1367,10 @@ CREATE OR REPLACE FUNCTION app.my_organization()
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v public.organizations;
 begin
-  select * into v from public.organizations where id = app.current_org_id();
+  select * into v from public.organizations where id = v_current_org;
   if not found then
     raise exception 'Organization not found' using errcode = 'VA404';
   end if;
@@ -1419,18 +1464,13 @@ CREATE OR REPLACE FUNCTION app.notification_json(n public.notifications)
 AS $function$
 #variable_conflict use_column
 begin
-  return (select pg_catalog.jsonb_build_object(
-    'id', n.id, 'type', n.type, 'organization_id', nullif(n.organization_id, app.platform_org_id()),
-    'sender_id', n.sender_id,
-    'subject', n.subject, 'recipient_count', n.recipient_count, 'suppressed_count', n.suppressed_count,
-    'created_at', n.created_at,
-    'delivery', (select pg_catalog.jsonb_build_object(
-                   'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
-                   'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
-                   'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
-                   'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
-                   'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
-                   from public.email_outbox e where e.notification_id = n.id)));
+  return app.notification_json(n, (select pg_catalog.jsonb_build_object(
+                     'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
+                     'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
+                     'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
+                     'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
+                     'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
+                     from public.email_outbox e where e.organization_id = n.organization_id and e.notification_id = n.id));
 end
 $function$;
 ALTER FUNCTION app.notification_json(public.notifications) OWNER TO CURRENT_USER;
@@ -1438,6 +1478,29 @@ REVOKE EXECUTE ON FUNCTION app.notification_json(public.notifications) FROM PUBL
 GRANT EXECUTE ON FUNCTION app.notification_json(public.notifications) TO vectra_member;
 GRANT EXECUTE ON FUNCTION app.notification_json(public.notifications) TO vectra_platform_admin;
 GRANT EXECUTE ON FUNCTION app.notification_json(public.notifications) TO vectra_tenant_reader;
+
+CREATE OR REPLACE FUNCTION app.notification_json(n public.notifications, p_delivery jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ IMMUTABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+#variable_conflict use_column
+begin
+  return pg_catalog.jsonb_build_object(
+    'id', n.id, 'type', n.type, 'organization_id', nullif(n.organization_id, app.platform_org_id()),
+    'sender_id', n.sender_id,
+    'subject', n.subject, 'recipient_count', n.recipient_count, 'suppressed_count', n.suppressed_count,
+    'created_at', n.created_at,
+    'delivery', p_delivery);
+end
+$function$;
+ALTER FUNCTION app.notification_json(public.notifications, jsonb) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION app.notification_json(public.notifications, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.notification_json(public.notifications, jsonb) TO vectra_member;
+GRANT EXECUTE ON FUNCTION app.notification_json(public.notifications, jsonb) TO vectra_platform_admin;
+GRANT EXECUTE ON FUNCTION app.notification_json(public.notifications, jsonb) TO vectra_tenant_reader;
+COMMENT ON FUNCTION app.notification_json(public.notifications, jsonb) IS 'A notification as the API shows it (the reserved platform organization as null), with its delivery counts as given.';
 
 CREATE OR REPLACE FUNCTION app.notification_max_recipients()
  RETURNS integer
@@ -1461,6 +1524,7 @@ CREATE OR REPLACE FUNCTION app.notification_replay(p_key text, p_hash bytea)
 AS $function$
 declare
   n public.notifications;
+  v_org uuid := coalesce(app.current_org_id(), app.platform_org_id());
 begin
   if p_key is null then
     return null;
@@ -1471,12 +1535,14 @@ begin
   end if;
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(
     'vectra.notification:' || app.current_user_id()::text || ':' || p_key, 0));
-  select * into n from public.notifications where sender_id = app.current_user_id() and idempotency_key = p_key;
+  select * into n from public.notifications
+   where organization_id = v_org
+     and sender_id = app.current_user_id() and idempotency_key = p_key;
   if not found then
     return null;
   end if;
   if n.created_at <= pg_catalog.now() - interval '24 hours' then
-    update public.notifications set idempotency_key = null where id = n.id;
+    update public.notifications set idempotency_key = null where organization_id = n.organization_id and id = n.id;
     return null;
   end if;
   if n.request_hash is distinct from p_hash then
@@ -1488,6 +1554,21 @@ end
 $function$;
 ALTER FUNCTION app.notification_replay(text, bytea) OWNER TO vectra_definer;
 REVOKE EXECUTE ON FUNCTION app.notification_replay(text, bytea) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION app.one_connection_per_node()
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  if pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null then
+    perform pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+  end if;
+end
+$function$;
+ALTER FUNCTION app.one_connection_per_node() OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION app.one_connection_per_node() FROM PUBLIC;
+COMMENT ON FUNCTION app.one_connection_per_node() IS 'On a Citus coordinator: this transaction''s multi-shard statements use one connection per node (citus.multi_shard_modify_mode), so that it may write a reference table after reading every shard. A no-op on PostgreSQL.';
 
 CREATE OR REPLACE FUNCTION app.organization_json(o public.organizations)
  RETURNS jsonb
@@ -1623,17 +1704,22 @@ CREATE OR REPLACE FUNCTION app.queue_invitation_email(p_invitation app.invitatio
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 #variable_conflict use_column
+declare
+  v_context jsonb;
 begin
-  insert into public.email_outbox (organization_id, to_email, template, context)
-  select p_invitation.organization_id, p_invitation.email, 'invite-user',
-         pg_catalog.jsonb_build_object(
+  select pg_catalog.jsonb_build_object(
            'token', p_token,
            'organization_name', o.name,
            'inviter_name', coalesce((select full_name from public.users where id = app.current_user_id()), 'Vectra'),
            'role', p_invitation.role,
            'expires_at', pg_catalog.to_char(p_invitation.expires_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'))
+    into v_context
     from public.organizations o
    where o.id = p_invitation.organization_id;
+  if found then
+    insert into public.email_outbox (organization_id, to_email, template, context)
+    values (p_invitation.organization_id, p_invitation.email, 'invite-user', v_context);
+  end if;
 end
 $function$;
 ALTER FUNCTION app.queue_invitation_email(app.invitation_rows, text) OWNER TO vectra_definer;
@@ -1646,6 +1732,7 @@ CREATE OR REPLACE FUNCTION app.queue_notification(p_org uuid, p jsonb, p_recipie
 AS $function$
 declare
   n public.notifications;
+  v_recipient text;
   v_org uuid := coalesce(p_org, app.platform_org_id());
   v_to text[] := array(select r from pg_catalog.unnest(p_recipients) r where app.is_plain_email(r));
   v_count integer := coalesce(pg_catalog.cardinality(v_to), 0);
@@ -1665,11 +1752,12 @@ begin
           pg_catalog.btrim(p ->> 'body'), nullif(p ->> 'body_html', ''), p ->> 'action_url',
           pg_catalog.btrim(p ->> 'action_text'), v_count, p_suppressed, p_key, p_hash)
   returning * into n;
-  insert into public.email_outbox (organization_id, notification_id, to_email, template, context)
-  select v_org, n.id, r, 'notification',
-         case when p_unsubscribe is null then '{}'::jsonb
-              else pg_catalog.jsonb_build_object('unsubscribe_token', auth.unsubscribe_token(p_unsubscribe, p_org, r)) end
-    from pg_catalog.unnest(v_to) r;
+  foreach v_recipient in array coalesce(v_to, '{}') loop
+    insert into public.email_outbox (organization_id, notification_id, to_email, template, context)
+    values (v_org, n.id, v_recipient, 'notification',
+            case when p_unsubscribe is null then '{}'::jsonb
+                 else pg_catalog.jsonb_build_object('unsubscribe_token', auth.unsubscribe_token(p_unsubscribe, p_org, v_recipient)) end);
+  end loop;
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data, created_at)
   values (v_org, app.current_user_id(), 'notification.send', 'notification', n.id,
           pg_catalog.jsonb_build_object('type', n.type, 'recipients', v_count, 'suppressed', p_suppressed,
@@ -1687,9 +1775,11 @@ CREATE OR REPLACE FUNCTION app.require_campaign(p_id uuid, p_field text)
  STABLE
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  v_current_org uuid := app.current_org_id();
 begin
   if p_id is not null and not exists (
-       select 1 from public.campaigns where organization_id = app.current_org_id() and id = p_id) then
+       select 1 from public.campaigns where organization_id = v_current_org and id = p_id) then
     raise exception '%: no such campaign in this organization', p_field
       using errcode = 'VA422',
             detail = pg_catalog.jsonb_build_object(p_field, 'no such campaign in this organization')::text;
@@ -1724,9 +1814,10 @@ CREATE OR REPLACE FUNCTION app.require_role(VARIADIC p_allowed text[])
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_role text := app.current_user_role();
 begin
-  if app.current_org_id() is null or v_role is null then
+  if v_current_org is null or v_role is null then
     raise exception 'Organization user access required' using errcode = 'VA403';
   end if;
   if not (v_role = any (p_allowed)) then
@@ -1748,9 +1839,11 @@ CREATE OR REPLACE FUNCTION app.require_verified_email()
  STABLE
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  v_current_org uuid := app.current_org_id();
 begin
   if not exists (select 1 from public.users
-                  where id = app.current_user_id() and organization_id = app.current_org_id()
+                  where id = app.current_user_id() and organization_id = v_current_org
                     and email_verified_at is not null) then
     raise exception 'Verify your email address before inviting anyone'
       using errcode = 'VA403',

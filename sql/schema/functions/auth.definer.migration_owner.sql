@@ -11,15 +11,20 @@ CREATE OR REPLACE FUNCTION auth.accept_invitation(p_token text, p_password_hash 
 AS $function$
 declare
   v_inv public.invitations;
+  v_key record;
   v_user uuid;
   v_existing public.users;
   v_superseded jsonb;
 begin
-  select * into v_inv from public.invitations
-   where token_hash = auth.hash_token(p_token)
-     and accepted_at is null and revoked_at is null and expires_at > pg_catalog.now()
-   order by created_at, organization_id, id
-   limit 1
+  perform app.one_connection_per_node();
+  select i.organization_id, i.id into v_key from public.invitations i
+   where i.token_hash = auth.hash_token(p_token)
+     and i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()
+   order by i.created_at, i.organization_id, i.id
+   limit 1;
+  select * into v_inv from public.invitations i
+   where i.organization_id = v_key.organization_id and i.id = v_key.id
+     and i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()
   for update;
   if not found then
     raise exception 'Invalid or expired invitation' using errcode = 'VA400';
@@ -36,6 +41,7 @@ begin
   insert into public.users (organization_id, email, password_hash, full_name, role, email_verified_at)
   values (v_inv.organization_id, v_inv.email, p_password_hash, p_full_name, v_inv.role, pg_catalog.now())
   returning id into v_user;
+  perform auth.count_users(v_inv.organization_id);
   update public.invitations set accepted_at = pg_catalog.now()
    where organization_id = v_inv.organization_id and id = v_inv.id;
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data)
@@ -52,26 +58,6 @@ REVOKE EXECUTE ON FUNCTION auth.accept_invitation(text, text, text, text, inet) 
 GRANT EXECUTE ON FUNCTION auth.accept_invitation(text, text, text, text, inet) TO vectra_anon;
 COMMENT ON FUNCTION auth.accept_invitation(text, text, text, text, inet) IS 'POST /auth/accept-invitation: creates the invited account (verified email, invited role) and opens its session. An unverified account of the same address gives way (auth.remove_unverified_account); a verified one is a VA409.';
 
-CREATE OR REPLACE FUNCTION auth.admin_revoke_sessions(p_user_id uuid, p_reason text)
- RETURNS integer
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'pg_temp'
-AS $function$
-declare
-  v_count integer;
-begin
-  perform auth.authorize_platform_admin();
-  update public.sessions set revoked_at = pg_catalog.now(), revoked_reason = p_reason
-   where user_id = p_user_id and revoked_at is null;
-  get diagnostics v_count = row_count;
-  return v_count;
-end
-$function$;
-ALTER FUNCTION auth.admin_revoke_sessions(uuid, text) OWNER TO CURRENT_USER;
-REVOKE EXECUTE ON FUNCTION auth.admin_revoke_sessions(uuid, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.admin_revoke_sessions(uuid, text) TO vectra_definer;
-
 CREATE OR REPLACE FUNCTION auth.authorize(VARIADIC p_allowed text[])
  RETURNS text
  LANGUAGE plpgsql
@@ -79,10 +65,11 @@ CREATE OR REPLACE FUNCTION auth.authorize(VARIADIC p_allowed text[])
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_current_org uuid := app.current_org_id();
   v_role text := app.current_user_role();
   v_verified timestamptz;
 begin
-  if app.current_org_id() is null or v_role is null or app.current_user_id() is null then
+  if v_current_org is null or v_role is null or app.current_user_id() is null then
     raise exception 'Organization user access required' using errcode = 'VA403';
   end if;
   if not (v_role = any (p_allowed)) then
@@ -96,7 +83,7 @@ begin
    where s.id = app.current_session_id()
      and s.user_id = app.current_user_id()
      and s.revoked_at is null and s.expires_at > pg_catalog.now()
-     and u.organization_id = app.current_org_id()
+     and u.organization_id = v_current_org
      and u.role::text = v_role and u.status = 'active'
      and o.status = 'active';
   if not found then
@@ -201,16 +188,29 @@ begin
     end if;
   end if;
 
-  perform pg_catalog.set_config('app.session_id', p_session_id::text, true),
-          pg_catalog.set_config('app.user_id', p_user_id::text, true),
-          pg_catalog.set_config('app.org_id', coalesce(p_org_id::text, ''), true),
-          pg_catalog.set_config('app.role', p_role, true);
+  if pg_catalog.current_setting('citus.propagate_set_commands', true) = 'local' then
+    -- A Citus coordinator: SET LOCAL travels to the workers. The values are
+    -- a uuid and a role name the checks above matched against the database,
+    -- quoted as literals all the same.
+    execute pg_catalog.format('set local app.session_id = %L', p_session_id::text);
+    execute pg_catalog.format('set local app.user_id = %L', p_user_id::text);
+    execute pg_catalog.format('set local app.org_id = %L', coalesce(p_org_id::text, ''));
+    execute pg_catalog.format('set local app.role = %L', p_role);
+    if p_org_id is not null and pg_catalog.current_setting('vectra.tenant_routing', true) = 'strict' then
+      set local citus.multi_task_query_log_level = 'error';
+    end if;
+  else
+    perform pg_catalog.set_config('app.session_id', p_session_id::text, true),
+            pg_catalog.set_config('app.user_id', p_user_id::text, true),
+            pg_catalog.set_config('app.org_id', coalesce(p_org_id::text, ''), true),
+            pg_catalog.set_config('app.role', p_role, true);
+  end if;
 end
 $function$;
 ALTER FUNCTION auth.begin_request(uuid, uuid, uuid, text) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.begin_request(uuid, uuid, uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.begin_request(uuid, uuid, uuid, text) TO vectra_authenticator;
-COMMENT ON FUNCTION auth.begin_request(uuid, uuid, uuid, text) IS 'Checks the JWT claims against the database (session live, user active, organization active, org and role unchanged, request role suited to the user) and sets app.session_id, app.user_id, app.org_id and app.role for this transaction only.';
+COMMENT ON FUNCTION auth.begin_request(uuid, uuid, uuid, text) IS 'Checks the JWT claims against the database (session live, user active, organization active, org and role unchanged, request role suited to the user) and sets app.session_id, app.user_id, app.org_id and app.role for this transaction only (SET LOCAL on a Citus coordinator, so that they reach the shards; with vectra.tenant_routing = strict, an organization user''s statement that would touch more than one shard is an error).';
 
 CREATE OR REPLACE FUNCTION auth.change_password(p_current_hash text, p_new_hash text)
  RETURNS integer
@@ -219,6 +219,7 @@ CREATE OR REPLACE FUNCTION auth.change_password(p_current_hash text, p_new_hash 
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_org uuid;
   v_user uuid := auth.require_user();
   v_session uuid := nullif(pg_catalog.current_setting('app.session_id', true), '')::uuid;
   v_revoked integer;
@@ -234,9 +235,9 @@ begin
   get diagnostics v_revoked = row_count;
   update public.one_time_tokens set used_at = pg_catalog.now()
    where user_id = v_user and purpose = 'reset_password' and used_at is null;
+  select coalesce(organization_id, app.platform_org_id()) into v_org from public.users where id = v_user;
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
-  select coalesce(organization_id, app.platform_org_id()), id, 'user.password_change', 'user', id
-    from public.users where id = v_user;
+  values (v_org, v_user, 'user.password_change', 'user', v_user);
   return v_revoked;
 end
 $function$;
@@ -254,6 +255,7 @@ declare
   s auth.settings := auth.current_settings();
   v_since timestamptz := pg_catalog.now() - interval '1 hour';
   v_mailbox text := app.mailbox_key(p_email);
+  v_routing text;
 begin
   -- Concurrent invitations of one organization or to one mailbox are counted
   -- one after the other.
@@ -282,12 +284,14 @@ begin
   if exists (select 1 from public.email_outbox
               where app.mailbox_key(to_email) = v_mailbox and template = 'invite-user'
                 and organization_id = p_org and created_at > v_since) then
+    v_routing := app.across_tenants(true, null);
     perform auth.raise_if_over(array(
         select created_at from public.email_outbox
          where app.mailbox_key(to_email) = v_mailbox and template = 'invite-user' and created_at > v_since
          order by created_at desc limit s.invites_per_recipient_per_hour_all_organizations),
       s.invites_per_recipient_per_hour_all_organizations,
       'This address has received too many invitations in the last hour; try again later');
+    perform app.across_tenants(false, v_routing);
   end if;
 end
 $function$;
@@ -337,6 +341,7 @@ declare
   v_created timestamptz;
   v_used bigint;
   v_oldest timestamptz;
+  v_routing text;
 begin
   if p_count > v_limit then
     raise exception 'recipients: % addresses, more than this organization''s % per day', p_count, v_limit
@@ -364,10 +369,12 @@ begin
     end if;
     -- One allowance for all of them, counted one send after the other.
     perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('vectra.notify.new-organizations', 0));
+    v_routing := app.across_tenants(true, null);
     select coalesce(pg_catalog.sum(n.recipient_count), 0), pg_catalog.min(n.created_at) into v_used, v_oldest
       from public.organizations o
       join public.notifications n on n.organization_id = o.id and n.created_at > pg_catalog.now() - interval '1 day'
      where o.status = any ('{active,suspended,deleted}') and o.created_at > pg_catalog.now() - interval '1 day';
+    perform app.across_tenants(false, v_routing);
     if v_used + p_count > v_young then
       perform auth.raise_too_many(pg_catalog.format(
         'Organizations less than a day old have sent %s notification emails in the last 24 hours (at most %s together); try again later',
@@ -451,33 +458,73 @@ ALTER FUNCTION auth.compute_overview() OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.compute_overview() FROM PUBLIC;
 COMMENT ON FUNCTION auth.compute_overview() IS 'The platform overview''s figures, counted from every table: a scan of them all, run on a cadence by auth.refresh_overview, never per request.';
 
+CREATE OR REPLACE FUNCTION auth.console_erase_organization(p_org uuid)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v public.organizations;
+  v_counts jsonb;
+begin
+  perform auth.authorize_platform_admin();
+  select * into v from public.organizations where id = p_org for update;
+  if not found then
+    raise exception 'Organization not found' using errcode = 'VA404';
+  end if;
+  v_counts := pg_catalog.jsonb_build_object(
+    'users', (select pg_catalog.count(*) from public.users where organization_id = p_org),
+    'invitations', (select pg_catalog.count(*) from public.invitations where organization_id = p_org),
+    'campaigns', (select pg_catalog.count(*) from public.campaigns where organization_id = p_org),
+    'leads', (select pg_catalog.count(*) from public.leads where organization_id = p_org),
+    'meetings', (select pg_catalog.count(*) from public.meetings where organization_id = p_org));
+  -- Notifications and outbox rows, then the organization (the other tenant
+  -- tables cascade; sessions and one-time tokens follow their users).
+  perform auth.erase_organization(p_org);
+  insert into public.audit_log (organization_id, actor_id, action, target_type, target_id, data, created_at)
+  values (p_org, app.current_user_id(), 'organization.erase', 'organization', p_org,
+          pg_catalog.jsonb_build_object('name', v.name, 'slug', v.slug, 'rows', v_counts), pg_catalog.clock_timestamp());
+  return pg_catalog.jsonb_build_object('id', p_org, 'status', 'erased', 'erased', true, 'rows', v_counts);
+end
+$function$;
+ALTER FUNCTION auth.console_erase_organization(uuid) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.console_erase_organization(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.console_erase_organization(uuid) TO vectra_definer;
+COMMENT ON FUNCTION auth.console_erase_organization(uuid) IS 'DELETE /admin/organizations/{id}?hard=true, for app.admin_delete_organization: in a platform-admin context, locks the organization, counts its rows, erases it (auth.erase_organization) and writes the audit entry, all as one role.';
+
 CREATE OR REPLACE FUNCTION auth.count_campaign_leads()
  RETURNS trigger
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  d record;
 begin
   if tg_op = 'INSERT' then
-    update public.campaigns c set leads_count = c.leads_count + d.n
-      from (select organization_id, campaign_id, pg_catalog.count(*) as n from new_rows
-             where campaign_id is not null group by 1, 2) d
-     where c.organization_id = d.organization_id and c.id = d.campaign_id;
+    for d in select organization_id, campaign_id, pg_catalog.count(*)::integer as n from new_rows
+              where campaign_id is not null group by 1, 2 loop
+      update public.campaigns set leads_count = leads_count + d.n
+       where organization_id = d.organization_id and id = d.campaign_id;
+    end loop;
   elsif tg_op = 'DELETE' then
-    update public.campaigns c set leads_count = c.leads_count - d.n
-      from (select organization_id, campaign_id, pg_catalog.count(*) as n from old_rows
-             where campaign_id is not null group by 1, 2) d
-     where c.organization_id = d.organization_id and c.id = d.campaign_id;
+    for d in select organization_id, campaign_id, pg_catalog.count(*)::integer as n from old_rows
+              where campaign_id is not null group by 1, 2 loop
+      update public.campaigns set leads_count = leads_count - d.n
+       where organization_id = d.organization_id and id = d.campaign_id;
+    end loop;
   else
-    update public.campaigns c set leads_count = c.leads_count + d.n
-      from (select organization_id, campaign_id, pg_catalog.sum(n) as n
-              from (select organization_id, campaign_id, 1 as n from new_rows
-                    union all
-                    select organization_id, campaign_id, -1 from old_rows) m
-             where campaign_id is not null
-             group by 1, 2
-            having pg_catalog.sum(n) <> 0) d
-     where c.organization_id = d.organization_id and c.id = d.campaign_id;
+    for d in select organization_id, campaign_id, pg_catalog.sum(n)::integer as n
+               from (select organization_id, campaign_id, 1 as n from new_rows
+                     union all
+                     select organization_id, campaign_id, -1 from old_rows) m
+              where campaign_id is not null
+              group by 1, 2
+             having pg_catalog.sum(n) <> 0 loop
+      update public.campaigns set leads_count = leads_count + d.n
+       where organization_id = d.organization_id and id = d.campaign_id;
+    end loop;
   end if;
   return null;
 end
@@ -485,41 +532,6 @@ $function$;
 ALTER FUNCTION auth.count_campaign_leads() OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.count_campaign_leads() FROM PUBLIC;
 COMMENT ON FUNCTION auth.count_campaign_leads() IS 'Statement-level trigger on leads: campaigns.leads_count after an insert, a delete, or leads that changed campaign.';
-
-CREATE OR REPLACE FUNCTION auth.count_organization_users()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'pg_temp'
-AS $function$
-begin
-  if tg_op = 'INSERT' then
-    update public.organizations o set users_count = o.users_count + d.n
-      from (select organization_id, pg_catalog.count(*) as n from new_rows
-             where organization_id is not null and status <> 'removed' group by 1) d
-     where o.id = d.organization_id;
-  elsif tg_op = 'DELETE' then
-    update public.organizations o set users_count = o.users_count - d.n
-      from (select organization_id, pg_catalog.count(*) as n from old_rows
-             where organization_id is not null and status <> 'removed' group by 1) d
-     where o.id = d.organization_id;
-  else
-    update public.organizations o set users_count = o.users_count + d.n
-      from (select organization_id, pg_catalog.sum(n) as n
-              from (select organization_id, 1 as n from new_rows where status <> 'removed'
-                    union all
-                    select organization_id, -1 from old_rows where status <> 'removed') m
-             where organization_id is not null
-             group by 1
-            having pg_catalog.sum(n) <> 0) d
-     where o.id = d.organization_id;
-  end if;
-  return null;
-end
-$function$;
-ALTER FUNCTION auth.count_organization_users() OWNER TO CURRENT_USER;
-REVOKE EXECUTE ON FUNCTION auth.count_organization_users() FROM PUBLIC;
-COMMENT ON FUNCTION auth.count_organization_users() IS 'Statement-level trigger on users: organizations.users_count after an insert, a delete, or users removed or restored.';
 
 CREATE OR REPLACE FUNCTION auth.create_platform_admin(p_email text, p_password_hash text, p_full_name text)
  RETURNS uuid
@@ -644,27 +656,27 @@ CREATE OR REPLACE FUNCTION auth.expire_unverified_accounts(p_limit integer)
 AS $function$
 declare
   s auth.settings := auth.current_settings();
-  v_id uuid;
+  v record;
   v_removed integer := 0;
 begin
   if p_limit is null or p_limit not between 1 and 10000 then
     raise exception 'p_limit must be from 1 to 10000' using errcode = '22023';
   end if;
-  for v_id in
-    select u.id from public.users u
+  for v in
+    select u.id, u.organization_id from public.users u
      where u.email_verified_at is null
        and u.created_at < pg_catalog.now() - s.unverified_account_ttl
        and s.unverified_since < pg_catalog.now() - s.unverified_account_ttl
        and not exists (select 1 from public.users o
                         where o.organization_id = u.organization_id and o.id <> u.id)
-       and not exists (select 1 from public.campaigns c where c.organization_id = u.organization_id)
-       and not exists (select 1 from public.leads l where l.organization_id = u.organization_id)
-       and not exists (select 1 from public.notifications n where n.organization_id = u.organization_id)
      order by u.created_at
-     limit p_limit
-     for update of u skip locked
   loop
-    if auth.remove_unverified_account(v_id, 'expired') is not null then
+    exit when v_removed >= p_limit;
+    continue when v.organization_id is not null
+                  and (exists (select 1 from public.campaigns c where c.organization_id = v.organization_id)
+                       or exists (select 1 from public.leads l where l.organization_id = v.organization_id)
+                       or exists (select 1 from public.notifications n where n.organization_id = v.organization_id));
+    if auth.remove_unverified_account(v.id, 'expired') is not null then
       v_removed := v_removed + 1;
     end if;
   end loop;
@@ -891,58 +903,73 @@ CREATE OR REPLACE FUNCTION auth.outbox_claim(p_limit integer, p_stale interval)
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+declare
+  c record;
+  o public.email_outbox;
+  n public.notifications;
+  v_org_status text;
+  v_org_name text;
+  v_sender public.users;
+  v_withheld text;
 begin
   if p_limit is null or p_limit not between 1 and 1000 then
     raise exception 'p_limit must be from 1 to 1000' using errcode = '22023';
   end if;
-  return query
-  with due as (
-    select e.id, e.organization_id, e.notification_id, e.template
-      from public.email_outbox e
+  for c in
+    select e.organization_id, e.id from public.email_outbox e
      where (e.status = 'pending' and e.next_attempt_at <= pg_catalog.now())
         or (e.status = 'sending' and e.claimed_at < pg_catalog.now() - p_stale)
      order by e.next_attempt_at
      limit p_limit
-     for update skip locked
-  ), judged as (
-    select d.id,
-           case when g.status is distinct from 'active' and d.organization_id <> app.platform_org_id()
-                     and d.template in ('notification', 'invite-user')
-                  then 'withheld: the organization is ' || coalesce(g.status::text, 'gone')
-                when u.status is distinct from 'active' and n.sender_id is not null
-                  then 'withheld: the sender''s account is ' || u.status::text
-           end as withheld
-      from due d
-      left join public.organizations g on g.id = d.organization_id
-      left join public.notifications n on n.id = d.notification_id
-      left join public.users u on u.id = n.sender_id
-  ), cancelled as (
-    update public.email_outbox o
-       set status = 'cancelled', claimed_at = null, last_error = j.withheld, context = o.context - 'token'
-      from judged j
-     where o.id = j.id and j.withheld is not null
-    returning o.id
-  ), claimed as (
-    update public.email_outbox o
-       set status = 'sending', claimed_at = pg_catalog.now(), attempts = o.attempts + 1
-      from judged j
-     where o.id = j.id and j.withheld is null
-    returning o.id, o.to_email, o.template, o.context, o.attempts, o.max_attempts, o.notification_id
-  )
-  select c.id, c.to_email, c.template,
-         c.context || coalesce((
-           select pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                    'type', n.type, 'subject', n.subject, 'body', n.body, 'body_html', n.body_html,
-                    'action_url', n.action_url, 'action_text', n.action_text,
-                    'organization_name', g.name, 'sender_name', u.full_name,
-                    -- An organization's mail answers to its sender.
-                    'reply_to', case when n.organization_id <> app.platform_org_id() then u.email end))
-             from public.notifications n
-             left join public.organizations g on g.id = n.organization_id
-             left join public.users u on u.id = n.sender_id
-            where n.id = c.notification_id), '{}'),
-         c.attempts, c.max_attempts
-    from claimed c;
+  loop
+    select * into o from public.email_outbox e
+     where e.organization_id = c.organization_id and e.id = c.id
+       and ((e.status = 'pending' and e.next_attempt_at <= pg_catalog.now())
+            or (e.status = 'sending' and e.claimed_at < pg_catalog.now() - p_stale))
+       for update skip locked;
+    continue when not found;
+    n := null;
+    v_sender := null;
+    if o.notification_id is not null then
+      select * into n from public.notifications x
+       where x.organization_id = o.organization_id and x.id = o.notification_id;
+      if n.sender_id is not null then
+        select * into v_sender from public.users u where u.id = n.sender_id;
+      end if;
+    end if;
+    select g.status::text, g.name into v_org_status, v_org_name
+      from public.organizations g where g.id = o.organization_id;
+    v_withheld := case
+      when v_org_status is distinct from 'active' and o.organization_id <> app.platform_org_id()
+           and o.template in ('notification', 'invite-user')
+        then 'withheld: the organization is ' || coalesce(v_org_status, 'gone')
+      when n.sender_id is not null and v_sender.status is distinct from 'active'
+        then 'withheld: the sender''s account is ' || coalesce(v_sender.status::text, 'gone')
+    end;
+    if v_withheld is not null then
+      update public.email_outbox e
+         set status = 'cancelled', claimed_at = null, last_error = v_withheld, context = e.context - 'token'
+       where e.organization_id = o.organization_id and e.id = o.id;
+      continue;
+    end if;
+    update public.email_outbox e
+       set status = 'sending', claimed_at = pg_catalog.now(), attempts = e.attempts + 1
+     where e.organization_id = o.organization_id and e.id = o.id
+    returning e.* into o;
+    id := o.id;
+    to_email := o.to_email;
+    template := o.template;
+    attempts := o.attempts;
+    max_attempts := o.max_attempts;
+    context := o.context || case when n.id is null then '{}'::jsonb else pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                 'type', n.type, 'subject', n.subject, 'body', n.body, 'body_html', n.body_html,
+                 'action_url', n.action_url, 'action_text', n.action_text,
+                 'organization_name', case when n.organization_id <> app.platform_org_id() then v_org_name end,
+                 'sender_name', v_sender.full_name,
+                 -- An organization's mail answers to its sender.
+                 'reply_to', case when n.organization_id <> app.platform_org_id() then v_sender.email end)) end;
+    return next;
+  end loop;
 end
 $function$;
 ALTER FUNCTION auth.outbox_claim(integer, interval) OWNER TO CURRENT_USER;
@@ -1049,7 +1076,7 @@ begin
     -- Anything else is a replay: the whole family is revoked. The caller
     -- gets an error *after* this commits.
     update public.sessions
-       set revoked_at = coalesce(revoked_at, pg_catalog.now()),
+       set revoked_at = coalesce(revoked_at, (select pg_catalog.now())),
            revoked_reason = coalesce(revoked_reason, 'refresh token reuse')
      where id = v_session.id;
     return pg_catalog.jsonb_build_object('error', 'reused');
@@ -1145,6 +1172,7 @@ begin
       insert into public.users (organization_id, email, password_hash, full_name, role)
       values (v_org, v_email, p_password_hash, p_full_name, 'owner')
       returning id into v_user;
+      perform auth.count_users(v_org);
     end if;
   exception when unique_violation then
     -- The same address registered concurrently: answered like any existing one.
@@ -1265,18 +1293,19 @@ CREATE OR REPLACE FUNCTION auth.reset_password(p_token text, p_new_hash text)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 declare
+  v_org uuid;
   v_user uuid := auth.redeem_link(p_token, 'reset_password');
 begin
   -- Following the emailed link proves control of the address.
   update public.users
-     set password_hash = p_new_hash, email_verified_at = coalesce(email_verified_at, pg_catalog.now())
+     set password_hash = p_new_hash, email_verified_at = coalesce(email_verified_at, (select pg_catalog.now()))
    where id = v_user;
   update public.sessions
      set revoked_at = pg_catalog.now(), revoked_reason = 'password reset'
    where user_id = v_user and revoked_at is null;
+  select coalesce(organization_id, app.platform_org_id()) into v_org from public.users where id = v_user;
   insert into public.audit_log (organization_id, actor_id, action, target_type, target_id)
-  select coalesce(organization_id, app.platform_org_id()), id, 'user.password_reset', 'user', id
-    from public.users where id = v_user;
+  values (v_org, v_user, 'user.password_reset', 'user', v_user);
 end
 $function$;
 ALTER FUNCTION auth.reset_password(text, text) OWNER TO CURRENT_USER;
@@ -1305,38 +1334,6 @@ $function$;
 ALTER FUNCTION auth.reset_password_email(text) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.reset_password_email(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.reset_password_email(text) TO vectra_anon;
-
-CREATE OR REPLACE FUNCTION auth.revoke_member_sessions(p_user_id uuid, p_reason text)
- RETURNS integer
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'pg_temp'
-AS $function$
-declare
-  v_count integer;
-  v_target_role text;
-begin
-  -- coalesce: an unset role must be refused, not compared to NULL.
-  if coalesce(app.current_user_role(), '') not in ('owner', 'admin') then
-    raise exception 'This action requires one of the roles: owner, admin' using errcode = 'VA403';
-  end if;
-  select role::text into v_target_role from public.users
-   where id = p_user_id and organization_id = app.current_org_id();
-  if not found then
-    raise exception 'User not found' using errcode = 'VA404';
-  end if;
-  if v_target_role = 'owner' and coalesce(app.current_user_role(), '') <> 'owner' then
-    raise exception 'Only an owner can end an owner''s sessions' using errcode = 'VA403';
-  end if;
-  update public.sessions set revoked_at = pg_catalog.now(), revoked_reason = p_reason
-   where user_id = p_user_id and revoked_at is null;
-  get diagnostics v_count = row_count;
-  return v_count;
-end
-$function$;
-ALTER FUNCTION auth.revoke_member_sessions(uuid, text) OWNER TO CURRENT_USER;
-REVOKE EXECUTE ON FUNCTION auth.revoke_member_sessions(uuid, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.revoke_member_sessions(uuid, text) TO vectra_definer;
 
 CREATE OR REPLACE FUNCTION auth.send_verification_email()
  RETURNS void
@@ -1501,7 +1498,7 @@ AS $function$
 declare
   v_user uuid := auth.redeem_link(p_token, 'verify_email');
 begin
-  update public.users set email_verified_at = coalesce(email_verified_at, pg_catalog.now()) where id = v_user;
+  update public.users set email_verified_at = coalesce(email_verified_at, (select pg_catalog.now())) where id = v_user;
   begin
     perform auth.assert_may_sign_in(v_user);
   exception when sqlstate 'VA403' then

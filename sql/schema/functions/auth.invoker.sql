@@ -3,6 +3,25 @@
 -- Regenerate: VECTRA_UPDATE_SCHEMA=1 cargo test --test api schema:: (see sql/schema/README.md).
 -- CURRENT_USER stands for the migration owner (the role of DATABASE_ADMIN_URL).
 
+CREATE OR REPLACE FUNCTION auth.admin_revoke_sessions(p_user_id uuid, p_reason text)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_count integer;
+begin
+  perform auth.authorize_platform_admin();
+  update public.sessions set revoked_at = pg_catalog.now(), revoked_reason = p_reason
+   where user_id = p_user_id and revoked_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$function$;
+ALTER FUNCTION auth.admin_revoke_sessions(uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.admin_revoke_sessions(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.admin_revoke_sessions(uuid, text) TO vectra_definer;
+
 CREATE OR REPLACE FUNCTION auth.assert_may_sign_in(p_user_id uuid)
  RETURNS void
  LANGUAGE plpgsql
@@ -63,6 +82,23 @@ end
 $function$;
 ALTER FUNCTION auth.b64url_decode(text) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.b64url_decode(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION auth.count_users(p_org uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  update public.organizations o
+     set users_count = (select pg_catalog.count(*) from public.users u
+                         where u.organization_id = o.id and u.status <> 'removed')
+   where o.id = p_org or p_org is null;
+end
+$function$;
+ALTER FUNCTION auth.count_users(uuid) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.count_users(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.count_users(uuid) TO vectra_definer;
+COMMENT ON FUNCTION auth.count_users(uuid) IS 'Counts the users of an organization (of every organization when NULL) that are not removed into organizations.users_count, as its caller: called by every function that adds, removes, suspends or restores a member, and by the seeders after their COPY.';
 
 CREATE OR REPLACE FUNCTION auth.derive_token(p_key bytea, p_token text)
  RETURNS text
@@ -185,9 +221,11 @@ AS $function$
 declare
   v_token text := auth.new_token();
   v_session uuid;
+  v_org uuid;
 begin
-  insert into public.sessions (user_id, token_hash, token_key, user_agent, ip, expires_at)
-  values (p_user_id, auth.hash_token(v_token), extensions.gen_random_bytes(32),
+  select organization_id into v_org from public.users where id = p_user_id;
+  insert into public.sessions (user_id, user_organization_id, token_hash, token_key, user_agent, ip, expires_at)
+  values (p_user_id, v_org, auth.hash_token(v_token), extensions.gen_random_bytes(32),
           pg_catalog.left(p_user_agent, 512), p_ip,
           pg_catalog.now() + (auth.current_settings()).refresh_token_ttl)
   returning id into v_session;
@@ -318,6 +356,38 @@ end
 $function$;
 ALTER FUNCTION auth.require_user() OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.require_user() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION auth.revoke_member_sessions(p_user_id uuid, p_reason text)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_current_org uuid := app.current_org_id();
+  v_count integer;
+  v_target_role text;
+begin
+  -- coalesce: an unset role must be refused, not compared to NULL.
+  if coalesce(app.current_user_role(), '') not in ('owner', 'admin') then
+    raise exception 'This action requires one of the roles: owner, admin' using errcode = 'VA403';
+  end if;
+  select role::text into v_target_role from public.users
+   where id = p_user_id and organization_id = v_current_org;
+  if not found then
+    raise exception 'User not found' using errcode = 'VA404';
+  end if;
+  if v_target_role = 'owner' and coalesce(app.current_user_role(), '') <> 'owner' then
+    raise exception 'Only an owner can end an owner''s sessions' using errcode = 'VA403';
+  end if;
+  update public.sessions set revoked_at = pg_catalog.now(), revoked_reason = p_reason
+   where user_id = p_user_id and revoked_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$function$;
+ALTER FUNCTION auth.revoke_member_sessions(uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.revoke_member_sessions(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.revoke_member_sessions(uuid, text) TO vectra_definer;
 
 CREATE OR REPLACE FUNCTION auth.unique_slug(p_name text)
  RETURNS text

@@ -16,7 +16,7 @@ CREATE TABLE public.organizations (
     users_count integer DEFAULT 0 NOT NULL
 );
 ALTER TABLE public.organizations OWNER TO CURRENT_USER;
-COMMENT ON COLUMN public.organizations.users_count IS 'Users of the organization not removed, kept by the statement-level triggers on users (auth.count_organization_users): the console sorts by it.';
+COMMENT ON COLUMN public.organizations.users_count IS 'Users of the organization not removed, counted again by each function that changes them (auth.count_users): the console sorts by it.';
 
 -- Constraints
 
@@ -87,4 +87,4 @@ GRANT SELECT, INSERT, DELETE ON TABLE public.organizations TO vectra_definer;
 GRANT SELECT ON TABLE public.organizations TO vectra_member;
 GRANT SELECT ON TABLE public.organizations TO vectra_platform_admin;
 GRANT SELECT ON TABLE public.organizations TO vectra_tenant_reader;
-GRANT UPDATE (name, plan, status, settings, deleted_at) ON TABLE public.organizations TO vectra_definer;
+GRANT UPDATE (name, plan, status, settings, deleted_at, users_count) ON TABLE public.organizations TO vectra_definer;

@@ -16,11 +16,13 @@ CREATE TABLE public.sessions (
     revoked_at timestamp with time zone,
     revoked_reason text,
     token_key bytea,
-    rotated_at timestamp with time zone
+    rotated_at timestamp with time zone,
+    user_organization_id uuid
 );
 ALTER TABLE public.sessions OWNER TO CURRENT_USER;
 COMMENT ON COLUMN public.sessions.token_key IS 'Random key from which each refresh token''s successor is derived (HMAC-SHA-256); NULL for sessions opened before V10 until their first refresh.';
 COMMENT ON COLUMN public.sessions.rotated_at IS 'When the refresh token last rotated (start of the grace period).';
+COMMENT ON COLUMN public.sessions.user_organization_id IS 'The organization of the session''s user (NULL for the platform admin), set when the session opens: what the definer''s policies on sessions name.';
 
 -- Constraints
 
@@ -42,6 +44,32 @@ CREATE INDEX sessions_user_used_idx ON public.sessions USING btree (user_id, las
 ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.sessions FORCE ROW LEVEL SECURITY;
 
+-- Policies
+
+CREATE POLICY sessions_definer_platform_admin ON public.sessions
+    AS PERMISSIVE
+    FOR ALL
+    TO vectra_definer
+    USING (app.is_platform_admin())
+    WITH CHECK (app.is_platform_admin());
+COMMENT ON POLICY sessions_definer_platform_admin ON public.sessions IS 'The console''s write functions (owned by vectra_definer, behind auth.authorize_platform_admin) revoke any user''s sessions in a platform-admin context only (auth.admin_revoke_sessions); the grant allows reading and revoking, nothing else.';
+
+CREATE POLICY sessions_definer_revoke ON public.sessions
+    AS PERMISSIVE
+    FOR UPDATE
+    TO vectra_definer
+    USING ((user_organization_id = app.current_org_id()))
+    WITH CHECK ((user_organization_id = app.current_org_id()));
+COMMENT ON POLICY sessions_definer_revoke ON public.sessions IS 'The rule functions revoke the sessions of the request''s organization''s users (auth.revoke_member_sessions); its grant is the two revocation columns.';
+
+CREATE POLICY sessions_definer_select ON public.sessions
+    AS PERMISSIVE
+    FOR SELECT
+    TO vectra_definer
+    USING ((user_organization_id = app.current_org_id()));
+COMMENT ON POLICY sessions_definer_select ON public.sessions IS 'The rule functions see the sessions of the request''s organization''s users, to revoke them.';
+
 -- Privileges
 
--- No role but its owner holds a privilege on this table.
+GRANT SELECT (id, user_id, revoked_at, user_organization_id) ON TABLE public.sessions TO vectra_definer;
+GRANT UPDATE (revoked_at, revoked_reason) ON TABLE public.sessions TO vectra_definer;

@@ -45,9 +45,6 @@ CREATE INDEX users_unverified_idx ON public.users USING btree (created_at) WHERE
 
 -- Triggers
 
-CREATE TRIGGER users_count_changed AFTER UPDATE ON public.users REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION auth.count_organization_users();
-CREATE TRIGGER users_count_deleted AFTER DELETE ON public.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION auth.count_organization_users();
-CREATE TRIGGER users_count_inserted AFTER INSERT ON public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION auth.count_organization_users();
 CREATE TRIGGER users_name_not_the_platforms BEFORE INSERT OR UPDATE OF full_name ON public.users FOR EACH ROW EXECUTE FUNCTION app.check_user_name();
 CREATE TRIGGER users_touch BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION app.touch_updated_at();
 
