@@ -4,6 +4,8 @@
 # mail read from its MailDev-compatible /dev/mailbox/email).
 #
 #   scripts/run-newman.sh [path/to/vectra]   (default: target/debug/vectra)
+#   NEWMAN_DEV_ARGS=--citus scripts/run-newman.sh   (`vectra dev --citus`: a Citus cluster)
+#   NEWMAN_URL=http://127.0.0.1:18180 scripts/run-newman.sh   (a `vectra dev` already running)
 #
 # Then checks every response Newman received against the OpenAPI document the
 # service serves (scripts/check-responses.py: status, content type, closed
@@ -24,21 +26,29 @@ if ! command -v newman >/dev/null 2>&1 || [ "$(newman --version)" != "$NEWMAN_VE
     npm install -g --no-audit --no-fund "newman@$NEWMAN_VERSION" >/dev/null
 fi
 
-# shellcheck source=scripts/lib-dev.sh
-. scripts/lib-dev.sh
-DEV_ENV="RATE_LIMIT_PER_MINUTE=1000" start_dev "$BIN" "$PORT"
+if [ -n "${NEWMAN_URL:-}" ]; then
+    BASE=$NEWMAN_URL
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK"' EXIT
+else
+    # shellcheck source=scripts/lib-dev.sh
+    . scripts/lib-dev.sh
+    # shellcheck disable=SC2086 # NEWMAN_DEV_ARGS: extra `vectra dev` arguments (--citus).
+    DEV_ENV="RATE_LIMIT_PER_MINUTE=1000" start_dev "$BIN" "$PORT" ${NEWMAN_DEV_ARGS:-}
+    BASE=http://127.0.0.1:$PORT
+fi
 
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "jsonschema==4.26.0"
 
 status=0
 newman run postman/Vectra_API_Collection.json -e postman/Vectra_API.postman_environment.json \
-    --env-var "base_url=http://127.0.0.1:$PORT" \
-    --env-var "mail_url=http://127.0.0.1:$PORT/dev/mailbox" \
+    --env-var "base_url=$BASE" \
+    --env-var "mail_url=$BASE/dev/mailbox" \
     --reporters cli,json --reporter-json-export "$WORK/newman.json" --color off || status=$?
 if [ -n "${NEWMAN_STATS:-}" ]; then
     python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["run"]["stats"]["assertions"]; print(a["total"], a["failed"])' \
         "$WORK/newman.json" >"$NEWMAN_STATS" 2>/dev/null || echo "0 1" >"$NEWMAN_STATS"
 fi
-curl -sf "http://127.0.0.1:$PORT/api/v1/openapi.json" >"$WORK/openapi.json"
+curl -sf "$BASE/api/v1/openapi.json" >"$WORK/openapi.json"
 python3 scripts/check-responses.py "$WORK/openapi.json" "$WORK/newman.json" || status=1
 exit $status

@@ -46,6 +46,11 @@ enum Command {
         /// read the mailbox (every email and its links). Off by default.
         #[arg(long)]
         listen_anywhere: bool,
+        /// A Citus cluster instead of one PostgreSQL: a coordinator and two
+        /// workers, the schema distributed by organization (needs Citus
+        /// installed for the PostgreSQL found; docs/scale-out.md).
+        #[arg(long)]
+        citus: bool,
     },
     /// Load a realistic, reproducible demo dataset (uses DATABASE_ADMIN_URL):
     /// organizations with their teams, campaigns, leads and meetings.
@@ -96,12 +101,14 @@ async fn main() -> ExitCode {
             demo,
             dir,
             listen_anywhere,
+            citus,
         } => {
             vectra::dev::run(vectra::dev::DevOptions {
                 dir,
                 reset,
                 demo,
                 listen_anywhere,
+                citus,
             })
             .await
         }

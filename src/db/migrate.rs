@@ -331,6 +331,8 @@ pub struct Outcome {
     pub authenticator_password_set: bool,
     /// Attempts that ran out of lock time and were tried again.
     pub lock_retries: u32,
+    /// On a Citus coordinator: what the distribution did.
+    pub citus: Option<super::citus::Outcome>,
 }
 
 /// Applies pending migrations, then (when `DATABASE_URL` names
@@ -376,6 +378,12 @@ async fn apply(
         .await
         .context("applying migrations")?;
     let lock_retries = migrator.lock_retries;
+    let citus = super::citus::distribute(client).await?;
+    if let Some(c) = &citus
+        && !c.converted.is_empty()
+    {
+        tracing::info!(tables = ?c.converted, workers = c.workers, "distributed on the Citus cluster");
+    }
     let applied = report
         .applied_migrations()
         .iter()
@@ -418,5 +426,6 @@ async fn apply(
         applied,
         authenticator_password_set,
         lock_retries,
+        citus,
     })
 }

@@ -3,6 +3,7 @@
 //! transaction, switches role and sets the tenant context first.
 
 pub mod calls;
+pub mod citus;
 mod json_text;
 pub mod migrate;
 mod request;

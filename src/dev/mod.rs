@@ -38,7 +38,26 @@ pub struct DevOptions {
     /// Serve on a non-loopback `BIND_ADDR` too (the mailbox and the dev
     /// pages become reachable from the network).
     pub listen_anywhere: bool,
+    /// A Citus coordinator and [`CITUS_WORKERS`] workers instead of one
+    /// PostgreSQL.
+    pub citus: bool,
 }
+
+/// Workers of `vectra dev --citus`.
+pub const CITUS_WORKERS: usize = 2;
+
+/// What every node of `vectra dev --citus` adds to its configuration:
+/// Citus preloaded, no statistics sent anywhere, logical decoding for the
+/// shard moves of a rebalance.
+const CITUS_CONF: &str = "shared_preload_libraries = 'citus'\n\
+citus.enable_statistics_collection = off\n\
+wal_level = logical\n\
+max_connections = 300\n";
+
+pub const NO_CITUS: &str = "--citus: Citus is not installed for this PostgreSQL (no citus.so in its library directory). \
+Install it (Debian/Ubuntu: Citus's packages, `postgresql-15-citus-13.2`; macOS: `brew install citus`), \
+or build it from source (scripts/install-citus.sh, docs/scale-out.md), or run the cluster in containers: \
+`docker compose --profile citus up --build citus-app`";
 
 /// Kept in `.vectra/dev.json` (mode 0600): what makes the next run find the
 /// same data.
@@ -49,6 +68,9 @@ struct State {
     dba_password: String,
     jwt_secret: String,
     port: u16,
+    /// The workers' ports (`--citus`).
+    #[serde(default)]
+    worker_ports: Vec<u16>,
 }
 
 fn random_hex(bytes: usize) -> anyhow::Result<String> {
@@ -65,6 +87,7 @@ impl State {
             dba_password: random_hex(12)?,
             jwt_secret: random_hex(48)?,
             port: postgres::free_port()?,
+            worker_ports: Vec::new(),
         })
     }
 
@@ -151,11 +174,11 @@ fn say(line: impl AsRef<str>) {
 /// mode 0700, say): then a directory of its own under `/var/lib/vectra-dev`
 /// (root's, mode 0711; not `/var/tmp`, which is cleaned by age and where
 /// anyone could create the name first).
-fn cluster_home(dir: &Path, run_as: Option<&RunAs>) -> anyhow::Result<PathBuf> {
-    let home = dir.join("postgres");
+fn cluster_home(dir: &Path, name: &str, run_as: Option<&RunAs>) -> anyhow::Result<PathBuf> {
+    let home = dir.join(name);
     match run_as {
         Some(u) if !u.can_reach(&home) => {
-            let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+            let digest = Sha256::digest(dir.join(name).as_os_str().as_encoded_bytes());
             let tag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
             let parent = Path::new("/var/lib/vectra-dev");
             fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
@@ -203,9 +226,17 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     }
 
     let bin = Binaries::find()?;
-    let home = cluster_home(&dir, run_as.as_ref())?;
+    if options.citus && !bin.has_citus() {
+        bail!("{NO_CITUS}");
+    }
+    let home = cluster_home(&dir, "postgres", run_as.as_ref())?;
     let state_path = dir.join("dev.json");
     let mut cluster = Cluster::new(bin.clone(), home.clone(), 0, run_as.clone());
+    let mut workers = Vec::new();
+    for n in 1..=CITUS_WORKERS {
+        let home = cluster_home(&dir, &format!("postgres-worker-{n}"), run_as.as_ref())?;
+        workers.push(Cluster::new(bin.clone(), home, 0, run_as.clone()));
+    }
 
     // A server left running by a dev mode that crashed or was killed.
     if cluster.data().exists() {
@@ -221,12 +252,23 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
             ));
         }
     }
+    for worker in &mut workers {
+        if worker.data().exists() && worker.running_pid()?.is_some() {
+            worker.stop()?;
+        } else if worker.data().exists() {
+            worker.remove_stale_pid_file()?;
+        }
+    }
     if options.reset {
         say(format!(
             "--reset: deleting the cluster and the secrets in {}",
             dir.display()
         ));
-        for path in [&home, &dir.join("postgres")] {
+        let worker_homes: Vec<PathBuf> = workers.iter().map(|w| w.home.clone()).collect();
+        for path in [&home, &dir.join("postgres")]
+            .into_iter()
+            .chain(&worker_homes)
+        {
             if path.exists() {
                 fs::remove_dir_all(path).with_context(|| format!("deleting {}", path.display()))?;
             }
@@ -258,6 +300,14 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
         ));
         state.port = port;
     }
+    if options.citus {
+        state.worker_ports.resize(CITUS_WORKERS, 0);
+        for port in &mut state.worker_ports {
+            if *port == 0 || !postgres::port_is_free(*port) {
+                *port = postgres::free_port()?;
+            }
+        }
+    }
     state.save(&state_path)?;
     cluster.port = state.port;
 
@@ -269,6 +319,22 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
             cluster.data().display(),
             bin.dir.display()
         ));
+    }
+    if options.citus {
+        cluster.extra_conf = CITUS_CONF.to_owned();
+        for (worker, port) in workers.iter_mut().zip(&state.worker_ports) {
+            worker.port = *port;
+            worker.extra_conf = CITUS_CONF.to_owned();
+            if worker.ensure_initialized(&state.superuser_password)? {
+                say(format!(
+                    "created a Citus worker in {}",
+                    worker.data().display()
+                ));
+            }
+            worker.start()?;
+        }
+    } else {
+        workers.clear();
     }
     cluster.start()?;
 
@@ -282,6 +348,9 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
         "postgres://vectra_authenticator:{}@127.0.0.1:{}/{DATABASE}",
         state.authenticator_password, state.port
     );
+    if options.citus {
+        prepare_citus(&state).await?;
+    }
     prepare_database(
         &admin_url("postgres"),
         &admin_url(DATABASE),
@@ -345,18 +414,17 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     app.run_until(crate::app::shutdown_signal()).await?;
     say("stopping PostgreSQL");
     cluster.stop()?;
+    for worker in &mut workers {
+        worker.stop()?;
+    }
     say("stopped");
     drop(lock);
     Ok(())
 }
 
-/// The database, migrated, and the DBA login.
-async fn prepare_database(
-    server_url: &str,
-    admin_url: &str,
-    database_url: &str,
-    state: &State,
-) -> anyhow::Result<()> {
+/// The application's database on the server of `server_url`, created when
+/// missing.
+async fn ensure_database(server_url: &str) -> anyhow::Result<()> {
     let server = crate::db::connect(server_url).await?;
     let exists = server
         .query_opt("select 1 from pg_database where datname = $1", &[&DATABASE])
@@ -367,7 +435,101 @@ async fn prepare_database(
             .batch_execute(&format!("create database {DATABASE}"))
             .await?;
     }
-    drop(server);
+    Ok(())
+}
+
+/// The Citus cluster: the database and the extension on every node, the
+/// workers registered with the coordinator, which reaches them as the
+/// superuser with its password (`pg_dist_authinfo`). The migration then
+/// distributes the schema (`db::citus`).
+async fn prepare_citus(state: &State) -> anyhow::Result<()> {
+    let url = |port: u16, db: &str| {
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{port}/{db}",
+            state.superuser_password
+        )
+    };
+    for port in std::iter::once(state.port).chain(state.worker_ports.iter().copied()) {
+        ensure_database(&url(port, "postgres")).await?;
+        let db = crate::db::connect(&url(port, DATABASE)).await?;
+        db.batch_execute("create extension if not exists citus")
+            .await
+            .with_context(|| format!("create extension citus on the node of port {port}"))?;
+    }
+    let coordinator = crate::db::connect(&url(state.port, DATABASE)).await?;
+    coordinator
+        .execute(
+            "insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, 'postgres', 'password=' || $1)
+             on conflict (rolename, nodeid) do update set authinfo = excluded.authinfo",
+            &[&state.superuser_password],
+        )
+        .await
+        .context("pg_dist_authinfo for the superuser")?;
+    coordinator
+        .execute(
+            "select citus_set_coordinator_host('127.0.0.1', $1)",
+            &[&i32::from(state.port)],
+        )
+        .await?;
+    // A worker whose port changed since the last run (it was taken): the
+    // same node, moved.
+    let known: Vec<(i32, i32)> = coordinator
+        .query(
+            "select nodeid, nodeport from pg_dist_node where groupid <> 0 and nodename = '127.0.0.1' order by nodeid",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for ((node, old), new) in known.iter().zip(&state.worker_ports) {
+        if *old != i32::from(*new) {
+            coordinator
+                .execute(
+                    "select citus_update_node($1, '127.0.0.1', $2)",
+                    &[node, &i32::from(*new)],
+                )
+                .await
+                .context("moving a worker to its new port")?;
+        }
+    }
+    for port in &state.worker_ports {
+        let port = i32::from(*port);
+        coordinator
+            .execute(
+                "select citus_add_node('127.0.0.1', $1)
+                  where not exists (select from pg_dist_node where nodename = '127.0.0.1' and nodeport = $1)",
+                &[&port],
+            )
+            .await
+            .with_context(|| format!("adding the worker of port {port}"))?;
+    }
+    // Strict tenant routing (auth.begin_request): a statement of an
+    // organization user's request that would touch more than one shard is
+    // an error here, so a route that stops routing fails in development.
+    coordinator
+        .batch_execute(&format!(
+            "alter database {DATABASE} set vectra.tenant_routing = 'strict'"
+        ))
+        .await
+        .context("vectra.tenant_routing")?;
+    say(format!(
+        "Citus: a coordinator (port {}) and {} workers (ports {:?}); strict tenant routing",
+        state.port,
+        state.worker_ports.len(),
+        state.worker_ports
+    ));
+    Ok(())
+}
+
+/// The database, migrated, and the DBA login.
+async fn prepare_database(
+    server_url: &str,
+    admin_url: &str,
+    database_url: &str,
+    state: &State,
+) -> anyhow::Result<()> {
+    ensure_database(server_url).await?;
     let migrate = MigrateConfig::from_lookup(|name| match name {
         "DATABASE_ADMIN_URL" => Some(admin_url.to_owned()),
         "DATABASE_URL" => Some(database_url.to_owned()),
@@ -408,6 +570,17 @@ async fn prepare_database(
             verifier.replace('\'', "''")
         ))
         .await?;
+    // On Citus, the DBA's queries reach the workers as the DBA.
+    if crate::db::citus::is_cluster(&admin).await? {
+        admin
+            .execute(
+                "insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, $1, 'password=' || $2)
+                 on conflict (rolename, nodeid) do update set authinfo = excluded.authinfo",
+                &[&DBA_ROLE, &state.dba_password],
+            )
+            .await
+            .context("pg_dist_authinfo for the DBA login")?;
+    }
     Ok(())
 }
 

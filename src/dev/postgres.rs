@@ -33,6 +33,22 @@ impl Binaries {
         self.dir.join(name)
     }
 
+    /// Whether Citus is installed for these binaries: `citus.so` in their
+    /// library directory (`pg_config --pkglibdir` next to them, or
+    /// `../lib`).
+    pub fn has_citus(&self) -> bool {
+        let pkglibdir = Command::new(self.tool("pg_config"))
+            .arg("--pkglibdir")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_owned()));
+        pkglibdir
+            .into_iter()
+            .chain(self.dir.parent().map(|p| p.join("lib")))
+            .any(|dir| dir.join("citus.so").is_file() || dir.join("citus.dylib").is_file())
+    }
+
     /// `dir` when it holds the three programs, with their version.
     fn probe(dir: &Path) -> Option<Self> {
         let has = |n: &str| dir.join(n).is_file();
@@ -158,6 +174,9 @@ pub struct Cluster {
     pub home: PathBuf,
     pub port: u16,
     pub run_as: Option<RunAs>,
+    /// Settings added to this run's configuration (`vectra dev --citus`:
+    /// the extension preloaded).
+    pub extra_conf: String,
     running: bool,
 }
 
@@ -217,6 +236,7 @@ impl Cluster {
             home,
             port,
             run_as,
+            extra_conf: String::new(),
             running: false,
         }
     }
@@ -375,8 +395,8 @@ impl Cluster {
         write_plain(
             &conf,
             &format!(
-                "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{socket_dirs}'\n",
-                self.port
+                "port = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{socket_dirs}'\n{}",
+                self.port, self.extra_conf
             ),
         )?;
         self.chown(&conf)?;

@@ -44,7 +44,7 @@ fn ci_runs_the_readme_test_command() {
     );
     assert!(ci.contains("cargo_status=${PIPESTATUS[0]}"));
     assert!(ci.contains(
-        "[ \"$cargo_status\" -eq 0 ] && [ \"$newman_status\" -eq 0 ] && [ \"$topology_status\" -eq 0 ] && [ \"$schemathesis_status\" -eq 0 ] && [ \"$walk_status\" -eq 0 ] && [ \"$bench_status\" -eq 0 ]"
+        "[ \"$cargo_status\" -eq 0 ] && [ \"$newman_status\" -eq 0 ] && [ \"$topology_status\" -eq 0 ] && [ \"$schemathesis_status\" -eq 0 ] && [ \"$walk_status\" -eq 0 ] && [ \"$citus_status\" -eq 0 ] && [ \"$bench_status\" -eq 0 ]"
     ));
 }
 
