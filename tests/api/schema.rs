@@ -75,7 +75,10 @@ select format('%s %s', k, n) collate "C" as what from (
   select 'column statistics or options', a.attrelid::pg_catalog.regclass::text || '.' || a.attname
     from pg_catalog.pg_attribute a join pg_catalog.pg_class c on c.oid = a.attrelid
    where c.relnamespace in (select oid from ours) and c.relkind in ('r', 'p') and a.attnum > 0
-     and (a.attstattarget <> -1 or a.attoptions is not null)
+     -- (pg_attver=…: an option some PostgreSQL builds set on every column
+     -- themselves, Debian's 15.20 among them; not the migrations'.)
+     and (a.attstattarget <> -1
+          or exists (select 1 from pg_catalog.unnest(a.attoptions) o (opt) where o.opt !~ '^pg_attver='))
   union all
   select 'replica identity', c.oid::pg_catalog.regclass::text
     from pg_catalog.pg_class c
