@@ -161,5 +161,31 @@ async fn authenticate_roles_to_workers(client: &Client) -> anyhow::Result<usize>
             }
         }
     }
+    // The workers reach each other too (a shard move, a query started on a
+    // worker): every node gets the coordinator's pg_dist_authinfo, which
+    // only superusers read.
+    if workers > 0 {
+        let rows = client
+            .query(
+                "select nodename, nodeport, success, result from pg_catalog.run_command_on_workers(
+                   (select 'insert into pg_catalog.pg_dist_authinfo (nodeid, rolename, authinfo) values '
+                           || string_agg(format('(%s, %L, %L)', nodeid, rolename, authinfo), ', ')
+                           || ' on conflict (rolename, nodeid) do update set authinfo = excluded.authinfo'
+                      from pg_catalog.pg_dist_authinfo))",
+                &[],
+            )
+            .await
+            .context("copying pg_dist_authinfo to the workers")?;
+        for row in rows {
+            if !row.get::<_, bool>(2) {
+                anyhow::bail!(
+                    "copying pg_dist_authinfo to worker {}:{}: {}",
+                    row.get::<_, String>(0),
+                    row.get::<_, i32>(1),
+                    row.get::<_, String>(3)
+                );
+            }
+        }
+    }
     Ok(workers as usize)
 }

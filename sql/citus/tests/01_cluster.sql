@@ -34,7 +34,7 @@ insert into leads (organization_id, email) values
 commit;
 
 begin;
-select plan(17);
+select plan(18);
 -- A single-shard query is pushed down whole, pgTAP's calls with it: the
 -- counts are taken apart, by this function, and compared here.
 create function pg_temp.n(p_sql text) returns bigint language plpgsql as $$
@@ -119,6 +119,8 @@ select throws_ok($$select count(*) from leads$$, null, 'multi-task query about t
                  'one that would read every shard is refused in strict mode (RLS alone would keep it to the rows of the caller, at the cost of every shard)');
 select is((select jsonb_array_length(app.page('leads', 'created_at', true, '{}', 1, 20, null) -> 'items')), 3,
           'a page of the leads list, in strict mode: its statements route to the organization''s shard');
+select isnt((select app.page('leads', 'created_at', true, '{}', 1, 2, null) ->> 'next_cursor'), null,
+            'and a page with a next one, whose cursor reads the operator''s settings (a reference table) as their owner');
 
 select * from finish();
 rollback;
