@@ -87,6 +87,13 @@ pub async fn distribute(client: &mut Client) -> anyhow::Result<Option<Outcome>> 
         .await
         .context("setting citus.propagate_set_commands")?;
     let workers = authenticate_roles_to_workers(client).await?;
+    // A node added since the tables were made reference tables gets its
+    // copies now, not lazily inside the first request that needs them
+    // (which Citus then refuses to mix with the coordinator's local reads).
+    client
+        .batch_execute("select pg_catalog.replicate_reference_tables()")
+        .await
+        .context("copying the reference tables to every node")?;
     Ok(Some(Outcome { converted, workers }))
 }
 
