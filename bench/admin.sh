@@ -53,7 +53,7 @@ rollback;
 SQL
 }
 org=$(psql "$admin_url" -qAtc "select id from organizations order by created_at limit 1")
-# The overview is a snapshot (V24): what the worker's refresh costs, once.
+# The overview is a snapshot (V25): what the worker's refresh costs, once.
 psql "$admin_url" -qAt -c '\timing on' -c "select auth.refresh_overview('0 seconds')" \
     | sed -n 's/^Time: \(.*\)$/auth.refresh_overview (the worker, every minute)                               \1/p'
 for call in \

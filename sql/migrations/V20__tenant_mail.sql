@@ -16,14 +16,13 @@
 -- 3. Tenant mail cannot pass for the platform's own: the platform's name
 --    (`auth.settings.platform_name`, PLATFORM_NAME) and "[Alert]" are
 --    refused in the subjects of organizations' notifications (the platform
---    admin's system_alerts carry "[Alert]"), in organization names and in
---    users' full names (which invitations and greetings show), and invisible
---    formatting characters in organizations' subjects. The platform's name is
---    compared by app.name_key (compatibility forms, accents and common
---    Cyrillic and Greek look-alikes folded, letters and digits only), so
---    "V E C T R A", "ｖｅｃｔｒａ", "Véctra" and "Vеctra" count. The worker
---    sends organization mail as "<organization> via <platform>" with Reply-To
---    the sender (auth.outbox_claim gives it the sender's address).
+--    admin's system_alerts carry "[Alert]"), and the platform's name in
+--    organization names. Compared after NFKC normalization, case folding and
+--    without anything but letters and digits, so "V E C T R A", "ｖｅｃｔｒａ"
+--    and "vectra-team" count. (Look-alike letters of other scripts, such as a
+--    Cyrillic "е", are not folded: a documented limit.) The worker sends
+--    organization mail as "<organization> via <platform>" with Reply-To the
+--    sender (auth.outbox_claim gives it the sender's address).
 -- 4. A quota a fresh organization cannot multiply by signing up again: all
 --    organizations younger than a day share one daily allowance of
 --    notification emails (`new_organizations_notification_emails_per_day`,
@@ -31,7 +30,7 @@
 --    top of each organization's own.
 -- 5. Suppression by mailbox: an unsubscribed address also suppresses its
 --    plus-addressed forms and the other way round ("ann+news@x.test" and
---    "ann@x.test" are one mailbox, app.mailbox_key; for Gmail, dots too).
+--    "ann@x.test" are one mailbox, app.mailbox_key).
 
 alter table auth.settings
   add column platform_name text not null default 'Vectra'
@@ -45,38 +44,15 @@ comment on column auth.settings.platform_name is
 comment on column auth.settings.new_organizations_notification_emails_per_day is
   'Notification emails that all organizations younger than a day may queue together per rolling 24 hours (NEW_ORGANIZATIONS_NOTIFICATION_EMAILS_PER_DAY).';
 
--- What two names have in common when one imitates the other: compatibility
--- decomposition (fullwidth and styled letters become plain ones, accents
--- become separate marks), without the combining marks, Cyrillic and Greek
--- letters that look like Latin ones mapped to them, lower case, letters and
--- digits only. (The database's collation is C: lower() and [:alnum:] know
--- ASCII only, hence the explicit steps.)
+-- What two names have in common when one imitates the other.
 create function app.name_key(p text) returns text
 language sql immutable parallel safe
 as $$
-  select pg_catalog.regexp_replace(
-           pg_catalog.lower(pg_catalog.translate(
-             pg_catalog.regexp_replace(pg_catalog.normalize(p, 'NFKD'),
-               '[\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F]', '', 'g'),
-             'АВЕЅІЈКМНОРСТХУаеѕіјорсухԁԛԝкмнтвΑΒΕΖΗΙΚΜΝΟΡΤΥΧαεοριτνκυχ',
-             'ABESIJKMHOPCTXYaesijopcyxdqwkmhtbABEZHIKMNOPTYXaeopitvkux')),
-           '[^a-z0-9]', '', 'g')
+  select pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.normalize(p, 'NFKC'), '[^[:alnum:]]', '', 'g'))
 $$;
 
 comment on function app.name_key(text) is
-  'A name as compared for imitation: NFKD without combining marks, common Cyrillic and Greek look-alikes as Latin letters, lower case, ASCII letters and digits only.';
-
--- Whether a text holds the platform's alert marker "[Alert]", however
--- spaced, cased or written in fullwidth forms.
-create function app.holds_alert_marker(p text) returns boolean
-language sql immutable parallel safe
-as $$
-  select pg_catalog.strpos(pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.normalize(p, 'NFKC'),
-           '[\s\u00AD\u200B-\u200F\u2060-\u2064\uFEFF]', '', 'g')), '[alert]') > 0
-$$;
-
-comment on function app.holds_alert_marker(text) is
-  'Whether a text holds "[Alert]" (NFKC, case-folded, without spaces or invisible characters), the mark of the platform''s system alerts.';
+  'A name as compared for imitation: NFKC-normalized, lower-cased, letters and digits only.';
 
 -- Whether a text holds the platform's name (as app.name_key compares).
 create function app.holds_platform_name(p text) returns boolean
@@ -92,49 +68,21 @@ comment on function app.holds_platform_name(text) is
   'Whether a text holds the platform''s name (auth.settings.platform_name), compared by app.name_key.';
 
 -- The mailbox an address delivers to, for suppression: lower-cased, without
--- a "+tag" in its local part; for Gmail (gmail.com, googlemail.com), which
--- ignores dots in the local part, without them and as gmail.com.
+-- a "+tag" in its local part.
 create function app.mailbox_key(p text) returns text
 language sql immutable parallel safe
 as $$
-  select case
-    when pg_catalog.split_part(pg_catalog.lower(p), '@', 2) in ('gmail.com', 'googlemail.com')
-      then pg_catalog.replace(pg_catalog.split_part(pg_catalog.split_part(pg_catalog.lower(p), '@', 1), '+', 1), '.', '')
-           || '@gmail.com'
-    else pg_catalog.regexp_replace(pg_catalog.lower(p), '^([^@+]*)\+[^@]*@', '\1@')
-  end
+  select pg_catalog.regexp_replace(pg_catalog.lower(p), '^([^@+]*)\+[^@]*@', '\1@')
 $$;
 
 comment on function app.mailbox_key(text) is
-  'The mailbox of an address for suppression and invitation limits: lower-case, "+tag" removed from the local part (ann+x@y.test -> ann@y.test); Gmail''s dots and googlemail.com folded (a.nn@googlemail.com -> ann@gmail.com).';
+  'The mailbox of an address for suppression: lower-case, "+tag" removed from the local part (ann+x@y.test -> ann@y.test).';
 
 create index lead_suppressions_mailbox_idx on public.lead_suppressions (organization_id, app.mailbox_key(email));
 
--- Names: the platform's name and its alert marker are the platform's. A
--- trigger on organizations (its name) and users (their full name), so that
--- every path (register, a rename, an invitation accepted, the console,
--- direct SQL) meets it. Only a live platform-admin session may name an
--- organization so (its own test organizations), and only the platform admin's
--- own account may carry such a full name; a platform-admin *setting* alone is
--- not enough.
-create function app.name_is_reserved(p_name text) returns text
-language plpgsql stable
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  if app.holds_platform_name(p_name) then
-    return pg_catalog.format('%s is the platform''s name; choose another', (auth.current_settings()).platform_name);
-  end if;
-  if app.holds_alert_marker(p_name) then
-    return '"[Alert]" marks the platform''s own alerts; choose another';
-  end if;
-  return null;
-end
-$$;
-
-comment on function app.name_is_reserved(text) is
-  'Why a name may not be used (it holds the platform''s name or "[Alert]"), or NULL.';
-
+-- Organization names: the platform's name is the platform's. A trigger, so
+-- that every path (register, the owner's rename, the console, direct SQL)
+-- meets it; only the platform admin may use it (its own test organizations).
 create function app.check_organization_name() returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -144,56 +92,23 @@ declare
   v_field text := case tg_op when 'INSERT' then 'organization_name' else 'name' end;
   v_message text;
 begin
-  if tg_op = 'UPDATE' and new.name is not distinct from old.name then
-    return new;
-  end if;
-  v_message := app.name_is_reserved(new.name);
-  if v_message is not null then
-    begin
-      -- A live platform-admin session, checked, not a setting claimed.
-      perform auth.authorize_platform_admin();
-      return new;
-    exception when sqlstate 'VA401' or sqlstate 'VA403' then
-      raise exception '%: %', v_field, v_message
-        using errcode = 'VA422', detail = pg_catalog.jsonb_build_object(v_field, v_message)::text;
-    end;
+  if (tg_op = 'INSERT' or new.name is distinct from old.name)
+     and app.holds_platform_name(new.name)
+     and app.current_user_role() is distinct from 'platform_admin' then
+    v_message := pg_catalog.format('%s is the platform''s name; choose another', (auth.current_settings()).platform_name);
+    raise exception '%: %', v_field, v_message
+      using errcode = 'VA422', detail = pg_catalog.jsonb_build_object(v_field, v_message)::text;
   end if;
   return new;
 end
 $$;
 
 comment on function app.check_organization_name() is
-  'Trigger: a new or renamed organization may not hold the platform''s name or "[Alert]" (VA422 naming organization_name on register, name on a rename), unless a live platform-admin session names it.';
+  'Trigger: a new or renamed organization may not hold the platform''s name (VA422 naming organization_name on register, name on a rename), unless the platform admin names it.';
 
 create trigger organizations_name_not_the_platforms
   before insert or update of name on public.organizations
   for each row execute function app.check_organization_name();
-
-create function app.check_user_name() returns trigger
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-  v_message text;
-begin
-  if new.role = 'platform_admin' or (tg_op = 'UPDATE' and new.full_name is not distinct from old.full_name) then
-    return new;
-  end if;
-  v_message := app.name_is_reserved(new.full_name);
-  if v_message is not null then
-    raise exception 'full_name: %', v_message
-      using errcode = 'VA422', detail = pg_catalog.jsonb_build_object('full_name', v_message)::text;
-  end if;
-  return new;
-end
-$$;
-
-comment on function app.check_user_name() is
-  'Trigger: a user''s full name (shown in invitations and greetings) may not hold the platform''s name or "[Alert]" (VA422 full_name), but the platform admin''s own.';
-
-create trigger users_name_not_the_platforms
-  before insert or update of full_name on public.users
-  for each row execute function app.check_user_name();
 
 -- The worker's claim: due rows, minus those it must withhold.
 create or replace function auth.outbox_claim(p_limit integer, p_stale interval)
@@ -399,6 +314,7 @@ declare
   v_unknown text[];
   v_send text[];
   v_suppressed integer := 0;
+  v_subject text;
 begin
   perform auth.authorize('owner', 'admin');
   v_type := p ->> 'type';
@@ -411,11 +327,8 @@ begin
       using errcode = 'VA422', detail = '{"type": "must be one of org_to_prospects, org_owner_to_members"}';
   end if;
   v_list := app.check_notification(p, false);
-  if app.display_name_error(p ->> 'subject') = 'must not contain control or invisible formatting characters' then
-    raise exception 'subject: must not contain control or invisible formatting characters'
-      using errcode = 'VA422', detail = '{"subject": "must not contain control or invisible formatting characters"}';
-  end if;
-  if app.holds_alert_marker(p ->> 'subject') or app.holds_platform_name(p ->> 'subject') then
+  v_subject := pg_catalog.lower(pg_catalog.regexp_replace(pg_catalog.normalize(p ->> 'subject', 'NFKC'), '\s', '', 'g'));
+  if pg_catalog.strpos(v_subject, '[alert]') > 0 or app.holds_platform_name(p ->> 'subject') then
     raise exception 'subject: must not hold "[Alert]" or the platform''s name (%): they mark the platform''s own mail', (auth.current_settings()).platform_name
       using errcode = 'VA422',
             detail = pg_catalog.jsonb_build_object('subject', pg_catalog.format(
@@ -472,12 +385,9 @@ $$;
 comment on function app.send_notification(jsonb, text) is
   'POST /user/notifications/send (owner, admin): org_to_prospects to listed leads of the organization or "all" its leads that are not lost (suppressed mailboxes skipped and counted), org_owner_to_members to listed or all active members; no "[Alert]" or platform name in the subject; idempotent by Idempotency-Key; queues one outbox row per recipient.';
 
-revoke all on function app.name_key(text), app.holds_alert_marker(text), app.holds_platform_name(text),
-  app.name_is_reserved(text), app.mailbox_key(text), app.check_organization_name(), app.check_user_name(),
-  app.some_of(text[]) from public;
--- Organizations and users are written by vectra_definer's functions and the
--- migration owner's (register, accept an invitation): the triggers' checks
--- run as them.
-grant execute on function app.name_key(text), app.holds_alert_marker(text), app.holds_platform_name(text),
-  app.name_is_reserved(text), app.mailbox_key(text), app.some_of(text[])
+revoke all on function app.name_key(text), app.holds_platform_name(text), app.mailbox_key(text),
+  app.check_organization_name(), app.some_of(text[]) from public;
+-- Organizations are written by vectra_definer's functions and the migration
+-- owner's (register): the trigger's checks run as them.
+grant execute on function app.name_key(text), app.holds_platform_name(text), app.mailbox_key(text), app.some_of(text[])
   to vectra_definer;

@@ -1,4 +1,4 @@
--- Advisory locks are the service's, not its callers'; large objects nobody's.
+-- Advisory locks are the service's, not its callers'.
 --
 -- The service serializes a few counts with transaction-level advisory locks
 -- (an organization's notification quota, invitation limits, idempotency keys,
@@ -10,11 +10,6 @@
 -- owner (superuser, or it owns the functions) and vectra_definer. No request
 -- role, no DBA role and not the authenticator can take one. Releasing
 -- (pg_advisory_unlock*) stays public: it only ever releases one's own.
---
--- Large objects are storage outside every table, policy and quota: any login
--- could fill the disk with lo_from_bytea (the read-only DBA role wrote 48 MB
--- in 5 s). The service uses none: creating one is revoked from PUBLIC too
--- (lo_create, lo_creat, lo_from_bytea; lo_import is a superuser's already).
 --
 -- The functions belong to pg_catalog, owned by the bootstrap superuser: only
 -- a superuser can change who may call them. A migration owner that is not a
@@ -30,8 +25,7 @@ declare
     pg_catalog.pg_advisory_xact_lock(bigint), pg_catalog.pg_advisory_xact_lock(integer, integer),
     pg_catalog.pg_advisory_xact_lock_shared(bigint), pg_catalog.pg_advisory_xact_lock_shared(integer, integer),
     pg_catalog.pg_try_advisory_xact_lock(bigint), pg_catalog.pg_try_advisory_xact_lock(integer, integer),
-    pg_catalog.pg_try_advisory_xact_lock_shared(bigint), pg_catalog.pg_try_advisory_xact_lock_shared(integer, integer),
-    pg_catalog.lo_create(oid), pg_catalog.lo_creat(integer), pg_catalog.lo_from_bytea(oid, bytea)';
+    pg_catalog.pg_try_advisory_xact_lock_shared(bigint), pg_catalog.pg_try_advisory_xact_lock_shared(integer, integer)';
   v_statements text := pg_catalog.format(
     'revoke execute on function %s from public; grant execute on function pg_catalog.pg_advisory_xact_lock(bigint) to vectra_definer;',
     v_functions);
@@ -39,7 +33,7 @@ begin
   if (select rolsuper from pg_catalog.pg_roles where rolname = current_user) then
     execute v_statements;
   else
-    raise warning 'advisory locks and large objects stay open to PUBLIC: only a superuser can revoke them. Run as a superuser, in this database: %', v_statements;
+    raise warning 'advisory locks stay callable by PUBLIC: only a superuser can revoke them. Run as a superuser, in this database: %', v_statements;
   end if;
 end
 $$;

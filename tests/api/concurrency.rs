@@ -908,7 +908,7 @@ async fn upgrading_from_the_previous_migration_keeps_the_data_working() {
     assert!(outcome.applied[0].starts_with(&format!("V{latest}__")));
     assert_eq!(schema_version(&db).await, Some(latest));
     // The platform rows of notifications, email_outbox and audit_log live
-    // under the reserved organization (V26 moved them from a NULL one), and
+    // under the reserved organization (V27 moved them from a NULL one), and
     // nothing else changes: every table is as it was (read back with the
     // reserved id as NULL when the upgrade is the one that moved them).
     let platform_rows: i64 = admin
@@ -926,9 +926,9 @@ async fn upgrading_from_the_previous_migration_keeps_the_data_working() {
         "the seed's platform notification, email and audit entry"
     );
     let mut as_before = columns.clone();
-    // Only an upgrade across V26 (citus_ready) moves them; a later one
+    // Only an upgrade across V27 (citus_ready) moves them; a later one
     // compares the tables as they are.
-    let moves_platform_rows = previous < 26;
+    let moves_platform_rows = previous < 27;
     for table in ["notifications", "email_outbox", "audit_log"]
         .into_iter()
         .filter(|_| moves_platform_rows)

@@ -109,7 +109,7 @@ async fn migration_behind_a_writer(
     lock_timeout: Duration,
 ) -> (TestDb, tokio_postgres::Client, Migration) {
     let db = TestDb::empty().await;
-    migrated_before(&db, 24).await;
+    migrated_before(&db, 25).await;
     let mut config = crate::harness::migrate_config(&db.admin_url(), None);
     config.lock_timeout = lock_timeout;
     let tx = db.admin().await;
@@ -157,7 +157,7 @@ async fn a_migration_behind_a_long_transaction_lets_traffic_through_and_tries_ag
     assert!(outcome.lock_retries >= 1, "{outcome:?}");
     assert_eq!(
         outcome.applied.first().map(String::as_str),
-        Some("V24__lists_in_o_page")
+        Some("V25__lists_in_o_page")
     );
     let admin = db.admin().await;
     let invalid: i64 = admin
@@ -180,9 +180,9 @@ async fn without_a_lock_timeout_the_same_migration_holds_writers_up() {
 
 #[tokio::test]
 async fn an_index_build_interrupted_is_dropped_and_built_again() {
-    // V25 builds the lists' indexes outside a transaction. The database as
+    // V26 builds the lists' indexes outside a transaction. The database as
     // it was right after it; the later migrations come with the run again.
-    const INDEXES: i64 = 25;
+    const INDEXES: i64 = 26;
     let db = TestDb::empty().await;
     let config = crate::harness::migrate_config(&db.admin_url(), None);
     let admin = migrated_before(&db, INDEXES + 1).await;
@@ -205,7 +205,7 @@ async fn an_index_build_interrupted_is_dropped_and_built_again() {
         .await
         .expect("interrupt");
     let outcome = vectra::db::migrate::run(&config).await.expect("run again");
-    assert_eq!(outcome.applied[0], "V25__list_indexes");
+    assert_eq!(outcome.applied[0], "V26__list_indexes");
     assert_eq!(
         outcome.applied.len() as i64,
         vectra::db::migrate::latest_version() - INDEXES + 1,

@@ -21,8 +21,8 @@ CREATE TABLE auth.settings (
     new_organizations_notification_emails_per_day integer DEFAULT 1000 NOT NULL,
     invites_per_recipient_per_hour_all_organizations integer DEFAULT 20 NOT NULL,
     unverified_account_ttl interval DEFAULT '7 days'::interval NOT NULL,
-    unverified_since timestamp with time zone DEFAULT now() NOT NULL,
     rate_limit_key bytea DEFAULT extensions.gen_random_bytes(32) NOT NULL,
+    unverified_since timestamp with time zone DEFAULT now() NOT NULL,
     cursor_key bytea DEFAULT extensions.gen_random_bytes(32) NOT NULL
 );
 ALTER TABLE auth.settings OWNER TO CURRENT_USER;
@@ -34,8 +34,8 @@ COMMENT ON COLUMN auth.settings.platform_name IS 'The platform''s name (PLATFORM
 COMMENT ON COLUMN auth.settings.new_organizations_notification_emails_per_day IS 'Notification emails that all organizations younger than a day may queue together per rolling 24 hours (NEW_ORGANIZATIONS_NOTIFICATION_EMAILS_PER_DAY).';
 COMMENT ON COLUMN auth.settings.invites_per_recipient_per_hour_all_organizations IS 'Invitation emails one address may receive per rolling hour from all organizations together (INVITES_PER_RECIPIENT_PER_HOUR_ALL_ORGANIZATIONS).';
 COMMENT ON COLUMN auth.settings.unverified_account_ttl IS 'How long an account whose email was never verified lasts (UNVERIFIED_ACCOUNT_TTL); then auth.expire_unverified_accounts removes it.';
-COMMENT ON COLUMN auth.settings.unverified_since IS 'When this database began to expire unverified accounts (the migration that brought the rule): an account registered before counts its UNVERIFIED_ACCOUNT_TTL from here.';
 COMMENT ON COLUMN auth.settings.rate_limit_key IS 'HMAC key of the abuse limits'' keys (auth.rate_limits, auth.login_failures): made by the migration, read only by the owner''s functions.';
+COMMENT ON COLUMN auth.settings.unverified_since IS 'When this database began to expire unverified accounts (the migration that brought the rule): an account registered before counts its UNVERIFIED_ACCOUNT_TTL from here.';
 COMMENT ON COLUMN auth.settings.cursor_key IS 'HMAC key of the lists'' cursors (app.make_cursor, app.open_cursor): made by the migration, read only by the owner''s functions.';
 
 -- Constraints

@@ -93,3 +93,7 @@ drop index concurrently if exists public.organizations_status_created_idx;
 -- A user's live sessions, most recently used first.
 create index concurrently if not exists sessions_user_used_idx
   on public.sessions (user_id, last_used_at, id) where revoked_at is null;
+
+-- Invitations to one mailbox, from every organization (auth.check_invitation_limits).
+create index concurrently if not exists email_outbox_invited_mailbox_idx
+  on public.email_outbox (app.mailbox_key(to_email), created_at) where template = 'invite-user';
