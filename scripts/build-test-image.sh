@@ -75,6 +75,19 @@ fi
 ENTRYPOINT_SRC="$ROOT/docker/test-postgres/entrypoint.sh"
 [ -f "$ENTRYPOINT_SRC" ] || die "missing $ENTRYPOINT_SRC"
 
+# Room first: the root filesystem (with apt's downloads) and its tarball live
+# under TMPDIR at the same time, about 700 MiB at the peak; the imported image
+# takes about 360 MiB more under Docker's root. Out of room, mmdebstrap fails
+# half-way, so say so before starting.
+need_room() {  # DIR MIB WHAT
+    local avail
+    avail=$(df -Pm "$1" 2>/dev/null | awk 'NR == 2 { print $4 }')
+    [ -z "$avail" ] || [ "$avail" -ge "$2" ] \
+        || die "only ${avail} MiB free in $1 (about $2 MiB needed for $3): free some disk space (cargo clean, docker system prune) or set TMPDIR to a roomier place"
+}
+need_room "${TMPDIR:-/tmp}" 1200 "the Debian root filesystem and its tarball"
+need_room "$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)" 600 "the imported image"
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vectra-test-image.XXXXXX")
 chmod 0755 "$WORK"   # apt's _apt sandbox user must be able to enter it
 cleanup() {
@@ -92,7 +105,17 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# mmdebstrap runs in a session of its own (below): an interruption is passed on
+# to it, and the cleanup waits for it to end before removing its directory.
+MMDEBSTRAP_PID=
+interrupted() {
+    if [ -n "$MMDEBSTRAP_PID" ]; then
+        kill -TERM -- "-$MMDEBSTRAP_PID" 2>/dev/null || true
+        wait "$MMDEBSTRAP_PID" 2>/dev/null || true
+    fi
+    exit 130
+}
+trap interrupted INT TERM
 
 # Hooks run by mmdebstrap with the chroot directory as "$1".
 #
@@ -136,7 +159,13 @@ log "bootstrapping Debian $SUITE with postgresql-$PG_MAJOR + pgtap (mmdebstrap)"
 # then finished (and cleaned its chroot) before docker import starts, and a
 # failure of either step is reported cleanly.
 # Docs, man pages and translations are not needed in a test image.
-TMPDIR="$WORK" mmdebstrap \
+#
+# setsid: when mmdebstrap fails while writing the tarball (a full disk, say) it
+# sends SIGHUP to its whole process group to stop its helpers. Without a
+# session of its own that group is its caller's: the test binary, and the
+# whole of .ci/run, which then died silently (exit 129) instead of reporting
+# the failure.
+TMPDIR="$WORK" setsid --wait mmdebstrap \
     --mode=root \
     --variant=apt \
     --format=tar \
@@ -156,7 +185,13 @@ TMPDIR="$WORK" mmdebstrap \
     "deb $MIRROR $SUITE main" \
     "deb $MIRROR $SUITE-updates main" \
     "deb $SECURITY_MIRROR $SUITE-security main" \
-    </dev/null >&2
+    </dev/null >&2 &
+MMDEBSTRAP_PID=$!
+mm_status=0
+wait "$MMDEBSTRAP_PID" || mm_status=$?
+MMDEBSTRAP_PID=
+[ "$mm_status" -eq 0 ] || die "mmdebstrap failed (exit $mm_status); its messages are above"
+[ -s "$WORK/rootfs.tar" ] || die "mmdebstrap left no tarball"
 
 old_id=$(docker image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 log "docker import -> $IMAGE ($(( $(stat -c %s "$WORK/rootfs.tar") / 1024 / 1024 )) MiB tarball)"
