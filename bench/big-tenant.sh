@@ -30,30 +30,13 @@ for tool in wrk curl python3 psql; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (Debian: wrk, curl, python3, postgresql-client-15)" >&2; exit 1; }
 done
 [ -x "$BIN" ] || { echo "bench: $BIN not built" >&2; exit 1; }
-if curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1; then
-    echo "bench: port $PORT is already serving (another run?); set BENCH_PORT" >&2; exit 1
-fi
-
-W=$(mktemp -d)
-chmod 755 "$W"   # as root, the cluster's own user must reach .vectra/postgres
-DEV_PID=
-stop_dev() {
-    if [ -n "$DEV_PID" ] && kill -0 "$DEV_PID" 2>/dev/null; then kill -TERM "$DEV_PID"; wait "$DEV_PID" || true; fi
-    DEV_PID=
-}
-trap 'stop_dev; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"' EXIT
+# shellcheck source=scripts/lib-dev.sh
+. scripts/lib-dev.sh
+DEV_KEEP=${BENCH_KEEP:-}
 API=http://127.0.0.1:$PORT/api/v1
-
-env BIND_ADDR=127.0.0.1:$PORT DATABASE_POOL_SIZE=4 RATE_LIMIT_PER_MINUTE=1000000000 RUST_LOG=warn \
-    "$BIN" dev --dir "$W/.vectra" --reset >>"$W/dev.log" 2>&1 &
-DEV_PID=$!
-for _ in $(seq 600); do
-    curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break
-    kill -0 "$DEV_PID" 2>/dev/null || { cat "$W/dev.log"; exit 1; }
-    sleep 0.1
-done
-state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$W/.vectra/dev.json" "$1"; }
-SU="postgres://postgres:$(state superuser_password)@127.0.0.1:$(state port)/vectra"
+DEV_ENV="DATABASE_POOL_SIZE=4 RATE_LIMIT_PER_MINUTE=1000000000" start_dev "$BIN" "$PORT" --reset
+W=$WORK
+SU="postgres://postgres:$(dev_state superuser_password)@127.0.0.1:$(dev_state port)/vectra"
 
 echo "== seeding a tenant of $BIG leads and one of 100"
 start=$(date +%s)

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The performance benchmark (docs/performance.md): one command.
 #
-#   bench/run.sh            the full run (about 6 minutes on 2 cores)
+#   bench/run.sh            the full run (about 10 minutes on 2 cores)
 #   bench/run.sh --smoke    a few seconds: the script works and its numbers parse (CI)
+#   bench/run.sh --citus    the route benchmark (steps 1-5) on `vectra dev --citus`:
+#                           a Citus coordinator and two workers on this machine,
+#                           strict tenant routing (docs/scale-out.md); with the
+#                           number of shards each route's statements touched.
+#                           Combines with --smoke.
 #
 # 1. `vectra dev` (release build; BENCH_BIN to override) starts its own
 #    PostgreSQL cluster in a temporary directory and migrates it;
@@ -16,20 +21,33 @@
 #    sequential and pipelined: the database's ceiling.
 # 5. Per route: requests/s, p50, p99, the ratio to the pipelined ceiling, the
 #    CPU per request of the service and of PostgreSQL (from /proc: the
-#    service's process; every process of the cluster, with what its ended
-#    backends left to the postmaster) beside PostgreSQL's CPU per pgbench
-#    transaction, and the service's peak resident memory.
+#    service's process; every process of the cluster -- of every node with
+#    --citus -- with what its ended backends left to each postmaster) beside
+#    PostgreSQL's CPU per pgbench transaction, and the service's peak
+#    resident memory. With --citus, the shards each route touched: the
+#    largest "Task Count" of the distributed plans of its statements, nested
+#    ones included (auto_explain), when the captured SQL is replayed.
 #    GET /user/me again with EdDSA access tokens (JWT_PRIVATE_KEY_FILE).
 # 6. RLS overhead: the leads page as vectra_member with settings versus a
 #    BYPASSRLS role with an explicit organization_id filter.
 # 7. Scaling: the leads list's p50/p99 with 10 and with 10,000 organizations
 #    (the same rows per organization).
 # 8. The leads list's p99 alone and while logins run.
+# 9. Big tenants: bench/big-tenant.sh (every list request in a tenant of
+#    1,000,000 leads beside one of 100; BENCH_BIG=0 skips it).
+# Steps 6-9 are not run with --citus.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 SMOKE=0
-[ "${1:-}" = "--smoke" ] && SMOKE=1
+CITUS=0
+for arg in "$@"; do
+    case "$arg" in
+        --smoke) SMOKE=1 ;;
+        --citus) CITUS=1 ;;
+        *) echo "usage: bench/run.sh [--smoke] [--citus]" >&2; exit 2 ;;
+    esac
+done
 if [ "$SMOKE" = 1 ]; then
     ORGS=${BENCH_ORGS:-20}; SECS=${BENCH_SECONDS:-1}; SCALE_SMALL=2; SCALE_LARGE=20; NTOKENS=10
     BIN=${BENCH_BIN:-target/debug/vectra}
@@ -46,36 +64,28 @@ for tool in wrk pgbench curl python3 openssl; do
 done
 [ -x "$BIN" ] || { echo "bench: $BIN not built" >&2; exit 1; }
 
-W=$(mktemp -d)
-chmod 755 "$W"   # as root, the cluster's own user must reach .vectra/postgres
-DEV_PID=
-stop_dev() {
-    if [ -n "$DEV_PID" ] && kill -0 "$DEV_PID" 2>/dev/null; then kill -TERM "$DEV_PID"; wait "$DEV_PID" || true; fi
-    DEV_PID=
-}
-trap 'stop_dev; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"' EXIT
+# shellcheck source=scripts/lib-dev.sh
+. scripts/lib-dev.sh
+WORK=$(mktemp -d)
+chmod 755 "$WORK"   # as root, the cluster's own user must reach .vectra/postgres
+W=$WORK
+DEV_KEEP=${BENCH_KEEP:-}
+trap dev_cleanup EXIT
 API=http://127.0.0.1:$PORT/api/v1
+DEV_ARGS=()
+[ "$CITUS" = 1 ] && DEV_ARGS+=(--citus)
 
-# start_dev [RUST_LOG [--reset]]: the service on its cluster, pool $POOL
-# (and whatever DEV_ENV holds, VAR=value words). The limits are lifted, but
+# bench_dev [RUST_LOG [--reset]]: the service on its cluster, pool $POOL
+# (and whatever BENCH_ENV holds, VAR=value words). The limits are lifted, but
 # not past 60,000,000 a minute: the database's limiter counts in steps of a
 # microsecond (60 s / limit), and a step of zero refuses concurrent logins.
-DEV_ENV=
-start_dev() {
-    env $DEV_ENV BIND_ADDR=127.0.0.1:$PORT DATABASE_POOL_SIZE=$POOL RATE_LIMIT_PER_MINUTE=10000000 \
-        LOGIN_FAILURES_BEFORE_BACKOFF=1000000 RUST_LOG="${1:-warn}" OUTBOX_POLL_INTERVAL=60s \
-        "$BIN" dev --dir "$W/.vectra" ${2:-} >>"$W/dev.log" 2>&1 &
-    DEV_PID=$!
-    for _ in $(seq 600); do
-        curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && return 0
-        kill -0 "$DEV_PID" 2>/dev/null || { cat "$W/dev.log"; exit 1; }
-        sleep 0.1
-    done
-    echo "bench: not ready" >&2; exit 1
+BENCH_ENV=
+bench_dev() {
+    DEV_ENV="DATABASE_POOL_SIZE=$POOL RATE_LIMIT_PER_MINUTE=10000000 LOGIN_FAILURES_BEFORE_BACKOFF=1000000 \
+OUTBOX_POLL_INTERVAL=60s RUST_LOG=${1:-warn} $BENCH_ENV" start_dev "$BIN" "$PORT" "${DEV_ARGS[@]}" ${2:-}
 }
-state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$W/.vectra/dev.json" "$1"; }
-superuser_url() { echo "postgres://postgres:$(state superuser_password)@127.0.0.1:$(state port)/vectra"; }
-service_url() { echo "postgres://vectra_authenticator:$(state authenticator_password)@127.0.0.1:$(state port)/vectra"; }
+superuser_url() { echo "postgres://postgres:$(dev_state superuser_password)@127.0.0.1:$(dev_state port)/vectra"; }
+service_url() { echo "postgres://vectra_authenticator:$(dev_state authenticator_password)@127.0.0.1:$(dev_state port)/vectra"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$DEV_PID/status"; }
 
 # CPU ticks (user + system) of the service's process (its threads; not the
@@ -85,9 +95,11 @@ peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$DEV_PID/status"; 
 HZ=$(getconf CLK_TCK)
 service_ticks() { awk '{print $14 + $15}' "/proc/$DEV_PID/stat"; }
 pg_ticks() {
-    python3 - "$(head -1 "$W/.vectra/postgres/data/postmaster.pid")" <<'PY'
+    local f pids=()
+    for f in "$W"/.vectra/postgres*/data/postmaster.pid; do pids+=("$(head -1 "$f")"); done
+    python3 - "${pids[@]}" <<'PY'
 import os, sys
-pm = int(sys.argv[1])
+postmasters = {int(p) for p in sys.argv[1:]}
 total = 0
 for pid in os.listdir("/proc"):
     if not pid.isdigit():
@@ -96,7 +108,7 @@ for pid in os.listdir("/proc"):
         stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     except OSError:
         continue
-    if int(pid) == pm or int(stat[1]) == pm:
+    if int(pid) in postmasters or int(stat[1]) in postmasters:
         total += int(stat[11]) + int(stat[12]) + int(stat[13]) + int(stat[14])
 print(total)
 PY
@@ -110,7 +122,7 @@ us() { python3 -c "import sys; print(round(int(sys.argv[1]) / $HZ / max(int(sys.
 prepare() {
     local orgs=$1
     stop_dev
-    start_dev warn --reset
+    bench_dev warn --reset
     DATABASE_ADMIN_URL=$(superuser_url) "$BIN" seed-demo --orgs "$orgs" --users-per-org 10 --leads-per-org 100 >"$W/seed.txt"
     # (no pipe into head: pipefail would take its early exit for a failure)
     awk -F'\t' -v n="$NTOKENS" '$3 == "active" && count < n { count++; print $4 }' "$W/seed.txt" >"$W/emails"
@@ -165,7 +177,7 @@ prepare "$ORGS"
 
 # Capture the SQL of one request per route.
 stop_dev
-start_dev "warn,vectra::sql=trace"
+bench_dev "warn,vectra::sql=trace"
 for r in "${routes[@]}"; do
     tokfile=$W/tokens; [ "$r" = overview ] && tokfile=$W/admin_token
     : >"$W/dev.log"
@@ -173,113 +185,168 @@ for r in "${routes[@]}"; do
     sleep 0.2
     python3 bench/capture.py "$W/dev.log" "$r" "$W" >/dev/null
 done
+# --citus: each route's captured SQL replayed once on the coordinator with
+# Citus's command logging (remote and local): the distinct shards of
+# distributed tables its statements touched, and the nodes that ran them.
+declare -A shards
+if [ "$CITUS" = 1 ]; then
+    psql -X -Atc "select shardid from pg_dist_shard join pg_dist_partition using (logicalrelid) where partmethod = 'h'" \
+        "$(superuser_url)" >"$W/hash_shards"
+    for r in "${routes[@]}"; do
+        { echo "set citus.log_remote_commands = on; set citus.log_local_commands = on; set client_min_messages = notice;"
+          cat "$W/$r.seq.sql"; } | psql -X -q -v ON_ERROR_STOP=1 "$(superuser_url)" 2>"$W/$r.commands" >/dev/null \
+            || { cat "$W/$r.commands" >&2; echo "bench: replaying $r on the coordinator failed" >&2; exit 1; }
+        shards[$r]=$(python3 - "$W/hash_shards" "$W/$r.commands" <<'PY'
+import re, sys
+hash_shards = set(open(sys.argv[1]).read().split())
+touched, nodes, server = set(), set(), None
+for line in open(sys.argv[2]):
+    if line.startswith("NOTICE:  executing the command locally"):
+        nodes.add("coordinator")
+    m = re.match(r"DETAIL:  on server \S+@(\S+)", line)
+    if m:
+        nodes.add(m.group(1))
+    touched |= {m.group(1) for m in re.finditer(r"\b[a-z_][a-z0-9_]*_(\d{6,})\b", line)} & hash_shards
+print(f"{len(touched)}/{len(nodes)}")
+PY
+)
+    done
+fi
 stop_dev
-start_dev
+bench_dev
 
-declare -A rps p50 p99 seq pipe svc_us pg_us seq_us pipe_us
+# Every number goes to $W/results (KEY VALUE lines); the report reads them.
+: >"$W/results"
+put() { echo "$*" >>"$W/results"; }
 for r in "${routes[@]}"; do
     tokfile=$W/tokens; [ "$r" = overview ] && tokfile=$W/admin_token
-    read -r rps[$r] p50[$r] p99[$r] svc_us[$r] pg_us[$r] < <(load "$r" "${url[$r]}" "$tokfile")
+    read -r a b c d e < <(load "$r" "${url[$r]}" "$tokfile")
+    put "rps.$r $a"; put "p50.$r $b"; put "p99.$r $c"; put "svc_us.$r $d"; put "pg_us.$r $e"
+    if [ "$CITUS" = 1 ]; then put "shards.$r ${shards[$r]}"; fi
 done
-read -r rps[login] p50[login] p99[login] svc_us[login] pg_us[login] < <(load login "$API/auth/login" "$W/emails" POST '{"email":"{{token}}","password":"demo password"}')
-rss_load=$(peak_rss_mb)
+read -r a b c d e < <(load login "$API/auth/login" "$W/emails" POST '{"email":"{{token}}","password":"demo password"}')
+put "rps.login $a"; put "p50.login $b"; put "p99.login $c"; put "svc_us.login $d"; put "pg_us.login $e"
+put "rss_load $(peak_rss_mb)"
 # The service stays up, idle: its cluster is the one pgbench measures.
 for r in "${routes[@]}"; do
-    read -r seq[$r] seq_us[$r] < <(pgtps "$W/$r.seq.sql")
-    read -r pipe[$r] pipe_us[$r] < <(pgtps "$W/$r.pipe.sql")
+    read -r a b < <(pgtps "$W/$r.seq.sql"); put "seq.$r $a"; put "seq_us.$r $b"
+    read -r a b < <(pgtps "$W/$r.pipe.sql"); put "pipe.$r $a"; put "pipe_us.$r $b"
 done
 
-# RLS overhead at the SQL level.
-org=$(psql "$(superuser_url)" -Atc "select organization_id from users where email = '$(head -1 "$W/emails")'")
-psql "$(superuser_url)" -qc "do \$\$ begin if not exists (select from pg_roles where rolname = 'bench_bypass') then create role bench_bypass bypassrls; end if; end \$\$; grant select on public.leads to bench_bypass; grant bench_bypass, vectra_member to vectra_authenticator"
-cat >"$W/rls.sql" <<SQL
+if [ "$CITUS" = 0 ]; then
+    # RLS overhead at the SQL level.
+    org=$(psql "$(superuser_url)" -Atc "select organization_id from users where email = '$(head -1 "$W/emails")'")
+    psql "$(superuser_url)" -qc "do \$\$ begin if not exists (select from pg_roles where rolname = 'bench_bypass') then create role bench_bypass bypassrls; end if; end \$\$; grant select on public.leads to bench_bypass; grant bench_bypass, vectra_member to vectra_authenticator"
+    cat >"$W/rls.sql" <<SQL
 begin;
 select set_config('role', 'vectra_member', true), set_config('app.org_id', '$org', true), set_config('app.role', 'owner', true);
 select id, email, status from public.leads order by created_at desc, id limit 20;
 commit;
 SQL
-cat >"$W/bypass.sql" <<SQL
+    cat >"$W/bypass.sql" <<SQL
 begin;
 select set_config('role', 'bench_bypass', true);
 select id, email, status from public.leads where organization_id = '$org' order by created_at desc, id limit 20;
 commit;
 SQL
-read -r rls_tps _ < <(pgtps "$W/rls.sql")
-read -r bypass_tps _ < <(pgtps "$W/bypass.sql")
+    read -r a _ < <(pgtps "$W/rls.sql"); put "rls_tps $a"
+    read -r a _ < <(pgtps "$W/bypass.sql"); put "bypass_tps $a"
 
-# Reads while logins run.
-read -r _ _ alone_p99 _ _ < <(load leads "${url[leads]}" "$W/tokens")
-load login "$API/auth/login" "$W/emails" POST '{"email":"{{token}}","password":"demo password"}' >"$W/login_bg" &
-bg=$!
-read -r _ _ with_p99 _ _ < <(load leads "${url[leads]}" "$W/tokens")
-wait "$bg"
-rss_logins=$(peak_rss_mb)
+    # Reads while logins run.
+    read -r _ _ a _ _ < <(load leads "${url[leads]}" "$W/tokens"); put "alone_p99 $a"
+    load login "$API/auth/login" "$W/emails" POST '{"email":"{{token}}","password":"demo password"}' >"$W/login_bg" &
+    bg=$!
+    read -r _ _ a _ _ < <(load leads "${url[leads]}" "$W/tokens"); put "with_p99 $a"
+    wait "$bg"
+    put "rss_logins $(peak_rss_mb)"
 
-# GET /user/me with EdDSA access tokens: the same owners signed in again
-# with an Ed25519 key signing.
-openssl genpkey -algorithm ed25519 -out "$W/ed25519.pem" 2>/dev/null
-stop_dev
-DEV_ENV="JWT_PRIVATE_KEY_FILE=$W/ed25519.pem"
-start_dev
-: >"$W/ed_tokens"
-while read -r email; do
-    curl -fs -H 'content-type: application/json' -d "{\"email\":\"$email\",\"password\":\"demo password\"}" \
-        "$API/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])' >>"$W/ed_tokens"
-done <"$W/emails"
-python3 - "$(head -1 "$W/ed_tokens")" <<'PY'
+    # GET /user/me with EdDSA access tokens: the same owners signed in again
+    # with an Ed25519 key signing.
+    openssl genpkey -algorithm ed25519 -out "$W/ed25519.pem" 2>/dev/null
+    stop_dev
+    BENCH_ENV="JWT_PRIVATE_KEY_FILE=$W/ed25519.pem"
+    bench_dev
+    : >"$W/ed_tokens"
+    while read -r email; do
+        curl -fs -H 'content-type: application/json' -d "{\"email\":\"$email\",\"password\":\"demo password\"}" \
+            "$API/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])' >>"$W/ed_tokens"
+    done <"$W/emails"
+    python3 - "$(head -1 "$W/ed_tokens")" <<'PY'
 import base64, json, sys
 header = json.loads(base64.urlsafe_b64decode(sys.argv[1].split(".")[0] + "=="))
 assert header["alg"] == "EdDSA", header
 PY
-read -r rps[me_eddsa] p50[me_eddsa] p99[me_eddsa] svc_us[me_eddsa] pg_us[me_eddsa] < <(load me_eddsa "${url[me]}" "$W/ed_tokens")
-stop_dev
-DEV_ENV=
+    read -r a b c d e < <(load me_eddsa "${url[me]}" "$W/ed_tokens")
+    put "rps.me_eddsa $a"; put "p50.me_eddsa $b"; put "p99.me_eddsa $c"; put "svc_us.me_eddsa $d"; put "pg_us.me_eddsa $e"
+    stop_dev
+    BENCH_ENV=
 
-# Scaling: the same rows per organization, 10 and 10,000 organizations.
-declare -A sp50 sp99
-for n in "$SCALE_SMALL" "$SCALE_LARGE"; do
-    echo "== scaling: $n organizations"
-    prepare "$n"
-    read -r _ sp50[$n] sp99[$n] _ _ < <(load leads "${url[leads]}" "$W/tokens")
-done
+    # Scaling: the same rows per organization, 10 and 10,000 organizations.
+    for n in "$SCALE_SMALL" "$SCALE_LARGE"; do
+        echo "== scaling: $n organizations"
+        prepare "$n"
+        read -r _ a b _ _ < <(load leads "${url[leads]}" "$W/tokens")
+        put "scale_p50.$n $a"; put "scale_p99.$n $b"
+    done
+    put "scale_small $SCALE_SMALL"; put "scale_large $SCALE_LARGE"
+fi
 stop_dev
 
-python3 - "$SMOKE" <<PY
+python3 - "$SMOKE" "$CITUS" "$W/results" <<'PY'
 import sys
-smoke = sys.argv[1] == "1"
+smoke, citus = sys.argv[1] == "1", sys.argv[2] == "1"
+v = dict(line.split(None, 1) for line in open(sys.argv[3]).read().splitlines())
+num = lambda k: float(v[k])
 rows = [("GET /user/me", "me"), ("GET /user/leads?per_page=20", "leads"),
         ("GET /user/organizations/me/users", "users"), ("GET /admin/overview", "overview")]
-rps = dict(me=${rps[me]}, leads=${rps[leads]}, users=${rps[users]}, overview=${rps[overview]})
-p50 = dict(me=${p50[me]}, leads=${p50[leads]}, users=${p50[users]}, overview=${p50[overview]})
-p99 = dict(me=${p99[me]}, leads=${p99[leads]}, users=${p99[users]}, overview=${p99[overview]})
-seq = dict(me=${seq[me]}, leads=${seq[leads]}, users=${seq[users]}, overview=${seq[overview]})
-pipe = dict(me=${pipe[me]}, leads=${pipe[leads]}, users=${pipe[users]}, overview=${pipe[overview]})
-svc_us = dict(me=${svc_us[me]}, leads=${svc_us[leads]}, users=${svc_us[users]}, overview=${svc_us[overview]})
-pg_us = dict(me=${pg_us[me]}, leads=${pg_us[leads]}, users=${pg_us[users]}, overview=${pg_us[overview]})
-seq_us = dict(me=${seq_us[me]}, leads=${seq_us[leads]}, users=${seq_us[users]}, overview=${seq_us[overview]})
-pipe_us = dict(me=${pipe_us[me]}, leads=${pipe_us[leads]}, users=${pipe_us[users]}, overview=${pipe_us[overview]})
 print()
-print("| route | req/s | p50 ms | p99 ms | pgbench seq/s | pgbench pipelined/s | service / pipelined |")
-print("|---|---|---|---|---|---|---|")
+if citus:
+    print("On `vectra dev --citus` (a coordinator and two workers on this machine, strict tenant routing).")
+    print("Shards: the distinct shards of distributed tables the route's statements touched / the nodes that ran them.")
+    print()
+    print("| route | req/s | p50 ms | p99 ms | pgbench seq/s | pgbench pipelined/s | service / pipelined | shards / nodes |")
+    print("|---|---|---|---|---|---|---|---|")
+else:
+    print("| route | req/s | p50 ms | p99 ms | pgbench seq/s | pgbench pipelined/s | service / pipelined |")
+    print("|---|---|---|---|---|---|---|")
 for label, k in rows:
-    print(f"| {label} | {rps[k]:,.0f} | {p50[k]:.1f} | {p99[k]:.1f} | {seq[k]:,.0f} | {pipe[k]:,.0f} | {rps[k] / pipe[k]:.2f} |")
-print(f"| POST /auth/login | {${rps[login]}:,.0f} | {${p50[login]}:.1f} | {${p99[login]}:.1f} | | | |")
+    line = (f"| {label} | {num('rps.' + k):,.0f} | {num('p50.' + k):.1f} | {num('p99.' + k):.1f} | {num('seq.' + k):,.0f} "
+            f"| {num('pipe.' + k):,.0f} | {num('rps.' + k) / num('pipe.' + k):.2f} |")
+    print(line + (f" {v['shards.' + k]} |" if citus else ""))
+print(f"| POST /auth/login | {num('rps.login'):,.0f} | {num('p50.login'):.1f} | {num('p99.login'):.1f} | | | |" + (" |" if citus else ""))
 print()
 print("CPU per request, µs (service and PostgreSQL under the service; PostgreSQL per pgbench transaction):")
 print()
 print("| route | service | PostgreSQL | pgbench sequential | pgbench pipelined | PostgreSQL / pipelined |")
 print("|---|---|---|---|---|---|")
 for label, k in rows:
-    print(f"| {label} | {svc_us[k]} | {pg_us[k]} | {seq_us[k]} | {pipe_us[k]} | {pg_us[k] / max(pipe_us[k], 1):.2f} |")
-print(f"| GET /user/me, EdDSA tokens ({${rps[me_eddsa]}:,.0f} req/s, p99 {${p99[me_eddsa]}:.1f} ms) | {${svc_us[me_eddsa]}} | {${pg_us[me_eddsa]}} | | | |")
-print(f"| POST /auth/login | {${svc_us[login]}} | {${pg_us[login]}} | | | |")
+    print(f"| {label} | {v['svc_us.' + k]} | {v['pg_us.' + k]} | {v['seq_us.' + k]} | {v['pipe_us.' + k]} "
+          f"| {num('pg_us.' + k) / max(num('pipe_us.' + k), 1):.2f} |")
+if not citus:
+    print(f"| GET /user/me, EdDSA tokens ({num('rps.me_eddsa'):,.0f} req/s, p99 {num('p99.me_eddsa'):.1f} ms) "
+          f"| {v['svc_us.me_eddsa']} | {v['pg_us.me_eddsa']} | | | |")
+print(f"| POST /auth/login | {v['svc_us.login']} | {v['pg_us.login']} | | | |")
 print()
-rls, bypass = ${rls_tps}, ${bypass_tps}
-print(f"RLS overhead (leads page): vectra_member {rls:,.0f}/s, BYPASSRLS with the filter {bypass:,.0f}/s: {100 * (bypass - rls) / bypass:+.1f} %")
-print(f"scaling (leads list p50 / p99): {${SCALE_SMALL}} organizations {${sp50[$SCALE_SMALL]}:.1f} / {${sp99[$SCALE_SMALL]}:.1f} ms, "
-      f"{${SCALE_LARGE}} organizations {${sp50[$SCALE_LARGE]}:.1f} / {${sp99[$SCALE_LARGE]}:.1f} ms: p50 x{${sp50[$SCALE_LARGE]} / ${sp50[$SCALE_SMALL]}:.2f}")
-print(f"leads list p99 alone {${alone_p99}:.1f} ms, with logins running {${with_p99}:.1f} ms: x{${with_p99} / ${alone_p99}:.2f}")
-print(f"peak resident memory: {${rss_load}} MB after the route loads, {${rss_logins}} MB after the logins")
+if not citus:
+    rls, bypass = num("rls_tps"), num("bypass_tps")
+    print(f"RLS overhead (leads page): vectra_member {rls:,.0f}/s, BYPASSRLS with the filter {bypass:,.0f}/s: {100 * (bypass - rls) / bypass:+.1f} %")
+    small, large = v["scale_small"], v["scale_large"]
+    ps, qs, pl, ql = num("scale_p50." + small), num("scale_p99." + small), num("scale_p50." + large), num("scale_p99." + large)
+    print(f"scaling (leads list p50 / p99): {small} organizations {ps:.1f} / {qs:.1f} ms, "
+          f"{large} organizations {pl:.1f} / {ql:.1f} ms: p50 x{pl / ps:.2f}")
+    print(f"leads list p99 alone {num('alone_p99'):.1f} ms, with logins running {num('with_p99'):.1f} ms: x{num('with_p99') / num('alone_p99'):.2f}")
+    print(f"peak resident memory: {v['rss_load']} MB after the route loads, {v['rss_logins']} MB after the logins")
+else:
+    print(f"peak resident memory: {v['rss_load']} MB after the route loads")
 if smoke:
     print("bench smoke: every number parsed")
 PY
+
+# Big tenants: every list request at a million leads beside a hundred.
+if [ "$CITUS" = 0 ] && [ "${BENCH_BIG:-1}" != 0 ]; then
+    echo
+    echo "== big tenants (bench/big-tenant.sh)"
+    big_args=()
+    [ "$SMOKE" = 1 ] && big_args+=(--smoke)
+    BENCH_BIN=$BIN BENCH_PORT=$((PORT + 1)) bench/big-tenant.sh "${big_args[@]}"
+fi

@@ -38,7 +38,7 @@ NODE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/bash -c "$1"; else bash -c "$1"; fi; }
 stop_all() {
     [ -f "$NODE/data/postmaster.pid" ] && as_pg "$BINDIR/pg_ctl -D $NODE/data stop -m fast" >/dev/null 2>&1 || true
-    stop_dev
+    dev_cleanup
 }
 trap stop_all EXIT
 mkdir -p "$NODE"
