@@ -4,7 +4,7 @@
 -- platform admin, the worker and the DBAs' reader.
 
 begin;
-select plan(56);
+select plan(57);
 
 insert into organizations (id, name, slug) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'Alpha', 'alpha'),
@@ -164,6 +164,9 @@ select set_config('test.unclaimed', (select id::text from email_outbox where to_
 set local role vectra_worker;
 select is(auth.outbox_mark_sent(current_setting('test.unclaimed')::uuid, 'Hi'), false,
   'a row the worker has not claimed cannot be marked sent');
+select is(auth.outbox_mark_sent((select organization_id from auth.outbox_claim(10, '5 minutes')),
+                                current_setting('test.unclaimed')::uuid, 'Hi'), true,
+  'claimed, it is marked sent by its organization and id');
 reset role;
 
 -- vectra_tenant_reader: a DBA's view of one tenant ---------------------------------------

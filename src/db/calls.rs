@@ -201,16 +201,18 @@ calls! {
 
     // ---- the outbox worker ----
 
-    /// `(id, to_email, template, context, attempts, max_attempts)` of the
-    /// rows claimed, stale claims included.
+    /// `(id, to_email, template, context, attempts, max_attempts,
+    /// organization_id)` of the rows claimed, stale claims included.
     fn outbox_claim(batch_size: i32, stale_after: &str) -> Rows
-        = "select id, to_email, template, context, attempts, max_attempts \
+        = "select id, to_email, template, context, attempts, max_attempts, organization_id \
            from auth.outbox_claim($1::int4, $2::text::interval)";
-    /// One-time tokens leave the outbox once delivered.
-    fn outbox_mark_sent(id: Uuid, subject: &str) -> () = "select auth.outbox_mark_sent($1, $2)";
+    /// One-time tokens leave the outbox once delivered. A row is named by
+    /// its organization and id (one shard's statement on Citus).
+    fn outbox_mark_sent(organization_id: Uuid, id: Uuid, subject: &str) -> ()
+        = "select auth.outbox_mark_sent($1, $2, $3)";
     /// A failure after the last attempt is final, and then the token goes too.
-    fn outbox_mark_failed(id: Uuid, delay_secs: f64, error: &str, permanent: bool) -> ()
-        = "select auth.outbox_mark_failed($1, $2, $3, $4)";
+    fn outbox_mark_failed(organization_id: Uuid, id: Uuid, delay_secs: f64, error: &str, permanent: bool) -> ()
+        = "select auth.outbox_mark_failed($1, $2, $3, $4, $5)";
     /// Abuse-limit keys that recovered, forgotten; how many.
     fn prune_limits() -> i32 = "select auth.prune_limits()";
     /// Recomputes the platform overview when its snapshot is older than

@@ -64,6 +64,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 // can be marked.
 
 struct Claimed {
+    organization_id: Uuid,
     id: Uuid,
     to: String,
     template: String,
@@ -178,6 +179,7 @@ impl Outbox {
                 context: r.get(3),
                 attempts: r.get(4),
                 max_attempts: r.get(5),
+                organization_id: r.get(6),
             })
             .collect();
         // One row's bookkeeping failing must not strand the rest of the
@@ -229,7 +231,14 @@ impl Outbox {
             Ok(subject) => {
                 self.metrics.record_delivery("sent", smtp);
                 tracing::info!(id = %row.id, template = %row.template, "email sent");
-                calls::outbox_mark_sent(&self.db, &Actor::Worker, row.id, &subject).await?;
+                calls::outbox_mark_sent(
+                    &self.db,
+                    &Actor::Worker,
+                    row.organization_id,
+                    row.id,
+                    &subject,
+                )
+                .await?;
             }
             Err(e) => {
                 let permanent = matches!(e, SendError::Permanent(_));
@@ -245,6 +254,7 @@ impl Outbox {
                 calls::outbox_mark_failed(
                     &self.db,
                     &Actor::Worker,
+                    row.organization_id,
                     row.id,
                     delay.as_secs_f64(),
                     &e.to_string(),

@@ -506,7 +506,7 @@ async fn the_platform_admin_sees_every_tenant_through_its_policies() {
 
 #[tokio::test]
 async fn the_worker_reaches_the_outbox_through_its_functions_only() {
-    let (db, admin, _seed) = seeded().await;
+    let (db, admin, seed) = seeded().await;
     let worker = db.as_role("vectra_worker", &[]).await;
     let total: i64 = admin
         .query_one("select count(*) from email_outbox", &[])
@@ -522,23 +522,62 @@ async fn the_worker_reaches_the_outbox_through_its_functions_only() {
         assert_privilege_refused(&err, "email_outbox", sql);
     }
     let claimed = worker
-        .query("select id from auth.outbox_claim(100, '5 minutes')", &[])
+        .query(
+            "select id, organization_id from auth.outbox_claim(100, '5 minutes')",
+            &[],
+        )
         .await
         .expect("claim");
     assert_eq!(claimed.len() as i64, total, "every due row, every tenant");
-    let id: Uuid = claimed[0].get(0);
+    let (id, org): (Uuid, Uuid) = (claimed[0].get(0), claimed[0].get(1));
+    let owner: Uuid = admin
+        .query_one(
+            "select organization_id from email_outbox where id = $1",
+            &[&id],
+        )
+        .await
+        .expect("the row's organization")
+        .get(0);
+    assert_eq!(org, owner, "the claim names the row's organization");
+    let other = if org == seed.a.id {
+        seed.b.id
+    } else {
+        seed.a.id
+    };
+    let mark = |org: Uuid| {
+        let worker = &worker;
+        async move {
+            worker
+                .query(
+                    "select auth.outbox_mark_sent($1, $2, 'Subject')",
+                    &[&org, &id],
+                )
+                .await
+                .expect("mark sent")[0]
+                .get::<_, bool>(0)
+        }
+    };
+    assert!(
+        !mark(other).await,
+        "a row was marked under another organization"
+    );
+    assert!(
+        mark(org).await,
+        "the claimed row, by its organization and id"
+    );
+    assert!(!mark(org).await, "a row no longer claimed was marked again");
+    // The previous release's worker marks by id alone (kept for a rolling
+    // upgrade): the second claimed row that way.
+    let second: Uuid = claimed[1].get(0);
     let sent: bool = worker
-        .query("select auth.outbox_mark_sent($1, 'Subject')", &[&id])
+        .query("select auth.outbox_mark_sent($1, 'Subject')", &[&second])
         .await
-        .expect("mark sent")[0]
+        .expect("mark sent by id")[0]
         .get(0);
-    assert!(sent);
-    let again: bool = worker
-        .query("select auth.outbox_mark_sent($1, 'Subject')", &[&id])
-        .await
-        .expect("mark sent")[0]
-        .get(0);
-    assert!(!again, "a row no longer claimed was marked again");
+    assert!(
+        sent,
+        "the previous release's call still marks a claimed row"
+    );
     for t in TENANT_TABLES
         .iter()
         .filter(|t| **t != "email_outbox")

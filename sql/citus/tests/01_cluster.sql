@@ -10,7 +10,8 @@
 --      shards (SET LOCAL), and RLS there shows the caller's organization
 --      only; without settings nothing (fails closed);
 --   4. routing: a statement with the organization routes to one shard;
---      strict tenant routing refuses one that would read every shard.
+--      strict tenant routing refuses one that would read every shard;
+--   5. the outbox worker's marks name the organization, and so route.
 --
 -- Run as the superuser. The two organizations of section 3 are committed
 -- first and deleted at the end: Citus refuses a transaction that reads, as
@@ -34,7 +35,7 @@ insert into leads (organization_id, email) values
 commit;
 
 begin;
-select plan(18);
+select plan(20);
 -- A single-shard query is pushed down whole, pgTAP's calls with it: the
 -- counts are taken apart, by this function, and compared here.
 create function pg_temp.n(p_sql text) returns bigint language plpgsql as $$
@@ -121,6 +122,16 @@ select is((select jsonb_array_length(app.page('leads', 'created_at', true, '{}',
           'a page of the leads list, in strict mode: its statements route to the organization''s shard');
 select isnt((select app.page('leads', 'created_at', true, '{}', 1, 2, null) ->> 'next_cursor'), null,
             'and a page with a next one, whose cursor reads the operator''s settings (a reference table) as their owner');
+
+-- 5. The outbox worker's marks -----------------------------------------------------------
+
+reset role;
+set local role vectra_worker;
+set local citus.multi_task_query_log_level = 'error';
+select lives_ok($$select auth.outbox_mark_sent('aaaaaaaa-0000-4000-8000-00000000c175', gen_random_uuid(), 'Hi')$$,
+                'the worker marks a row by its organization and id: one shard''s statement');
+select throws_ok($$select auth.outbox_mark_sent(gen_random_uuid(), 'Hi')$$, null, 'multi-task query about to be executed',
+                 'the previous release''s mark by id alone reads every shard (kept for a rolling upgrade only)');
 
 select * from finish();
 rollback;

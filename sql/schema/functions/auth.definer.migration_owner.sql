@@ -898,7 +898,7 @@ REVOKE EXECUTE ON FUNCTION auth.my_sessions(integer, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.my_sessions(integer, integer, text) TO vectra_anon;
 
 CREATE OR REPLACE FUNCTION auth.outbox_claim(p_limit integer, p_stale interval)
- RETURNS TABLE(id uuid, to_email text, template text, context jsonb, attempts integer, max_attempts integer)
+ RETURNS TABLE(id uuid, to_email text, template text, context jsonb, attempts integer, max_attempts integer, organization_id uuid)
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
@@ -957,6 +957,7 @@ begin
      where e.organization_id = o.organization_id and e.id = o.id
     returning e.* into o;
     id := o.id;
+    organization_id := o.organization_id;
     to_email := o.to_email;
     template := o.template;
     attempts := o.attempts;
@@ -975,9 +976,27 @@ $function$;
 ALTER FUNCTION auth.outbox_claim(integer, interval) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION auth.outbox_claim(integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.outbox_claim(integer, interval) TO vectra_worker;
-COMMENT ON FUNCTION auth.outbox_claim(integer, interval) IS 'Outbox worker: claims due rows (status sending, one more attempt) with FOR UPDATE SKIP LOCKED and returns them with their context (a notification''s content, its organization''s name, and its sender''s name and, for an organization''s mail, address as reply_to). Due notifications and invitations of an organization that is not active, and notifications of a sender whose account is not, are marked cancelled instead, with the reason in last_error.';
+COMMENT ON FUNCTION auth.outbox_claim(integer, interval) IS 'Outbox worker: claims due rows (status sending, one more attempt) with FOR UPDATE SKIP LOCKED and returns them with their context (a notification''s content, its organization''s name, and its sender''s name and, for an organization''s mail, address as reply_to) and their organization, which the marks take. Due notifications and invitations of an organization that is not active, and notifications of a sender whose account is not, are marked cancelled instead, with the reason in last_error.';
 
 CREATE OR REPLACE FUNCTION auth.outbox_mark_failed(p_id uuid, p_delay_secs double precision, p_error text, p_permanent boolean)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_org uuid;
+begin
+  select e.organization_id into v_org from public.email_outbox e where e.id = p_id;
+  return found and auth.outbox_mark_failed(v_org, p_id, p_delay_secs, p_error, p_permanent);
+end
+$function$;
+ALTER FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) TO vectra_worker;
+COMMENT ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) IS 'The previous release''s outbox worker, by id alone (which reads every shard on Citus): finds the row''s organization and calls auth.outbox_mark_failed(organization, id, …). Kept for a rolling upgrade.';
+
+CREATE OR REPLACE FUNCTION auth.outbox_mark_failed(p_organization_id uuid, p_id uuid, p_delay_secs double precision, p_error text, p_permanent boolean)
  RETURNS boolean
  LANGUAGE plpgsql
  SECURITY DEFINER
@@ -989,16 +1008,34 @@ begin
          context = case when p_permanent or attempts >= max_attempts then context - 'token' else context end,
          next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(secs => greatest(0, least(p_delay_secs, 86400))),
          last_error = pg_catalog.left(p_error, 2000), claimed_at = null
-   where id = p_id and status = 'sending';
+   where organization_id = p_organization_id and id = p_id and status = 'sending';
   return found;
 end
 $function$;
-ALTER FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) OWNER TO CURRENT_USER;
-REVOKE EXECUTE ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) TO vectra_worker;
-COMMENT ON FUNCTION auth.outbox_mark_failed(uuid, double precision, text, boolean) IS 'Outbox worker: reschedules a claimed row after a failed attempt, or marks it failed (and strips its token) after a permanent error or its last attempt.';
+ALTER FUNCTION auth.outbox_mark_failed(uuid, uuid, double precision, text, boolean) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.outbox_mark_failed(uuid, uuid, double precision, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_mark_failed(uuid, uuid, double precision, text, boolean) TO vectra_worker;
+COMMENT ON FUNCTION auth.outbox_mark_failed(uuid, uuid, double precision, text, boolean) IS 'Outbox worker: reschedules a claimed row after a failed attempt, or marks it failed (and strips its token) after a permanent error or its last attempt. The row is named by its organization and id, as auth.outbox_claim returns them.';
 
 CREATE OR REPLACE FUNCTION auth.outbox_mark_sent(p_id uuid, p_subject text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_org uuid;
+begin
+  select e.organization_id into v_org from public.email_outbox e where e.id = p_id;
+  return found and auth.outbox_mark_sent(v_org, p_id, p_subject);
+end
+$function$;
+ALTER FUNCTION auth.outbox_mark_sent(uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.outbox_mark_sent(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_mark_sent(uuid, text) TO vectra_worker;
+COMMENT ON FUNCTION auth.outbox_mark_sent(uuid, text) IS 'The previous release''s outbox worker, by id alone (which reads every shard on Citus): finds the row''s organization and calls auth.outbox_mark_sent(organization, id, subject). Kept for a rolling upgrade.';
+
+CREATE OR REPLACE FUNCTION auth.outbox_mark_sent(p_organization_id uuid, p_id uuid, p_subject text)
  RETURNS boolean
  LANGUAGE plpgsql
  SECURITY DEFINER
@@ -1008,14 +1045,14 @@ begin
   update public.email_outbox
      set status = 'sent', sent_at = pg_catalog.now(), subject = pg_catalog.left(p_subject, 998),
          last_error = null, claimed_at = null, context = context - 'token'
-   where id = p_id and status = 'sending';
+   where organization_id = p_organization_id and id = p_id and status = 'sending';
   return found;
 end
 $function$;
-ALTER FUNCTION auth.outbox_mark_sent(uuid, text) OWNER TO CURRENT_USER;
-REVOKE EXECUTE ON FUNCTION auth.outbox_mark_sent(uuid, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.outbox_mark_sent(uuid, text) TO vectra_worker;
-COMMENT ON FUNCTION auth.outbox_mark_sent(uuid, text) IS 'Outbox worker: records a delivery (only of a row in status sending) and strips its one-time token.';
+ALTER FUNCTION auth.outbox_mark_sent(uuid, uuid, text) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION auth.outbox_mark_sent(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.outbox_mark_sent(uuid, uuid, text) TO vectra_worker;
+COMMENT ON FUNCTION auth.outbox_mark_sent(uuid, uuid, text) IS 'Outbox worker: records a delivery (only of a row in status sending) and strips its one-time token. The row is named by its organization and id, as auth.outbox_claim returns them.';
 
 CREATE OR REPLACE FUNCTION auth.prune_limits()
  RETURNS integer
