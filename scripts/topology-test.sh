@@ -45,6 +45,9 @@ as_postgres() {
 cleanup() {
     local status=$?
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # pgbouncer runs under runuser, which does not pass the signal on: stop it
+    # by its own pid file (it was left running after every run otherwise).
+    [ -f "$WORK/bouncer/pgbouncer.pid" ] && kill "$(cat "$WORK/bouncer/pgbouncer.pid")" 2>/dev/null || true
     [ -d "$WORK/pg/data" ] && as_postgres "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m fast stop >/dev/null 2>&1 || true
     if [ "$status" -ne 0 ]; then
         for f in "$WORK"/*.log "$WORK"/bouncer/*.log; do
