@@ -10,7 +10,9 @@
 #
 # Needs Citus (scripts/install-citus.sh) and wrk. Prints what it measured;
 # exit status non-zero when a check fails. REBALANCE_READERS (1) wrk
-# connections, REBALANCE_LEADS_PER_ORG (3000), REBALANCE_TIMEOUT (900 s).
+# connections, REBALANCE_LEADS_PER_ORG (3000), REBALANCE_TIMEOUT (900 s),
+# REBALANCE_TRANSFER_MODE (block_writes; docs/scale-out.md says why not
+# Citus's default, logical replication, on PostgreSQL 15).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -102,7 +104,9 @@ WRITER=$!
 sleep 3
 
 start=$(date +%s)
-q "select citus_rebalance_start()" >/dev/null
+MODE=${REBALANCE_TRANSFER_MODE:-block_writes}
+log "citus_rebalance_start(shard_transfer_mode => '$MODE')"
+q "select citus_rebalance_start(shard_transfer_mode => '$MODE')" >/dev/null
 while :; do
     state=$(q "select state from citus_rebalance_status() order by job_id desc limit 1")
     case "$state" in
