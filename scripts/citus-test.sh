@@ -12,8 +12,9 @@
 #      ran with strict routing, so none fans out;
 #   4. the cluster's pgTAP files (sql/citus/tests/): the layout, the roles on
 #      each node, routing, and isolation as a request role on the coordinator
-#      and on a worker; then the plain suite's tenant isolation file
-#      (sql/tests/02_tenant_isolation.sql), role by role, on the coordinator;
+#      and on a worker; then the plain suite's tenant isolation and direct
+#      SQL files (sql/tests/02_tenant_isolation.sql, 04_direct_sql.sql), role
+#      by role, on the coordinator;
 #   5. the outbox claimed by three workers at once across every shard: each
 #      row exactly once.
 #
@@ -99,11 +100,11 @@ for f in sql/citus/tests/*.sql; do
         *) tap "$(basename "$f")" "$COORD" "$f" ;;
     esac
 done
-# The plain suite's tenant isolation, role by role, unchanged, on the
-# coordinator. (04_direct_sql.sql is not: it writes as several roles in one
-# transaction, which Citus refuses; the same attempts as a request role are
-# made through the API by the collection above.)
+# The plain suite's tenant isolation and direct SQL as each role, unchanged,
+# on the coordinator (each file commits its fixtures first and removes or
+# keeps apart what it leaves: they share this database with the collection).
 tap "02_tenant_isolation.sql on the coordinator" "$COORD" sql/tests/02_tenant_isolation.sql
+tap "04_direct_sql.sql on the coordinator" "$COORD" sql/tests/04_direct_sql.sql
 
 log "the outbox, three claimers at once"
 if scripts/citus-outbox-check.sh "$COORD" </dev/null; then

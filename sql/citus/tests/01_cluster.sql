@@ -125,8 +125,8 @@ select isnt((select app.page('leads', 'created_at', true, '{}', 1, 2, null) ->> 
 
 -- 5. The outbox worker's marks -----------------------------------------------------------
 
-reset role;
-set local role vectra_worker;
+select set_config('role', 'none', true);
+select set_config('role', 'vectra_worker', true);
 set local citus.multi_task_query_log_level = 'error';
 select lives_ok($$select auth.outbox_mark_sent('aaaaaaaa-0000-4000-8000-00000000c175', gen_random_uuid(), 'Hi')$$,
                 'the worker marks a row by its organization and id: one shard''s statement');
