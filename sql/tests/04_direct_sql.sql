@@ -47,15 +47,21 @@ commit;
 
 begin;
 select plan(57);
+-- User N of A (…000N) in a request of its own session (a4000000-5555-…000N)
+-- with the role ROLE: the service's role, and the settings as SET LOCAL.
+create function pg_temp.in_a_request(p_n integer, p_role text) returns void language plpgsql as $f$
+begin
+  perform pg_catalog.set_config('role', 'vectra_member', true);
+  execute pg_catalog.format('set local app.org_id = %L', 'a4000000-0000-0000-0000-000000000000');
+  execute pg_catalog.format('set local app.user_id = %L', 'a4000000-0000-0000-0000-00000000000' || p_n);
+  execute pg_catalog.format('set local app.session_id = %L', 'a4000000-5555-0000-0000-00000000000' || p_n);
+  execute pg_catalog.format('set local app.role = %L', p_role);
+end $f$;
 commit;
 
 -- An ordinary member of A, with its own live session ----------------------------
 begin;
-select set_config('role', 'vectra_member', true);
-set local app.org_id = 'a4000000-0000-0000-0000-000000000000';
-set local app.user_id = 'a4000000-0000-0000-0000-000000000002';
-set local app.session_id = 'a4000000-5555-0000-0000-000000000002';
-set local app.role = 'member';
+select pg_temp.in_a_request(2, 'member');
 
 select throws_ok($$ update public.users set role = 'owner' where id = app.current_user_id() $$,
   '42501', null, 'a member cannot make itself owner');
@@ -125,11 +131,7 @@ select lives_ok($$ select app.create_campaign('{"name": "Q3"}') $$, 'a manager c
 commit;
 
 begin;
-select set_config('role', 'vectra_member', true);
-set local app.org_id = 'a4000000-0000-0000-0000-000000000000';
-set local app.user_id = 'a4000000-0000-0000-0000-000000000003';
-set local app.session_id = 'a4000000-5555-0000-0000-000000000003';
-set local app.role = 'manager';
+select pg_temp.in_a_request(3, 'manager');
 select throws_ok($$ select app.delete_campaign((select id from campaigns where name = 'Q3')) $$,
   'VA403', 'This action requires one of the roles: owner, admin', 'a manager deletes nothing');
 set local app.user_id = 'a4000000-0000-0000-0000-000000000001';
@@ -149,11 +151,7 @@ grant select on direct_sql_audit to public;
 commit;
 
 begin;
-select set_config('role', 'vectra_member', true);
-set local app.org_id = 'a4000000-0000-0000-0000-000000000000';
-set local app.user_id = 'a4000000-0000-0000-0000-000000000001';
-set local app.session_id = 'a4000000-5555-0000-0000-000000000001';
-set local app.role = 'owner';
+select pg_temp.in_a_request(1, 'owner');
 select throws_ok($$ update public.users set role = 'admin' where id = 'a4000000-0000-0000-0000-000000000002' $$,
   '42501', null, 'an owner changes roles only through the function');
 select throws_ok($$ insert into public.audit_log (organization_id, actor_id, action)
@@ -164,11 +162,7 @@ select is(app.change_user_role('a4000000-0000-0000-0000-000000000002', 'admin') 
 commit;
 
 begin;
-select set_config('role', 'vectra_member', true);
-set local app.org_id = 'a4000000-0000-0000-0000-000000000000';
-set local app.user_id = 'a4000000-0000-0000-0000-000000000001';
-set local app.session_id = 'a4000000-5555-0000-0000-000000000001';
-set local app.role = 'owner';
+select pg_temp.in_a_request(1, 'owner');
 select results_eq($$ select count(*)::int from audit_log where action = 'user.role_change'
                       and actor_id = 'a4000000-0000-0000-0000-000000000001' $$,
                   $$ select n + 1 from direct_sql_audit $$,
