@@ -16,9 +16,14 @@ on a 401, Retry-After on a 429 and a 503, Allow on a 405). A path that is no
 operation must still answer errors as a Problem; the dev mailbox and
 Swagger UI are not part of the API and are skipped.
 
-Prints each violation and a last line "contract: N responses checked, M
+Prints each violation, then the operations no request of the run reached
+with a success (2xx), and a last line "contract: N responses checked, M
 violations"; writes "N M" to $CONTRACT_STATS when set. Exit status 1 when
-any response does not conform.
+any response does not conform. With $CONTRACT_REQUIRE_SUCCESS, a
+comma-separated list of path prefixes (scripts/citus-test.sh: the tenant
+routes), an operation under one of them that never answered 2xx is a
+violation too: what holds for every response of the run (strict tenant
+routing on a Citus cluster, say) then holds for every such operation.
 """
 import json
 import os
@@ -82,15 +87,19 @@ class Contract:
             if name not in headers:
                 out.append("no %s header on a %d" % (name, status))
 
+    def operation(self, method, path):
+        """The operation's pointer in the document, or None."""
+        lookup = "GET" if method == "HEAD" else method
+        segments = path.split("/")
+        return next((o for m, t, o in self.operations if m == lookup and len(t) == len(segments)
+                     and all(a.startswith("{") and b or a == b for a, b in zip(t, segments))), None)
+
     def check(self, method, path, status, headers, raw):
         out = []
         if "x-request-id" not in headers:
             out.append("no X-Request-Id header")
         media = headers.get("content-type", "").split(";")[0].strip().lower()
-        lookup = "GET" if method == "HEAD" else method
-        segments = path.split("/")
-        op = next((o for m, t, o in self.operations if m == lookup and len(t) == len(segments)
-                   and all(a.startswith("{") and b or a == b for a, b in zip(t, segments))), None)
+        op = self.operation(method, path)
         if op is None:
             if status >= 400:
                 if media != "application/problem+json":
@@ -136,6 +145,7 @@ def main():
         run = json.load(f)["run"]
     checked = 0
     violations = 0
+    succeeded = set()
     for execution in run.get("executions", []):
         request, response = execution.get("request"), execution.get("response")
         if not request or not response:
@@ -155,11 +165,23 @@ def main():
         raw = bytes(stream.get("data", [])) if isinstance(stream, dict) else b""
         found = contract.check(method, path, response["code"], headers, raw)
         checked += 1
+        if 200 <= response["code"] < 300:
+            succeeded.add(contract.operation(method, path))
         if found:
             violations += 1
             name = execution.get("item", {}).get("name", "?")
             print("%s %s answered %d (%s), which the OpenAPI document does not describe:\n  %s"
                   % (method, path, response["code"], name, "\n  ".join(found)))
+    missing = [(m, "/".join(t)) for m, t, o in contract.operations if o not in succeeded]
+    print("operations without a successful answer in this run: %d of %d%s"
+          % (len(missing), len(contract.operations),
+             "".join("\n  %s %s" % op for op in sorted(missing, key=lambda x: (x[1], x[0])))))
+    required = [p for p in os.environ.get("CONTRACT_REQUIRE_SUCCESS", "").split(",") if p]
+    for method, path in missing:
+        if any(path.startswith(prefix) for prefix in required):
+            violations += 1
+            print("%s %s: no request of the run succeeded, and it must ($CONTRACT_REQUIRE_SUCCESS)"
+                  % (method, path))
     print("contract: %d responses checked, %d violations" % (checked, violations))
     stats = os.environ.get("CONTRACT_STATS")
     if stats:

@@ -192,15 +192,8 @@ PIDS+=($!)
 log "phase 1: the Postman collection through nginx (limits raised, as scripts/run-newman.sh does)"
 start_all RATE_LIMIT_PER_MINUTE=1000
 wait_ready "$NGINX_PORT"
-NEWMAN_VERSION=6.2.2
-if ! command -v newman >/dev/null 2>&1 || [ "$(newman --version)" != "$NEWMAN_VERSION" ]; then
-    npm install -g --no-audit --no-fund "newman@$NEWMAN_VERSION" >/dev/null
-fi
 newman_status=0
-newman run postman/Vectra_API_Collection.json -e postman/Vectra_API.postman_environment.json \
-    --env-var "base_url=http://127.0.0.1:$NGINX_PORT" \
-    --env-var "mail_url=http://127.0.0.1:$MAIL_PORT" \
-    --reporters cli,json --reporter-json-export "$WORK/newman.json" --color off \
+scripts/newman-run.sh "http://127.0.0.1:$NGINX_PORT" "http://127.0.0.1:$MAIL_PORT" "$WORK" \
     >"$WORK/newman.log" 2>&1 || newman_status=$?
 tail -n 25 "$WORK/newman.log"
 if [ -n "${TOPOLOGY_STATS:-}" ]; then
@@ -211,7 +204,7 @@ fi
 # Every answer through the proxy, as the document describes it (the proxy
 # adds or drops nothing the contract names).
 curl -sf "http://127.0.0.1:$NGINX_PORT/api/v1/openapi.json" >"$WORK/openapi.json"
-python3 scripts/check-responses.py "$WORK/openapi.json" "$WORK/newman.json" "http://127.0.0.1:$NGINX_PORT" \
+python3 scripts/check-responses.py "$WORK/openapi.json" "$WORK/responses.json" "http://127.0.0.1:$NGINX_PORT" \
     || { echo "topology: a response through nginx does not match the OpenAPI document" >&2; exit 1; }
 
 log "phase 2: limits, addresses, tokens, a stop under load, the outbox (default limits)"
