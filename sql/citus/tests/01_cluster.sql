@@ -11,7 +11,8 @@
 --      only; without settings nothing (fails closed);
 --   4. routing: a statement with the organization routes to one shard;
 --      strict tenant routing refuses one that would read every shard;
---   5. the outbox worker's marks name the organization, and so route.
+--   5. the outbox worker's marks name the organization, and so route;
+--   (4) a page past the exact count: the total is the cap plus one.
 --
 -- Run as the superuser. The two organizations of section 3 are committed
 -- first and deleted at the end: Citus refuses a transaction that reads, as
@@ -27,15 +28,19 @@ insert into users (id, organization_id, email, password_hash, full_name, role, e
   ('aaaaaaaa-0000-4000-8000-00000000a001', 'aaaaaaaa-0000-4000-8000-00000000c175', 'owner@citus-alpha.test', 'h', 'Ann', 'owner', now()),
   ('bbbbbbbb-0000-4000-8000-00000000b001', 'bbbbbbbb-0000-4000-8000-00000000c175', 'owner@citus-beta.test', 'h', 'Bob', 'owner', now());
 insert into sessions (id, user_id, token_hash, expires_at) values
-  ('aaaaaaaa-5555-4000-8000-00000000a001', 'aaaaaaaa-0000-4000-8000-00000000a001', sha256('citus-a'), now() + interval '1 day');
+  ('aaaaaaaa-5555-4000-8000-00000000a001', 'aaaaaaaa-0000-4000-8000-00000000a001', sha256('citus-a'), now() + interval '1 day'),
+  ('bbbbbbbb-5555-4000-8000-00000000b001', 'bbbbbbbb-0000-4000-8000-00000000b001', sha256('citus-b'), now() + interval '1 day');
 insert into leads (organization_id, email) values
   ('aaaaaaaa-0000-4000-8000-00000000c175', 'one@a.test'), ('aaaaaaaa-0000-4000-8000-00000000c175', 'two@a.test'),
   ('aaaaaaaa-0000-4000-8000-00000000c175', 'three@a.test'),
   ('bbbbbbbb-0000-4000-8000-00000000c175', 'one@b.test'), ('bbbbbbbb-0000-4000-8000-00000000c175', 'two@b.test');
+-- B has more leads than a list counts exactly (app.exact_count_cap(), 1,000).
+insert into leads (organization_id, email)
+  select 'bbbbbbbb-0000-4000-8000-00000000c175', 'bulk-' || g || '@b.test' from generate_series(1, 1000) g;
 commit;
 
 begin;
-select plan(20);
+select plan(23);
 -- A single-shard query is pushed down whole, pgTAP's calls with it: the
 -- counts are taken apart, by this function, and compared here.
 create function pg_temp.n(p_sql text) returns bigint language plpgsql as $$
@@ -122,6 +127,20 @@ select is((select jsonb_array_length(app.page('leads', 'created_at', true, '{}',
           'a page of the leads list, in strict mode: its statements route to the organization''s shard');
 select isnt((select app.page('leads', 'created_at', true, '{}', 1, 2, null) ->> 'next_cursor'), null,
             'and a page with a next one, whose cursor reads the operator''s settings (a reference table) as their owner');
+
+-- B's owner: a page of a list past the exact count. On a coordinator the total is the cap
+-- plus one, flagged an estimate (no EXPLAIN of the distributed count), and the page's
+-- cursor still reads its key from a reference table in the same transaction.
+select set_config('role', 'vectra_authenticator', true);
+select set_config('role', 'vectra_member', true),
+       auth.begin_request('bbbbbbbb-5555-4000-8000-00000000b001', 'bbbbbbbb-0000-4000-8000-00000000b001',
+                          'bbbbbbbb-0000-4000-8000-00000000c175', 'owner');
+select is((app.page('leads', 'created_at', true, '{}', 1, 2, null) ->> 'total')::int, app.exact_count_cap() + 1,
+          'past the exact count, the total is the cap plus one on a coordinator');
+select is((app.page('leads', 'created_at', true, '{}', 1, 2, null) ->> 'total_is_estimate')::boolean, true,
+          'and flagged an estimate');
+select isnt(app.page('leads', 'created_at', true, '{}', 1, 2, null) ->> 'next_cursor', null,
+            'with the next page''s cursor');
 
 -- 5. The outbox worker's marks -----------------------------------------------------------
 

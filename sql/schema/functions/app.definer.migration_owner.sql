@@ -69,6 +69,13 @@ begin
                             v_spec ->> 'from', v_where, v_cap + 1)
     into v_total using v_scope.id, p_filters;
   if v_total > v_cap then
+    if pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null then
+      -- A Citus coordinator has no estimate of a distributed statement's
+      -- rows (its plan says fewer than the cap), and its EXPLAIN runs on the
+      -- worker inside a savepoint: more than the cap is all it can say.
+      return pg_catalog.jsonb_build_object('rows', coalesce(v_rows, '[]'), 'total_is_estimate', true,
+                                           'total', v_cap + 1);
+    end if;
     execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
       into v_plan using v_scope.id, p_filters;
     return pg_catalog.jsonb_build_object('rows', coalesce(v_rows, '[]'), 'total_is_estimate', true,
