@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::auth::keys::{PrivateKey, PublicKey};
 use crate::client_addr::TrustedProxies;
+use crate::keys::{PrivateKey, PublicKey};
 
 /// A configuration problem, always naming the variable at fault.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

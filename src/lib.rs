@@ -15,6 +15,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod keys;
 pub mod metrics;
 pub mod seed;
 pub mod telemetry;

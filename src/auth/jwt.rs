@@ -26,9 +26,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::keys::PublicKey;
 use crate::config::JwtSettings;
 use crate::db::SessionClaims;
+use crate::keys::PublicKey;
 
 pub const ISSUER: &str = "vectra";
 pub const AUDIENCE: &str = "vectra-api";
@@ -248,8 +248,8 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::keys::PrivateKey;
     use crate::config::Secret;
+    use crate::keys::PrivateKey;
 
     fn session() -> SessionClaims {
         SessionClaims {

@@ -2,7 +2,6 @@
 
 pub mod extract;
 pub mod jwt;
-pub mod keys;
 pub mod password;
 pub mod platform_admin;
 pub mod rate_limit;
