@@ -597,6 +597,76 @@ async fn totals_are_exact_up_to_the_cap_and_flagged_beyond() {
 }
 
 #[tokio::test]
+async fn a_search_the_planner_expects_far_past_the_cap_answers_its_estimate_without_counting() {
+    let app = TestApp::spawn().await;
+    let t = team(&app, "searched").await;
+    let admin = app.db.admin().await;
+    // 12,000 leads match "bulk" when the statistics are taken; then all but
+    // 500 go, and the statistics stay (autovacuum kept off this table).
+    admin
+        .batch_execute("alter table leads set (autovacuum_enabled = false)")
+        .await
+        .expect("autovacuum off");
+    admin
+        .execute(
+            "insert into leads (organization_id, email, full_name)
+             select $1, 'b' || i || '@bulk.test', case when i <= 3 then 'Rare Name' end
+               from generate_series(1, 12000) i",
+            &[&t.org_id],
+        )
+        .await
+        .expect("leads");
+    admin.batch_execute("analyze leads").await.expect("analyze");
+    admin
+        .execute(
+            "delete from leads where organization_id = $1 and email like 'b%@bulk.test'
+               and substr(email, 2, strpos(email, '@') - 2)::int > 500",
+            &[&t.org_id],
+        )
+        .await
+        .expect("delete");
+    let token = Some(t.owner.access.as_str());
+    // The planner expects about 12,000 matches, ten times the cap or more:
+    // its estimate is the total, flagged, and no count was made (a count
+    // would have found 500).
+    let r = app
+        .get(&format!("{LEADS}?per_page=20&search=bulk"), token)
+        .await
+        .expect(200);
+    assert_eq!(r.body["total_is_estimate"], json!(true), "{}", r.body);
+    let total = r.body["total"].as_i64().expect("total");
+    assert!(total >= 10_000, "{}", r.body);
+    assert_eq!(ids(&r).len(), 20);
+    // The last page by offset knows the exact total.
+    let r = app
+        .get(&format!("{LEADS}?per_page=100&page=5&search=bulk"), token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
+        (json!(500), json!(false))
+    );
+    // A search the planner expects below ten times the cap is counted.
+    let r = app
+        .get(&format!("{LEADS}?per_page=2&search=rare%20name"), token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
+        (json!(3), json!(false))
+    );
+    // Without a search the same list is counted: exact, below the cap.
+    let r = app
+        .get(&format!("{LEADS}?per_page=20"), token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
+        (json!(500), json!(false))
+    );
+}
+
+#[tokio::test]
 async fn the_counts_kept_with_campaigns_and_organizations_follow_every_write() {
     let app = TestApp::spawn().await;
     let t = team(&app, "counters").await;

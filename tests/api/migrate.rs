@@ -199,7 +199,7 @@ async fn an_index_build_interrupted_is_dropped_and_built_again() {
     // and the migration not recorded.
     admin
         .batch_execute(&format!(
-            "update pg_index set indisvalid = false where indexrelid = 'public.leads_org_name_idx'::regclass;
+            "update pg_index set indisvalid = false where indexrelid = 'public.leads_org_status_created_idx'::regclass;
              delete from refinery_schema_history where version = {INDEXES}"
         ))
         .await
@@ -214,7 +214,7 @@ async fn an_index_build_interrupted_is_dropped_and_built_again() {
     );
     let valid: bool = admin
         .query_one(
-            "select indisvalid from pg_index where indexrelid = 'public.leads_org_name_idx'::regclass",
+            "select indisvalid from pg_index where indexrelid = 'public.leads_org_status_created_idx'::regclass",
             &[],
         )
         .await

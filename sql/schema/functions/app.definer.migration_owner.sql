@@ -20,6 +20,8 @@ declare
   v_rows jsonb;
   v_total bigint;
   v_plan json;
+  v_estimate bigint;
+  v_citus boolean;
 begin
   if v_spec is null then
     raise exception 'list % unknown', p_list using errcode = '22023';
@@ -65,23 +67,40 @@ begin
     return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', false,
                                          'total', p_offset + pg_catalog.jsonb_array_length(v_rows));
   end if;
+  v_citus := pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null;
+  -- A filter no index serves in the list's order (a search, the meetings of
+  -- a campaign) would read about cap / selectivity rows to count up to the
+  -- cap: ask the planner first, and when it expects ten times the cap or
+  -- more, its estimate is the total, flagged. A Citus coordinator has no
+  -- such estimate (below), so it counts.
+  if not v_citus and coalesce(p_filters, '{}') ?| array(
+       select pg_catalog.jsonb_array_elements_text(coalesce(v_spec -> 'estimated', '[]'))) then
+    execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
+      into v_plan using v_scope.id, p_filters;
+    v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
+    if v_estimate >= 10 * v_cap then
+      return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_estimate);
+    end if;
+  end if;
   execute pg_catalog.format('select pg_catalog.count(*) from (select from %s where %s limit %s) c',
                             v_spec ->> 'from', v_where, v_cap + 1)
     into v_total using v_scope.id, p_filters;
   if v_total > v_cap then
-    if pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null then
+    if v_citus then
       -- A Citus coordinator has no estimate of a distributed statement's
       -- rows (its plan says fewer than the cap), and its EXPLAIN runs on the
       -- worker inside a savepoint: more than the cap is all it can say.
-      return pg_catalog.jsonb_build_object('rows', coalesce(v_rows, '[]'), 'total_is_estimate', true,
-                                           'total', v_cap + 1);
+      return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_cap + 1);
     end if;
-    execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
-      into v_plan using v_scope.id, p_filters;
-    return pg_catalog.jsonb_build_object('rows', coalesce(v_rows, '[]'), 'total_is_estimate', true,
-      'total', greatest(v_cap + 1, ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint));
+    if v_plan is null then
+      execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
+        into v_plan using v_scope.id, p_filters;
+      v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
+    end if;
+    return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true,
+                                         'total', greatest(v_cap + 1, v_estimate));
   end if;
-  return pg_catalog.jsonb_build_object('rows', coalesce(v_rows, '[]'), 'total', v_total, 'total_is_estimate', false);
+  return pg_catalog.jsonb_build_object('rows', v_rows, 'total', v_total, 'total_is_estimate', false);
 end
 $function$;
 ALTER FUNCTION app.list_positions(text, text, boolean, jsonb, jsonb, integer, integer) OWNER TO CURRENT_USER;
@@ -89,7 +108,7 @@ REVOKE EXECUTE ON FUNCTION app.list_positions(text, text, boolean, jsonb, jsonb,
 GRANT EXECUTE ON FUNCTION app.list_positions(text, text, boolean, jsonb, jsonb, integer, integer) TO vectra_member;
 GRANT EXECUTE ON FUNCTION app.list_positions(text, text, boolean, jsonb, jsonb, integer, integer) TO vectra_platform_admin;
 GRANT EXECUTE ON FUNCTION app.list_positions(text, text, boolean, jsonb, jsonb, integer, integer) TO vectra_tenant_reader;
-COMMENT ON FUNCTION app.list_positions(text, text, boolean, jsonb, jsonb, integer, integer) IS 'Sort keys and ids of a page of a list (app.list_spec), and its count, for the caller''s scope (app.list_scope): past row-level security so that filters, search and cursors are served by indexes (their operators are not LEAKPROOF); positions only, the rows are read through row-level security by app.page.';
+COMMENT ON FUNCTION app.list_positions(text, text, boolean, jsonb, jsonb, integer, integer) IS 'Sort keys and ids of a page of a list (app.list_spec), and its total, for the caller''s scope (app.list_scope): past row-level security so that filters, search and cursors are served by indexes (their operators are not LEAKPROOF); positions only, the rows are read through row-level security by app.page. The total is exact up to app.exact_count_cap(), the planner''s estimate beyond (total_is_estimate), and the estimate without a count when a filter of the list''s estimated ones is present and the planner expects ten times the cap or more.';
 
 CREATE OR REPLACE FUNCTION app.make_cursor(p_fingerprint text, p_position jsonb)
  RETURNS text

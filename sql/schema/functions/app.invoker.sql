@@ -1094,6 +1094,15 @@ CREATE OR REPLACE FUNCTION app.list_spec(p_list text)
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 AS $function$
+with d (notification_row) as (
+  -- A notification with its deliveries counted by status (tenant: scoped by $1).
+  select $$row(n.*)::public.notifications as r, (select pg_catalog.jsonb_build_object(
+                   'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
+                   'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
+                   'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
+                   'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
+                   'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
+                   from public.email_outbox e where %scope% e.organization_id = n.organization_id and e.notification_id = n.id) as delivery$$)
 select case p_list
   when 'leads' then pg_catalog.jsonb_build_object(
     'from', 'public.leads l', 'id', 'l.id', 'scope', 'organization', 'scope_column', 'l.organization_id',
@@ -1105,6 +1114,7 @@ select case p_list
       'campaign_id', $$l.campaign_id = ($2 ->> 'campaign_id')::uuid$$,
       'search', $$(l.email ilike app.like_pattern($2 ->> 'search') or l.full_name ilike app.like_pattern($2 ->> 'search')
                    or l.company ilike app.like_pattern($2 ->> 'search'))$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
     'row', 'row(l.*)::public.leads as r', 'item', 'app.lead_json(s.r)')
   when 'meetings' then pg_catalog.jsonb_build_object(
     'from', 'public.meetings m', 'id', 'm.id', 'scope', 'organization', 'scope_column', 'm.organization_id',
@@ -1116,6 +1126,7 @@ select case p_list
       'lead_id', $$m.lead_id = ($2 ->> 'lead_id')::uuid$$,
       'campaign_id', $$m.lead_id in (select l.id from public.leads l where l.organization_id = $1
                                       and l.campaign_id = ($2 ->> 'campaign_id')::uuid)$$),
+    'estimated', pg_catalog.jsonb_build_array('campaign_id'),
     'row', 'row(m.*)::public.meetings as r', 'item', 'app.meeting_json(s.r)')
   when 'campaigns' then pg_catalog.jsonb_build_object(
     'from', 'public.campaigns c', 'id', 'c.id', 'scope', 'organization', 'scope_column', 'c.organization_id',
@@ -1125,6 +1136,7 @@ select case p_list
     'filters', pg_catalog.jsonb_build_object(
       'status', $$c.status = ($2 ->> 'status')::public.campaign_status$$,
       'search', $$c.name ilike app.like_pattern($2 ->> 'search')$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
     'row', 'row(c.*)::public.campaigns as r', 'item', 'app.campaign_json(s.r, (s.r).leads_count)')
   when 'members' then pg_catalog.jsonb_build_object(
     'from', 'app.members u', 'id', 'u.id', 'scope', 'organization', 'scope_column', 'u.organization_id',
@@ -1134,6 +1146,7 @@ select case p_list
       'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
       'present', $$u.status <> 'removed'$$,
       'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
     'row', 'row(u.*)::app.members as r', 'item', 'app.member_json(s.r)')
   when 'invitations' then pg_catalog.jsonb_build_object(
     'from', 'app.invitation_rows i', 'id', 'i.id', 'scope', 'organization', 'scope_column', 'i.organization_id',
@@ -1154,26 +1167,14 @@ select case p_list
     'from', 'public.notifications n', 'id', 'n.id', 'scope', 'organization_admins', 'scope_column', 'n.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object('type', $$n.type = ($2 ->> 'type')::public.notification_type$$),
-    'row', $$row(n.*)::public.notifications as r, (select pg_catalog.jsonb_build_object(
-                   'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
-                   'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
-                   'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
-                   'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
-                   'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
-                   from public.email_outbox e where e.organization_id = $1 and e.organization_id = n.organization_id and e.notification_id = n.id) as delivery$$, 'item', 'app.notification_json(s.r, s.delivery)')
+    'row', pg_catalog.replace(d.notification_row, '%scope%', 'e.organization_id = $1 and'), 'item', 'app.notification_json(s.r, s.delivery)')
   when 'all-notifications' then pg_catalog.jsonb_build_object(
     'from', 'public.notifications n', 'id', 'n.id', 'scope', 'platform',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'type', $$n.type = ($2 ->> 'type')::public.notification_type$$,
       'organization_id', $$(n.organization_id = ($2 ->> 'organization_id')::uuid and n.organization_id <> app.platform_org_id())$$),
-    'row', $$row(n.*)::public.notifications as r, (select pg_catalog.jsonb_build_object(
-                   'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
-                   'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
-                   'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
-                   'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
-                   'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
-                   from public.email_outbox e where e.organization_id = n.organization_id and e.notification_id = n.id) as delivery$$, 'item', 'app.notification_json(s.r, s.delivery)')
+    'row', pg_catalog.replace(d.notification_row, '%scope%', ''), 'item', 'app.notification_json(s.r, s.delivery)')
   when 'deliveries' then pg_catalog.jsonb_build_object(
     'from', 'public.email_outbox e', 'id', 'e.id', 'scope', 'deliveries', 'scope_column', 'e.organization_id',
     'sorts', pg_catalog.jsonb_build_object('email', pg_catalog.jsonb_build_array('e.to_email', 'text')),
@@ -1203,6 +1204,7 @@ select case p_list
       'plan', $$o.plan = ($2 ->> 'plan')::public.org_plan$$,
       'status', $$o.status = ($2 ->> 'status')::public.org_status$$,
       'search', $$(o.name ilike app.like_pattern($2 ->> 'search') or o.slug ilike app.like_pattern($2 ->> 'search'))$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
     'row', 'row(o.*)::public.organizations as r', 'item', 'app.admin_organization_json(s.r, (s.r).users_count)')
   when 'users' then pg_catalog.jsonb_build_object(
     'from', 'app.members u', 'id', 'u.id', 'scope', 'platform',
@@ -1217,19 +1219,21 @@ select case p_list
       'role', $$u.role = ($2 ->> 'role')::public.user_role$$,
       'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
       'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
     'row', 'row(u.*)::app.members as r, o.id as org_id, o.name as org_name, o.slug as org_slug, o.status as org_status',
     'item', $$app.member_json(s.r) || pg_catalog.jsonb_build_object('role', (s.r).role,
                 'is_platform_admin', (s.r).role = 'platform_admin',
                 'organization', case when s.org_id is null then null else pg_catalog.jsonb_build_object(
                   'id', s.org_id, 'name', s.org_name, 'slug', s.org_slug, 'status', s.org_status) end)$$)
   end
+from d
 $function$;
 ALTER FUNCTION app.list_spec(text) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.list_spec(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.list_spec(text) TO vectra_member;
 GRANT EXECUTE ON FUNCTION app.list_spec(text) TO vectra_platform_admin;
 GRANT EXECUTE ON FUNCTION app.list_spec(text) TO vectra_tenant_reader;
-COMMENT ON FUNCTION app.list_spec(text) IS 'Every list of the API, described once: its rows, its scope (the rule of the tables'' read policies), sort keys, filters and items. app.list_positions and app.page build their queries from it alone.';
+COMMENT ON FUNCTION app.list_spec(text) IS 'Every list of the API, described once: its rows, its scope (the rule of the tables'' read policies), sort keys, filters (and those no index serves in the list''s order: estimated) and items. app.list_positions and app.page build their queries from it alone.';
 
 CREATE OR REPLACE FUNCTION app.list_users(p_page integer, p_per_page integer, p_role text, p_status text, p_search text, p_cursor text)
  RETURNS jsonb

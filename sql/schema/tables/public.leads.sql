@@ -29,12 +29,12 @@ ALTER TABLE ONLY public.leads ADD CONSTRAINT leads_pkey PRIMARY KEY (organizatio
 -- Indexes (besides those of the constraints)
 
 CREATE INDEX leads_org_campaign_created_idx ON public.leads USING btree (organization_id, campaign_id, created_at, id) INCLUDE (status);
-CREATE INDEX leads_org_campaign_name_idx ON public.leads USING btree (organization_id, campaign_id, lower(COALESCE(full_name, email)), id);
+CREATE INDEX leads_org_campaign_name_incl_idx ON public.leads USING btree (organization_id, campaign_id, lower(COALESCE(full_name, email)), id) INCLUDE (full_name, email);
 CREATE INDEX leads_org_created_idx ON public.leads USING btree (organization_id, created_at, id);
 CREATE UNIQUE INDEX leads_org_email_key ON public.leads USING btree (organization_id, lower(email));
-CREATE INDEX leads_org_name_idx ON public.leads USING btree (organization_id, lower(COALESCE(full_name, email)), id);
+CREATE INDEX leads_org_name_incl_idx ON public.leads USING btree (organization_id, lower(COALESCE(full_name, email)), id) INCLUDE (full_name, email);
 CREATE INDEX leads_org_status_created_idx ON public.leads USING btree (organization_id, status, created_at, id);
-CREATE INDEX leads_org_status_name_idx ON public.leads USING btree (organization_id, status, lower(COALESCE(full_name, email)), id);
+CREATE INDEX leads_org_status_name_incl_idx ON public.leads USING btree (organization_id, status, lower(COALESCE(full_name, email)), id) INCLUDE (full_name, email);
 CREATE INDEX leads_search_idx ON public.leads USING gin (organization_id, email extensions.gin_trgm_ops, full_name extensions.gin_trgm_ops, company extensions.gin_trgm_ops);
 
 -- Triggers

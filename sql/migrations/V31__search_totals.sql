@@ -1,0 +1,263 @@
+-- Totals of searches in big tenants (issue 21; docs/performance.md, "Big
+-- tenants"). A list counts its rows up to the exact-count cap (1,000). A
+-- filter an index serves in the list's order costs that count at most the
+-- cap's index entries; a search does not: `search=lee` in a tenant of a
+-- million leads (2 % match) read about 60,000 rows, three ILIKEs each, to
+-- count 1,001: 26.6 ms of its 27 through HTTP. The same for the meetings of
+-- one campaign (a lead lookup per meeting).
+--
+-- * app.list_spec names, per list, the filters counted that way
+--   ('estimated'). When one is in the request, app.list_positions asks the
+--   planner first; at ten times the cap or more its estimate is the total,
+--   flagged total_is_estimate as past the cap already was, without the
+--   count. Below that, it counts as before. On a Citus coordinator, which
+--   has no estimate (V30), nothing changes.
+-- * The notification lists' delivery counts are written once in
+--   app.list_spec (they were two copies differing by the tenant's scope).
+
+create or replace function app.list_spec(p_list text)
+ RETURNS jsonb
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+with d (notification_row) as (
+  -- A notification with its deliveries counted by status (tenant: scoped by $1).
+  select $$row(n.*)::public.notifications as r, (select pg_catalog.jsonb_build_object(
+                   'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
+                   'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
+                   'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
+                   'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
+                   'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
+                   from public.email_outbox e where %scope% e.organization_id = n.organization_id and e.notification_id = n.id) as delivery$$)
+select case p_list
+  when 'leads' then pg_catalog.jsonb_build_object(
+    'from', 'public.leads l', 'id', 'l.id', 'scope', 'organization', 'scope_column', 'l.organization_id',
+    'sorts', pg_catalog.jsonb_build_object(
+      'created_at', pg_catalog.jsonb_build_array('l.created_at', 'timestamptz'),
+      'name', pg_catalog.jsonb_build_array('lower(coalesce(l.full_name, l.email))', 'text')),
+    'filters', pg_catalog.jsonb_build_object(
+      'status', $$l.status = ($2 ->> 'status')::public.lead_status$$,
+      'campaign_id', $$l.campaign_id = ($2 ->> 'campaign_id')::uuid$$,
+      'search', $$(l.email ilike app.like_pattern($2 ->> 'search') or l.full_name ilike app.like_pattern($2 ->> 'search')
+                   or l.company ilike app.like_pattern($2 ->> 'search'))$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
+    'row', 'row(l.*)::public.leads as r', 'item', 'app.lead_json(s.r)')
+  when 'meetings' then pg_catalog.jsonb_build_object(
+    'from', 'public.meetings m', 'id', 'm.id', 'scope', 'organization', 'scope_column', 'm.organization_id',
+    'sorts', pg_catalog.jsonb_build_object(
+      'scheduled_at', pg_catalog.jsonb_build_array('m.scheduled_at', 'timestamptz'),
+      'created_at', pg_catalog.jsonb_build_array('m.created_at', 'timestamptz')),
+    'filters', pg_catalog.jsonb_build_object(
+      'status', $$m.status = ($2 ->> 'status')::public.meeting_status$$,
+      'lead_id', $$m.lead_id = ($2 ->> 'lead_id')::uuid$$,
+      'campaign_id', $$m.lead_id in (select l.id from public.leads l where l.organization_id = $1
+                                      and l.campaign_id = ($2 ->> 'campaign_id')::uuid)$$),
+    'estimated', pg_catalog.jsonb_build_array('campaign_id'),
+    'row', 'row(m.*)::public.meetings as r', 'item', 'app.meeting_json(s.r)')
+  when 'campaigns' then pg_catalog.jsonb_build_object(
+    'from', 'public.campaigns c', 'id', 'c.id', 'scope', 'organization', 'scope_column', 'c.organization_id',
+    'sorts', pg_catalog.jsonb_build_object(
+      'created_at', pg_catalog.jsonb_build_array('c.created_at', 'timestamptz'),
+      'name', pg_catalog.jsonb_build_array('lower(c.name)', 'text')),
+    'filters', pg_catalog.jsonb_build_object(
+      'status', $$c.status = ($2 ->> 'status')::public.campaign_status$$,
+      'search', $$c.name ilike app.like_pattern($2 ->> 'search')$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
+    'row', 'row(c.*)::public.campaigns as r', 'item', 'app.campaign_json(s.r, (s.r).leads_count)')
+  when 'members' then pg_catalog.jsonb_build_object(
+    'from', 'app.members u', 'id', 'u.id', 'scope', 'organization', 'scope_column', 'u.organization_id',
+    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz')),
+    'filters', pg_catalog.jsonb_build_object(
+      'role', $$u.role = ($2 ->> 'role')::public.user_role$$,
+      'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
+      'present', $$u.status <> 'removed'$$,
+      'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
+    'row', 'row(u.*)::app.members as r', 'item', 'app.member_json(s.r)')
+  when 'invitations' then pg_catalog.jsonb_build_object(
+    'from', 'app.invitation_rows i', 'id', 'i.id', 'scope', 'organization', 'scope_column', 'i.organization_id',
+    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('i.created_at', 'timestamptz')),
+    'filters', pg_catalog.jsonb_build_object(
+      'pending', 'i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()'),
+    'row', 'row(i.*)::app.invitation_rows as r', 'item', 'app.invitation_json(s.r)')
+  when 'audit' then pg_catalog.jsonb_build_object(
+    'from', 'public.audit_log a', 'id', 'a.id', 'scope', 'organization_admins', 'scope_column', 'a.organization_id',
+    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('a.created_at', 'timestamptz')),
+    'filters', pg_catalog.jsonb_build_object('action', $$a.action = ($2 ->> 'action')$$),
+    'row', 'row(a.*)::public.audit_log as r',
+    'item', $$pg_catalog.jsonb_build_object('id', (s.r).id, 'action', (s.r).action, 'actor_id', (s.r).actor_id,
+                'actor_name', (select u.full_name from public.users u where u.id = (s.r).actor_id),
+                'target_type', (s.r).target_type, 'target_id', (s.r).target_id,
+                'data', (s.r).data, 'created_at', (s.r).created_at)$$)
+  when 'notifications' then pg_catalog.jsonb_build_object(
+    'from', 'public.notifications n', 'id', 'n.id', 'scope', 'organization_admins', 'scope_column', 'n.organization_id',
+    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
+    'filters', pg_catalog.jsonb_build_object('type', $$n.type = ($2 ->> 'type')::public.notification_type$$),
+    'row', pg_catalog.replace(d.notification_row, '%scope%', 'e.organization_id = $1 and'), 'item', 'app.notification_json(s.r, s.delivery)')
+  when 'all-notifications' then pg_catalog.jsonb_build_object(
+    'from', 'public.notifications n', 'id', 'n.id', 'scope', 'platform',
+    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
+    'filters', pg_catalog.jsonb_build_object(
+      'type', $$n.type = ($2 ->> 'type')::public.notification_type$$,
+      'organization_id', $$(n.organization_id = ($2 ->> 'organization_id')::uuid and n.organization_id <> app.platform_org_id())$$),
+    'row', pg_catalog.replace(d.notification_row, '%scope%', ''), 'item', 'app.notification_json(s.r, s.delivery)')
+  when 'deliveries' then pg_catalog.jsonb_build_object(
+    'from', 'public.email_outbox e', 'id', 'e.id', 'scope', 'deliveries', 'scope_column', 'e.organization_id',
+    'sorts', pg_catalog.jsonb_build_object('email', pg_catalog.jsonb_build_array('e.to_email', 'text')),
+    'filters', pg_catalog.jsonb_build_object('notification_id', $$e.notification_id = ($2 ->> 'notification_id')::uuid$$),
+    'required', pg_catalog.jsonb_build_array('notification_id'),
+    'row', 'e.to_email, e.status, e.attempts, e.last_error, e.sent_at',
+    'item', $$pg_catalog.jsonb_build_object('email', s.to_email, 'status', s.status, 'attempts', s.attempts,
+                'last_error', s.last_error, 'sent_at', s.sent_at)$$)
+  when 'sessions' then pg_catalog.jsonb_build_object(
+    'from', 'public.sessions x', 'id', 'x.id', 'scope', 'user', 'scope_column', 'x.user_id',
+    'sorts', pg_catalog.jsonb_build_object('last_used_at', pg_catalog.jsonb_build_array('x.last_used_at', 'timestamptz')),
+    'filters', pg_catalog.jsonb_build_object(
+      'live', 'x.revoked_at is null and x.expires_at > pg_catalog.now()'),
+    'row', 'row(x.*)::public.sessions as r',
+    'item', $$pg_catalog.jsonb_build_object('id', (s.r).id, 'created_at', (s.r).created_at,
+                'last_used_at', (s.r).last_used_at, 'expires_at', (s.r).expires_at,
+                'user_agent', (s.r).user_agent, 'ip', pg_catalog.host((s.r).ip),
+                'current', (s.r).id = app.current_session_id())$$)
+  when 'organizations' then pg_catalog.jsonb_build_object(
+    'from', 'public.organizations o', 'id', 'o.id', 'scope', 'platform',
+    'sorts', pg_catalog.jsonb_build_object(
+      'created_at', pg_catalog.jsonb_build_array('o.created_at', 'timestamptz'),
+      'name', pg_catalog.jsonb_build_array('lower(o.name)', 'text'),
+      'plan', pg_catalog.jsonb_build_array('o.plan', 'public.org_plan'),
+      'users_count', pg_catalog.jsonb_build_array('o.users_count', 'integer')),
+    'filters', pg_catalog.jsonb_build_object(
+      'plan', $$o.plan = ($2 ->> 'plan')::public.org_plan$$,
+      'status', $$o.status = ($2 ->> 'status')::public.org_status$$,
+      'search', $$(o.name ilike app.like_pattern($2 ->> 'search') or o.slug ilike app.like_pattern($2 ->> 'search'))$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
+    'row', 'row(o.*)::public.organizations as r', 'item', 'app.admin_organization_json(s.r, (s.r).users_count)')
+  when 'users' then pg_catalog.jsonb_build_object(
+    'from', 'app.members u', 'id', 'u.id', 'scope', 'platform',
+    'fetch', 'app.members u left join public.organizations o on o.id = u.organization_id',
+    'sorts', pg_catalog.jsonb_build_object(
+      'created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz'),
+      'name', pg_catalog.jsonb_build_array('lower(u.full_name)', 'text'),
+      'email', pg_catalog.jsonb_build_array('lower(u.email)', 'text'),
+      'last_login_at', pg_catalog.jsonb_build_array($$coalesce(u.last_login_at, '-infinity'::timestamptz)$$, 'timestamptz')),
+    'filters', pg_catalog.jsonb_build_object(
+      'organization_id', $$u.organization_id = ($2 ->> 'organization_id')::uuid$$,
+      'role', $$u.role = ($2 ->> 'role')::public.user_role$$,
+      'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
+      'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
+    'estimated', pg_catalog.jsonb_build_array('search'),
+    'row', 'row(u.*)::app.members as r, o.id as org_id, o.name as org_name, o.slug as org_slug, o.status as org_status',
+    'item', $$app.member_json(s.r) || pg_catalog.jsonb_build_object('role', (s.r).role,
+                'is_platform_admin', (s.r).role = 'platform_admin',
+                'organization', case when s.org_id is null then null else pg_catalog.jsonb_build_object(
+                  'id', s.org_id, 'name', s.org_name, 'slug', s.org_slug, 'status', s.org_status) end)$$)
+  end
+from d
+$function$;
+
+create or replace function app.list_positions(p_list text, p_sort text, p_desc boolean, p_filters jsonb, p_after jsonb, p_limit integer, p_offset integer)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_spec jsonb := app.list_spec(p_list);
+  v_scope record;
+  v_key jsonb;
+  v_where text;
+  v_filter text;
+  v_dir text := case when p_desc then 'desc' else 'asc' end;
+  v_cap integer := app.exact_count_cap();
+  v_rows jsonb;
+  v_total bigint;
+  v_plan json;
+  v_estimate bigint;
+  v_citus boolean;
+begin
+  if v_spec is null then
+    raise exception 'list % unknown', p_list using errcode = '22023';
+  end if;
+  v_key := v_spec -> 'sorts' -> p_sort;
+  if v_key is null then
+    raise exception 'sort: % cannot sort by %', p_list, p_sort using errcode = '22023';
+  end if;
+  if p_limit not between 1 and 101 or p_offset not between 0 and app.page_depth_cap(false) then
+    raise exception 'limit or offset out of bounds' using errcode = '22023';
+  end if;
+  v_scope := app.list_scope(v_spec);
+  v_where := v_scope.sql;
+  if coalesce(p_filters, '{}') ? 'search' and p_offset > app.page_depth_cap(true) then
+    raise exception 'offset out of bounds for a search' using errcode = '22023';
+  end if;
+  for v_filter in select pg_catalog.jsonb_object_keys(coalesce(p_filters, '{}')) loop
+    if not (v_spec -> 'filters') ? v_filter then
+      raise exception '% has no filter %', p_list, v_filter using errcode = '22023';
+    end if;
+    v_where := v_where || ' and ' || (v_spec -> 'filters' ->> v_filter);
+  end loop;
+  if exists (select from pg_catalog.jsonb_array_elements_text(coalesce(v_spec -> 'required', '[]')) r (f)
+              where not coalesce(p_filters, '{}') ? r.f) then
+    raise exception '% needs the filters %', p_list, v_spec -> 'required' using errcode = '22023';
+  end if;
+  -- The rows' keys and ids, in index order, from the offset or after the cursor.
+  execute pg_catalog.format(
+    'select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(s.k, s.i) order by s.k %1$s, s.i %1$s)'
+    ' from (select %2$s as k, %3$s as i from %4$s where %5$s %6$s order by 1 %1$s, 2 %1$s limit $5 offset $6) s',
+    v_dir, v_key ->> 0, v_spec ->> 'id', v_spec ->> 'from', v_where,
+    case when p_after is null then ''
+         else pg_catalog.format('and (%s, %s) %s ($3::%s, $4::uuid)', v_key ->> 0, v_spec ->> 'id',
+                                case when p_desc then '<' else '>' end, v_key ->> 1) end)
+    into v_rows
+    using v_scope.id, p_filters, p_after ->> 0, p_after ->> 1, p_limit, p_offset;
+  -- The last page by offset knows the total (not an empty one past the end,
+  -- nor one after a cursor); otherwise exact up to the cap, then the
+  -- planner's estimate.
+  v_rows := coalesce(v_rows, '[]');
+  if p_after is null and pg_catalog.jsonb_array_length(v_rows) < p_limit
+     and (pg_catalog.jsonb_array_length(v_rows) > 0 or p_offset = 0) then
+    return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', false,
+                                         'total', p_offset + pg_catalog.jsonb_array_length(v_rows));
+  end if;
+  v_citus := pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null;
+  -- A filter no index serves in the list's order (a search, the meetings of
+  -- a campaign) would read about cap / selectivity rows to count up to the
+  -- cap: ask the planner first, and when it expects ten times the cap or
+  -- more, its estimate is the total, flagged. A Citus coordinator has no
+  -- such estimate (below), so it counts.
+  if not v_citus and coalesce(p_filters, '{}') ?| array(
+       select pg_catalog.jsonb_array_elements_text(coalesce(v_spec -> 'estimated', '[]'))) then
+    execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
+      into v_plan using v_scope.id, p_filters;
+    v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
+    if v_estimate >= 10 * v_cap then
+      return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_estimate);
+    end if;
+  end if;
+  execute pg_catalog.format('select pg_catalog.count(*) from (select from %s where %s limit %s) c',
+                            v_spec ->> 'from', v_where, v_cap + 1)
+    into v_total using v_scope.id, p_filters;
+  if v_total > v_cap then
+    if v_citus then
+      -- A Citus coordinator has no estimate of a distributed statement's
+      -- rows (its plan says fewer than the cap), and its EXPLAIN runs on the
+      -- worker inside a savepoint: more than the cap is all it can say.
+      return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_cap + 1);
+    end if;
+    if v_plan is null then
+      execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
+        into v_plan using v_scope.id, p_filters;
+      v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
+    end if;
+    return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true,
+                                         'total', greatest(v_cap + 1, v_estimate));
+  end if;
+  return pg_catalog.jsonb_build_object('rows', v_rows, 'total', v_total, 'total_is_estimate', false);
+end
+$function$;
+
+comment on function app.list_spec(text) is
+  'Every list of the API, described once: its rows, its scope (the rule of the tables'' read policies), sort keys, filters (and those no index serves in the list''s order: estimated) and items. app.list_positions and app.page build their queries from it alone.';
+
+comment on function app.list_positions(text, text, boolean, jsonb, jsonb, integer, integer) is
+  'Sort keys and ids of a page of a list (app.list_spec), and its total, for the caller''s scope (app.list_scope): past row-level security so that filters, search and cursors are served by indexes (their operators are not LEAKPROOF); positions only, the rows are read through row-level security by app.page. The total is exact up to app.exact_count_cap(), the planner''s estimate beyond (total_is_estimate), and the estimate without a count when a filter of the list''s estimated ones is present and the planner expects ten times the cap or more.';
