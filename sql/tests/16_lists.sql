@@ -5,7 +5,7 @@
 -- rows themselves through row-level security.
 
 begin;
-select plan(25);
+select plan(30);
 
 insert into organizations (id, name, slug) values
   ('aaaaaaaa-0000-0000-0000-000000000000', 'Alpha', 'alpha'),
@@ -58,6 +58,26 @@ select set_config('app.user_id', 'aaaaaaaa-0000-0000-0000-000000000003', true);
 select is(app.page('leads', 'created_at', true, '{}', 1, 20, null) -> 'total', '5', 'app.page: A''s leads');
 select is((select count(*)::int from jsonb_array_elements(app.page('leads', 'created_at', true, '{}', 1, 20, null) -> 'items') i
             where i ->> 'email' like '%@a.test'), 5, 'A''s, all of them');
+
+-- app.list_items, the page's rows, is the caller's read: naming B's scope and
+-- B's ids gets a member of A nothing (row-level security), A's ids in B's
+-- scope neither, and a list without static items is refused.
+select is(app.list_items('leads', 'bbbbbbbb-0000-0000-0000-000000000000',
+                         array(select l.id from public.leads l where l.organization_id = 'bbbbbbbb-0000-0000-0000-000000000000')),
+  null, 'a member of A asking for B''s leads in B''s scope gets nothing');
+reset role;
+select is(app.list_items('leads', 'bbbbbbbb-0000-0000-0000-000000000000',
+                         array(select l.id from public.leads l where l.organization_id = 'bbbbbbbb-0000-0000-0000-000000000000')) is null,
+  false, 'the control: the same call past row-level security reads B''s seven');
+set local role vectra_member;
+select is(app.list_items('leads', 'bbbbbbbb-0000-0000-0000-000000000000',
+                         array(select l.id from public.leads l)),
+  null, 'A''s own ids named in B''s scope: nothing either');
+select is(pg_catalog.jsonb_array_length(app.list_items('leads', 'aaaaaaaa-0000-0000-0000-000000000000',
+                         array(select l.id from public.leads l order by l.email desc))), 5,
+  'A''s ids in A''s scope: A''s five leads');
+select throws_ok($$ select app.list_items('organizations', null, '{}') $$,
+  '22023', 'list organizations has no static items', 'a list without static items is refused');
 
 -- Nothing a caller sends becomes SQL: unknown lists, sorts and filters are refused.
 select throws_ok($$ select app.list_positions('public.leads l where true --', 'created_at', true, '{}', null, 21, 0) $$,

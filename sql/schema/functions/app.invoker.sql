@@ -206,15 +206,11 @@ GRANT EXECUTE ON FUNCTION app.admin_list_users(integer, integer, uuid, text, tex
 
 CREATE OR REPLACE FUNCTION app.admin_organization_json(o public.organizations, p_users_count bigint)
  RETURNS jsonb
- LANGUAGE plpgsql
+ LANGUAGE sql
  STABLE
- SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-#variable_conflict use_column
-begin
-  return (select app.organization_json(o) || pg_catalog.jsonb_build_object('users_count', coalesce(p_users_count, 0),
-                                                                     'deleted_at', o.deleted_at));
-end
+  select app.organization_json(o) || pg_catalog.jsonb_build_object('users_count', coalesce(p_users_count, 0),
+                                                                   'deleted_at', o.deleted_at)
 $function$;
 ALTER FUNCTION app.admin_organization_json(public.organizations, bigint) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.admin_organization_json(public.organizations, bigint) FROM PUBLIC;
@@ -315,16 +311,12 @@ REVOKE EXECUTE ON FUNCTION app.audit_log_is_append_only() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION app.campaign_json(c public.campaigns, p_leads_count bigint)
  RETURNS jsonb
- LANGUAGE plpgsql
+ LANGUAGE sql
  STABLE
- SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-#variable_conflict use_column
-begin
-  return (select pg_catalog.jsonb_build_object(
+  select pg_catalog.jsonb_build_object(
     'id', c.id, 'name', c.name, 'status', c.status, 'leads_count', coalesce(p_leads_count, 0),
-    'created_at', c.created_at, 'updated_at', c.updated_at));
-end
+    'created_at', c.created_at, 'updated_at', c.updated_at)
 $function$;
 ALTER FUNCTION app.campaign_json(public.campaigns, bigint) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.campaign_json(public.campaigns, bigint) FROM PUBLIC;
@@ -904,17 +896,13 @@ COMMENT ON FUNCTION app.is_platform_admin() IS 'True in a platform-admin context
 
 CREATE OR REPLACE FUNCTION app.lead_json(l public.leads)
  RETURNS jsonb
- LANGUAGE plpgsql
+ LANGUAGE sql
  STABLE
- SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-#variable_conflict use_column
-begin
-  return (select pg_catalog.jsonb_build_object(
+  select pg_catalog.jsonb_build_object(
     'id', l.id, 'email', l.email, 'full_name', l.full_name, 'company', l.company,
     'status', l.status, 'campaign_id', l.campaign_id,
-    'created_at', l.created_at, 'updated_at', l.updated_at));
-end
+    'created_at', l.created_at, 'updated_at', l.updated_at)
 $function$;
 ALTER FUNCTION app.lead_json(public.leads) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.lead_json(public.leads) FROM PUBLIC;
@@ -990,6 +978,58 @@ ALTER FUNCTION app.list_invitations(integer, integer, text) OWNER TO CURRENT_USE
 REVOKE EXECUTE ON FUNCTION app.list_invitations(integer, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.list_invitations(integer, integer, text) TO vectra_member;
 GRANT EXECUTE ON FUNCTION app.list_invitations(integer, integer, text) TO vectra_tenant_reader;
+
+CREATE OR REPLACE FUNCTION app.list_items(p_list text, p_scope uuid, p_ids uuid[])
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+begin
+  -- p_ids in their order; p_scope the value of the list's scope column
+  -- (app.list_scope: null matches nothing). Row-level security applies.
+  -- Rows go to the helpers as row(x.*)::type: on a Citus worker the table
+  -- is a shard, whose row type is its own.
+  case p_list
+    when 'leads' then
+      return (select pg_catalog.jsonb_agg(app.lead_json(row(l.*)::public.leads) order by pg_catalog.array_position(p_ids, l.id))
+                from public.leads l where l.organization_id = p_scope and l.id = any (p_ids));
+    when 'meetings' then
+      return (select pg_catalog.jsonb_agg(app.meeting_json(row(m.*)::public.meetings) order by pg_catalog.array_position(p_ids, m.id))
+                from public.meetings m where m.organization_id = p_scope and m.id = any (p_ids));
+    when 'campaigns' then
+      return (select pg_catalog.jsonb_agg(app.campaign_json(row(c.*)::public.campaigns, c.leads_count) order by pg_catalog.array_position(p_ids, c.id))
+                from public.campaigns c where c.organization_id = p_scope and c.id = any (p_ids));
+    when 'members' then
+      return (select pg_catalog.jsonb_agg(app.member_json(row(u.*)::app.members) order by pg_catalog.array_position(p_ids, u.id))
+                from app.members u where u.organization_id = p_scope and u.id = any (p_ids));
+    when 'invitations' then
+      return (select pg_catalog.jsonb_agg(app.invitation_json(row(i.*)::app.invitation_rows) order by pg_catalog.array_position(p_ids, i.id))
+                from app.invitation_rows i where i.organization_id = p_scope and i.id = any (p_ids));
+    when 'audit' then
+      return (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'id', a.id, 'action', a.action, 'actor_id', a.actor_id,
+                       'actor_name', (select u.full_name from public.users u where u.id = a.actor_id),
+                       'target_type', a.target_type, 'target_id', a.target_id,
+                       'data', a.data, 'created_at', a.created_at) order by pg_catalog.array_position(p_ids, a.id))
+                from public.audit_log a where a.organization_id = p_scope and a.id = any (p_ids));
+    when 'sessions' then
+      return (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'id', x.id, 'created_at', x.created_at, 'last_used_at', x.last_used_at,
+                       'expires_at', x.expires_at, 'user_agent', x.user_agent, 'ip', pg_catalog.host(x.ip),
+                       'current', x.id = app.current_session_id()) order by pg_catalog.array_position(p_ids, x.id))
+                from public.sessions x where x.user_id = p_scope and x.id = any (p_ids));
+    else
+      raise exception 'list % has no static items', p_list using errcode = '22023';
+  end case;
+end
+$function$;
+ALTER FUNCTION app.list_items(text, uuid, uuid[]) OWNER TO CURRENT_USER;
+REVOKE EXECUTE ON FUNCTION app.list_items(text, uuid, uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.list_items(text, uuid, uuid[]) TO vectra_member;
+GRANT EXECUTE ON FUNCTION app.list_items(text, uuid, uuid[]) TO vectra_platform_admin;
+GRANT EXECUTE ON FUNCTION app.list_items(text, uuid, uuid[]) TO vectra_tenant_reader;
+COMMENT ON FUNCTION app.list_items(text, uuid, uuid[]) IS 'The items of a page of the lists whose spec says items: static (app.list_spec), in the order of p_ids, read as the caller (row-level security applies) within the list''s scope value p_scope: one static statement per list, so its plan is kept for the connection''s life (a statement built by app.page is planned on every call).';
 
 CREATE OR REPLACE FUNCTION app.list_leads(p_page integer, p_per_page integer, p_status text, p_campaign_id uuid, p_search text, p_sort text, p_desc boolean, p_cursor text)
  RETURNS jsonb
@@ -1115,7 +1155,7 @@ select case p_list
       'search', $$(l.email ilike app.like_pattern($2 ->> 'search') or l.full_name ilike app.like_pattern($2 ->> 'search')
                    or l.company ilike app.like_pattern($2 ->> 'search'))$$),
     'estimated', pg_catalog.jsonb_build_array('search'),
-    'row', 'row(l.*)::public.leads as r', 'item', 'app.lead_json(s.r)')
+    'items', 'static')
   when 'meetings' then pg_catalog.jsonb_build_object(
     'from', 'public.meetings m', 'id', 'm.id', 'scope', 'organization', 'scope_column', 'm.organization_id',
     'sorts', pg_catalog.jsonb_build_object(
@@ -1127,7 +1167,7 @@ select case p_list
       'campaign_id', $$m.lead_id in (select l.id from public.leads l where l.organization_id = $1
                                       and l.campaign_id = ($2 ->> 'campaign_id')::uuid)$$),
     'estimated', pg_catalog.jsonb_build_array('campaign_id'),
-    'row', 'row(m.*)::public.meetings as r', 'item', 'app.meeting_json(s.r)')
+    'items', 'static')
   when 'campaigns' then pg_catalog.jsonb_build_object(
     'from', 'public.campaigns c', 'id', 'c.id', 'scope', 'organization', 'scope_column', 'c.organization_id',
     'sorts', pg_catalog.jsonb_build_object(
@@ -1137,7 +1177,7 @@ select case p_list
       'status', $$c.status = ($2 ->> 'status')::public.campaign_status$$,
       'search', $$c.name ilike app.like_pattern($2 ->> 'search')$$),
     'estimated', pg_catalog.jsonb_build_array('search'),
-    'row', 'row(c.*)::public.campaigns as r', 'item', 'app.campaign_json(s.r, (s.r).leads_count)')
+    'items', 'static')
   when 'members' then pg_catalog.jsonb_build_object(
     'from', 'app.members u', 'id', 'u.id', 'scope', 'organization', 'scope_column', 'u.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz')),
@@ -1147,22 +1187,18 @@ select case p_list
       'present', $$u.status <> 'removed'$$,
       'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
     'estimated', pg_catalog.jsonb_build_array('search'),
-    'row', 'row(u.*)::app.members as r', 'item', 'app.member_json(s.r)')
+    'items', 'static')
   when 'invitations' then pg_catalog.jsonb_build_object(
     'from', 'app.invitation_rows i', 'id', 'i.id', 'scope', 'organization', 'scope_column', 'i.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('i.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'pending', 'i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()'),
-    'row', 'row(i.*)::app.invitation_rows as r', 'item', 'app.invitation_json(s.r)')
+    'items', 'static')
   when 'audit' then pg_catalog.jsonb_build_object(
     'from', 'public.audit_log a', 'id', 'a.id', 'scope', 'organization_admins', 'scope_column', 'a.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('a.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object('action', $$a.action = ($2 ->> 'action')$$),
-    'row', 'row(a.*)::public.audit_log as r',
-    'item', $$pg_catalog.jsonb_build_object('id', (s.r).id, 'action', (s.r).action, 'actor_id', (s.r).actor_id,
-                'actor_name', (select u.full_name from public.users u where u.id = (s.r).actor_id),
-                'target_type', (s.r).target_type, 'target_id', (s.r).target_id,
-                'data', (s.r).data, 'created_at', (s.r).created_at)$$)
+    'items', 'static')
   when 'notifications' then pg_catalog.jsonb_build_object(
     'from', 'public.notifications n', 'id', 'n.id', 'scope', 'organization_admins', 'scope_column', 'n.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
@@ -1188,11 +1224,7 @@ select case p_list
     'sorts', pg_catalog.jsonb_build_object('last_used_at', pg_catalog.jsonb_build_array('x.last_used_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'live', 'x.revoked_at is null and x.expires_at > pg_catalog.now()'),
-    'row', 'row(x.*)::public.sessions as r',
-    'item', $$pg_catalog.jsonb_build_object('id', (s.r).id, 'created_at', (s.r).created_at,
-                'last_used_at', (s.r).last_used_at, 'expires_at', (s.r).expires_at,
-                'user_agent', (s.r).user_agent, 'ip', pg_catalog.host((s.r).ip),
-                'current', (s.r).id = app.current_session_id())$$)
+    'items', 'static')
   when 'organizations' then pg_catalog.jsonb_build_object(
     'from', 'public.organizations o', 'id', 'o.id', 'scope', 'platform',
     'sorts', pg_catalog.jsonb_build_object(
@@ -1330,16 +1362,12 @@ REVOKE EXECUTE ON FUNCTION app.managed_invitation(uuid) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION app.meeting_json(m public.meetings)
  RETURNS jsonb
- LANGUAGE plpgsql
+ LANGUAGE sql
  STABLE
- SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-#variable_conflict use_column
-begin
-  return (select pg_catalog.jsonb_build_object(
+  select pg_catalog.jsonb_build_object(
     'id', m.id, 'lead_id', m.lead_id, 'scheduled_at', m.scheduled_at, 'status', m.status,
-    'created_at', m.created_at, 'updated_at', m.updated_at));
-end
+    'created_at', m.created_at, 'updated_at', m.updated_at)
 $function$;
 ALTER FUNCTION app.meeting_json(public.meetings) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.meeting_json(public.meetings) FROM PUBLIC;
@@ -1485,19 +1513,15 @@ GRANT EXECUTE ON FUNCTION app.notification_json(public.notifications) TO vectra_
 
 CREATE OR REPLACE FUNCTION app.notification_json(n public.notifications, p_delivery jsonb)
  RETURNS jsonb
- LANGUAGE plpgsql
- IMMUTABLE
- SET search_path TO 'pg_catalog', 'pg_temp'
+ LANGUAGE sql
+ STABLE
 AS $function$
-#variable_conflict use_column
-begin
-  return pg_catalog.jsonb_build_object(
+  select pg_catalog.jsonb_build_object(
     'id', n.id, 'type', n.type, 'organization_id', nullif(n.organization_id, app.platform_org_id()),
     'sender_id', n.sender_id,
     'subject', n.subject, 'recipient_count', n.recipient_count, 'suppressed_count', n.suppressed_count,
     'created_at', n.created_at,
-    'delivery', p_delivery);
-end
+    'delivery', p_delivery)
 $function$;
 ALTER FUNCTION app.notification_json(public.notifications, jsonb) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.notification_json(public.notifications, jsonb) FROM PUBLIC;
@@ -1628,14 +1652,20 @@ begin
     v_next := app.make_cursor(v_fingerprint, v_rows -> (p_per_page - 1));
   end if;
   select pg_catalog.array_agg((r ->> 1)::uuid) into v_ids from pg_catalog.jsonb_array_elements(v_rows) r;
-  -- The rows themselves, as the caller: row-level security decides.
+  -- The rows themselves, as the caller: row-level security decides. A
+  -- statement of app.list_items (its plan kept) for most lists, or the
+  -- spec's item expression.
   v_scope := app.list_scope(v_spec);
-  execute pg_catalog.format(
-    'select pg_catalog.jsonb_agg(%1$s order by pg_catalog.array_position($2, s.i))'
-    ' from (select %2$s as i, %3$s from %4$s where %5$s and %2$s = any ($2)) s',
-    v_spec ->> 'item', v_spec ->> 'id', v_spec ->> 'row', coalesce(v_spec ->> 'fetch', v_spec ->> 'from'),
-    v_scope.sql)
-    into v_items using v_scope.id, v_ids;
+  if v_spec ->> 'items' = 'static' then
+    v_items := app.list_items(p_list, v_scope.id, v_ids);
+  else
+    execute pg_catalog.format(
+      'select pg_catalog.jsonb_agg(%1$s order by pg_catalog.array_position($2, s.i))'
+      ' from (select %2$s as i, %3$s from %4$s where %5$s and %2$s = any ($2)) s',
+      v_spec ->> 'item', v_spec ->> 'id', v_spec ->> 'row', coalesce(v_spec ->> 'fetch', v_spec ->> 'from'),
+      v_scope.sql)
+      into v_items using v_scope.id, v_ids;
+  end if;
   return pg_catalog.jsonb_build_object(
     'items', coalesce(v_items, '[]'), 'page', p_page, 'per_page', p_per_page,
     'total', v_positions -> 'total', 'total_is_estimate', v_positions -> 'total_is_estimate',

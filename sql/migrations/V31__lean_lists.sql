@@ -1,19 +1,46 @@
--- Totals of searches in big tenants (issue 21; docs/performance.md, "Big
--- tenants"). A list counts its rows up to the exact-count cap (1,000). A
--- filter an index serves in the list's order costs that count at most the
--- cap's index entries; a search does not: `search=lee` in a tenant of a
--- million leads (2 % match) read about 60,000 rows, three ILIKEs each, to
--- count 1,001: 26.6 ms of its 27 through HTTP. The same for the meetings of
--- one campaign (a lead lookup per meeting).
+-- Lean lists (issue 21; docs/performance.md, "Big tenants" and "CPU per
+-- request").
 --
--- * app.list_spec names, per list, the filters counted that way
---   ('estimated'). When one is in the request, app.list_positions asks the
---   planner first; at ten times the cap or more its estimate is the total,
---   flagged total_is_estimate as past the cap already was, without the
---   count. Below that, it counts as before. On a Citus coordinator, which
---   has no estimate (V30), nothing changes.
--- * The notification lists' delivery counts are written once in
---   app.list_spec (they were two copies differing by the tenant's scope).
+-- 1. Totals of searches in big tenants. A list counts its rows up to the
+--    exact-count cap (1,000). A filter an index serves in the list's order
+--    costs that count at most the cap's index entries; a search does not:
+--    `search=lee` in a tenant of a million leads (2 % match) read about
+--    60,000 rows, three ILIKEs each, to count 1,001: 26.6 ms of its 27
+--    through HTTP. The same for the meetings of one campaign (a lead lookup
+--    per meeting). app.list_spec names, per list, the filters counted that
+--    way ('estimated'). When one is in the request, app.list_positions asks
+--    the planner first; at ten times the cap or more its estimate is the
+--    total, flagged total_is_estimate as past the cap already was, without
+--    the count. Below that, it counts as before. On a Citus coordinator,
+--    which has no estimate (V30), nothing changes.
+--
+-- 2. Items by statements whose plans are kept. app.page built the statement
+--    that reads a page's rows with EXECUTE, planned on every call: in a
+--    small tenant a page cost PostgreSQL more than the window lists it
+--    replaced (docs/performance.md). app.list_items holds one static
+--    statement per list for leads, meetings, campaigns, members,
+--    invitations, the audit log and sessions (their specs say items:
+--    static, and no longer carry the item expression); the notification
+--    lists, the deliveries and the console's lists keep the spec's
+--    expression.
+--
+-- 3. The row-to-JSON helpers those statements call inline. V16 made every
+--    LANGUAGE sql function with a SET clause plpgsql, so that its plans are
+--    kept; for the five below, which run no statement of their own (an
+--    expression over their arguments), that left a call per row through a
+--    plpgsql frame and a search_path switched and restored: 2.5
+--    microseconds a row, 51 of the 138 the rows of a page of 20 leads cost
+--    PostgreSQL in a kept plan. As plain LANGUAGE sql functions without a
+--    SET clause, STABLE (jsonb_build_object is), they are inlined like
+--    app.member_json, app.invitation_json and app.organization_json already
+--    were: every name in them is qualified (pg_catalog., app.), so no
+--    search_path can redirect them, and inlined they run in the caller's
+--    statement, under the caller's pinned search_path. Bodies unchanged.
+--    (In a statement planned on every call the inlining is paid at each
+--    planning and saves nothing: hence 2.)
+--
+-- 4. The notification lists' delivery counts are written once in
+--    app.list_spec (they were two copies differing by the tenant's scope).
 
 create or replace function app.list_spec(p_list text)
  RETURNS jsonb
@@ -41,7 +68,7 @@ select case p_list
       'search', $$(l.email ilike app.like_pattern($2 ->> 'search') or l.full_name ilike app.like_pattern($2 ->> 'search')
                    or l.company ilike app.like_pattern($2 ->> 'search'))$$),
     'estimated', pg_catalog.jsonb_build_array('search'),
-    'row', 'row(l.*)::public.leads as r', 'item', 'app.lead_json(s.r)')
+    'items', 'static')
   when 'meetings' then pg_catalog.jsonb_build_object(
     'from', 'public.meetings m', 'id', 'm.id', 'scope', 'organization', 'scope_column', 'm.organization_id',
     'sorts', pg_catalog.jsonb_build_object(
@@ -53,7 +80,7 @@ select case p_list
       'campaign_id', $$m.lead_id in (select l.id from public.leads l where l.organization_id = $1
                                       and l.campaign_id = ($2 ->> 'campaign_id')::uuid)$$),
     'estimated', pg_catalog.jsonb_build_array('campaign_id'),
-    'row', 'row(m.*)::public.meetings as r', 'item', 'app.meeting_json(s.r)')
+    'items', 'static')
   when 'campaigns' then pg_catalog.jsonb_build_object(
     'from', 'public.campaigns c', 'id', 'c.id', 'scope', 'organization', 'scope_column', 'c.organization_id',
     'sorts', pg_catalog.jsonb_build_object(
@@ -63,7 +90,7 @@ select case p_list
       'status', $$c.status = ($2 ->> 'status')::public.campaign_status$$,
       'search', $$c.name ilike app.like_pattern($2 ->> 'search')$$),
     'estimated', pg_catalog.jsonb_build_array('search'),
-    'row', 'row(c.*)::public.campaigns as r', 'item', 'app.campaign_json(s.r, (s.r).leads_count)')
+    'items', 'static')
   when 'members' then pg_catalog.jsonb_build_object(
     'from', 'app.members u', 'id', 'u.id', 'scope', 'organization', 'scope_column', 'u.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz')),
@@ -73,22 +100,18 @@ select case p_list
       'present', $$u.status <> 'removed'$$,
       'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
     'estimated', pg_catalog.jsonb_build_array('search'),
-    'row', 'row(u.*)::app.members as r', 'item', 'app.member_json(s.r)')
+    'items', 'static')
   when 'invitations' then pg_catalog.jsonb_build_object(
     'from', 'app.invitation_rows i', 'id', 'i.id', 'scope', 'organization', 'scope_column', 'i.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('i.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'pending', 'i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()'),
-    'row', 'row(i.*)::app.invitation_rows as r', 'item', 'app.invitation_json(s.r)')
+    'items', 'static')
   when 'audit' then pg_catalog.jsonb_build_object(
     'from', 'public.audit_log a', 'id', 'a.id', 'scope', 'organization_admins', 'scope_column', 'a.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('a.created_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object('action', $$a.action = ($2 ->> 'action')$$),
-    'row', 'row(a.*)::public.audit_log as r',
-    'item', $$pg_catalog.jsonb_build_object('id', (s.r).id, 'action', (s.r).action, 'actor_id', (s.r).actor_id,
-                'actor_name', (select u.full_name from public.users u where u.id = (s.r).actor_id),
-                'target_type', (s.r).target_type, 'target_id', (s.r).target_id,
-                'data', (s.r).data, 'created_at', (s.r).created_at)$$)
+    'items', 'static')
   when 'notifications' then pg_catalog.jsonb_build_object(
     'from', 'public.notifications n', 'id', 'n.id', 'scope', 'organization_admins', 'scope_column', 'n.organization_id',
     'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
@@ -114,11 +137,7 @@ select case p_list
     'sorts', pg_catalog.jsonb_build_object('last_used_at', pg_catalog.jsonb_build_array('x.last_used_at', 'timestamptz')),
     'filters', pg_catalog.jsonb_build_object(
       'live', 'x.revoked_at is null and x.expires_at > pg_catalog.now()'),
-    'row', 'row(x.*)::public.sessions as r',
-    'item', $$pg_catalog.jsonb_build_object('id', (s.r).id, 'created_at', (s.r).created_at,
-                'last_used_at', (s.r).last_used_at, 'expires_at', (s.r).expires_at,
-                'user_agent', (s.r).user_agent, 'ip', pg_catalog.host((s.r).ip),
-                'current', (s.r).id = app.current_session_id())$$)
+    'items', 'static')
   when 'organizations' then pg_catalog.jsonb_build_object(
     'from', 'public.organizations o', 'id', 'o.id', 'scope', 'platform',
     'sorts', pg_catalog.jsonb_build_object(
@@ -253,6 +272,168 @@ begin
                                          'total', greatest(v_cap + 1, v_estimate));
   end if;
   return pg_catalog.jsonb_build_object('rows', v_rows, 'total', v_total, 'total_is_estimate', false);
+end
+$function$;
+
+create or replace function app.lead_json(l public.leads)
+ returns jsonb
+ language sql
+ stable
+as $function$
+  select pg_catalog.jsonb_build_object(
+    'id', l.id, 'email', l.email, 'full_name', l.full_name, 'company', l.company,
+    'status', l.status, 'campaign_id', l.campaign_id,
+    'created_at', l.created_at, 'updated_at', l.updated_at)
+$function$;
+
+create or replace function app.meeting_json(m public.meetings)
+ returns jsonb
+ language sql
+ stable
+as $function$
+  select pg_catalog.jsonb_build_object(
+    'id', m.id, 'lead_id', m.lead_id, 'scheduled_at', m.scheduled_at, 'status', m.status,
+    'created_at', m.created_at, 'updated_at', m.updated_at)
+$function$;
+
+create or replace function app.campaign_json(c public.campaigns, p_leads_count bigint)
+ returns jsonb
+ language sql
+ stable
+as $function$
+  select pg_catalog.jsonb_build_object(
+    'id', c.id, 'name', c.name, 'status', c.status, 'leads_count', coalesce(p_leads_count, 0),
+    'created_at', c.created_at, 'updated_at', c.updated_at)
+$function$;
+
+create or replace function app.admin_organization_json(o public.organizations, p_users_count bigint)
+ returns jsonb
+ language sql
+ stable
+as $function$
+  select app.organization_json(o) || pg_catalog.jsonb_build_object('users_count', coalesce(p_users_count, 0),
+                                                                   'deleted_at', o.deleted_at)
+$function$;
+
+create or replace function app.notification_json(n public.notifications, p_delivery jsonb)
+ returns jsonb
+ language sql
+ stable
+as $function$
+  select pg_catalog.jsonb_build_object(
+    'id', n.id, 'type', n.type, 'organization_id', nullif(n.organization_id, app.platform_org_id()),
+    'sender_id', n.sender_id,
+    'subject', n.subject, 'recipient_count', n.recipient_count, 'suppressed_count', n.suppressed_count,
+    'created_at', n.created_at,
+    'delivery', p_delivery)
+$function$;
+
+create function app.list_items(p_list text, p_scope uuid, p_ids uuid[])
+ returns jsonb
+ language plpgsql
+ stable
+ set search_path to 'pg_catalog', 'pg_temp'
+as $function$
+begin
+  -- p_ids in their order; p_scope the value of the list's scope column
+  -- (app.list_scope: null matches nothing). Row-level security applies.
+  -- Rows go to the helpers as row(x.*)::type: on a Citus worker the table
+  -- is a shard, whose row type is its own.
+  case p_list
+    when 'leads' then
+      return (select pg_catalog.jsonb_agg(app.lead_json(row(l.*)::public.leads) order by pg_catalog.array_position(p_ids, l.id))
+                from public.leads l where l.organization_id = p_scope and l.id = any (p_ids));
+    when 'meetings' then
+      return (select pg_catalog.jsonb_agg(app.meeting_json(row(m.*)::public.meetings) order by pg_catalog.array_position(p_ids, m.id))
+                from public.meetings m where m.organization_id = p_scope and m.id = any (p_ids));
+    when 'campaigns' then
+      return (select pg_catalog.jsonb_agg(app.campaign_json(row(c.*)::public.campaigns, c.leads_count) order by pg_catalog.array_position(p_ids, c.id))
+                from public.campaigns c where c.organization_id = p_scope and c.id = any (p_ids));
+    when 'members' then
+      return (select pg_catalog.jsonb_agg(app.member_json(row(u.*)::app.members) order by pg_catalog.array_position(p_ids, u.id))
+                from app.members u where u.organization_id = p_scope and u.id = any (p_ids));
+    when 'invitations' then
+      return (select pg_catalog.jsonb_agg(app.invitation_json(row(i.*)::app.invitation_rows) order by pg_catalog.array_position(p_ids, i.id))
+                from app.invitation_rows i where i.organization_id = p_scope and i.id = any (p_ids));
+    when 'audit' then
+      return (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'id', a.id, 'action', a.action, 'actor_id', a.actor_id,
+                       'actor_name', (select u.full_name from public.users u where u.id = a.actor_id),
+                       'target_type', a.target_type, 'target_id', a.target_id,
+                       'data', a.data, 'created_at', a.created_at) order by pg_catalog.array_position(p_ids, a.id))
+                from public.audit_log a where a.organization_id = p_scope and a.id = any (p_ids));
+    when 'sessions' then
+      return (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'id', x.id, 'created_at', x.created_at, 'last_used_at', x.last_used_at,
+                       'expires_at', x.expires_at, 'user_agent', x.user_agent, 'ip', pg_catalog.host(x.ip),
+                       'current', x.id = app.current_session_id()) order by pg_catalog.array_position(p_ids, x.id))
+                from public.sessions x where x.user_id = p_scope and x.id = any (p_ids));
+    else
+      raise exception 'list % has no static items', p_list using errcode = '22023';
+  end case;
+end
+$function$;
+revoke execute on function app.list_items(text, uuid, uuid[]) from public;
+grant execute on function app.list_items(text, uuid, uuid[]) to vectra_member, vectra_platform_admin, vectra_tenant_reader;
+comment on function app.list_items(text, uuid, uuid[]) is
+  'The items of a page of the lists whose spec says items: static (app.list_spec), in the order of p_ids, read as the caller (row-level security applies) within the list''s scope value p_scope: one static statement per list, so its plan is kept for the connection''s life (a statement built by app.page is planned on every call).';
+
+create or replace function app.page(p_list text, p_sort text, p_desc boolean, p_filters jsonb, p_page integer, p_per_page integer, p_cursor text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_spec jsonb := app.list_spec(p_list);
+  v_depth integer := app.page_depth_cap(coalesce(p_filters, '{}') ? 'search');
+  v_fingerprint text := pg_catalog.concat_ws('|', p_list, p_sort, case when p_desc then 'desc' else 'asc' end,
+                                             coalesce(p_filters, '{}')::text);
+  v_after jsonb;
+  v_positions jsonb;
+  v_rows jsonb;
+  v_ids uuid[];
+  v_scope record;
+  v_items jsonb;
+  v_next text;
+begin
+  perform app.check_page(p_page, p_per_page);
+  if p_cursor is not null then
+    if p_page <> 1 then
+      raise exception 'page: must be 1 (or left out) with a cursor'
+        using errcode = 'VA422', detail = '{"page": "must be 1 (or left out) with a cursor"}';
+    end if;
+    v_after := app.open_cursor(p_cursor, v_fingerprint);
+  elsif (p_page::bigint - 1) * p_per_page >= v_depth then
+    raise exception 'page: must stay within the first % rows; follow next_cursor to go further', v_depth
+      using errcode = 'VA422', detail = pg_catalog.jsonb_build_object('page', pg_catalog.format(
+              'must stay within the first %s rows; follow next_cursor to go further', v_depth))::text;
+  end if;
+  v_positions := app.list_positions(p_list, p_sort, p_desc, p_filters, v_after -> 'k', p_per_page + 1,
+                                    case when v_after is null then (p_page - 1) * p_per_page else 0 end);
+  v_rows := v_positions -> 'rows';
+  if pg_catalog.jsonb_array_length(v_rows) > p_per_page then
+    v_rows := v_rows - p_per_page;
+    v_next := app.make_cursor(v_fingerprint, v_rows -> (p_per_page - 1));
+  end if;
+  select pg_catalog.array_agg((r ->> 1)::uuid) into v_ids from pg_catalog.jsonb_array_elements(v_rows) r;
+  -- The rows themselves, as the caller: row-level security decides. A
+  -- statement of app.list_items (its plan kept) for most lists, or the
+  -- spec's item expression.
+  v_scope := app.list_scope(v_spec);
+  if v_spec ->> 'items' = 'static' then
+    v_items := app.list_items(p_list, v_scope.id, v_ids);
+  else
+    execute pg_catalog.format(
+      'select pg_catalog.jsonb_agg(%1$s order by pg_catalog.array_position($2, s.i))'
+      ' from (select %2$s as i, %3$s from %4$s where %5$s and %2$s = any ($2)) s',
+      v_spec ->> 'item', v_spec ->> 'id', v_spec ->> 'row', coalesce(v_spec ->> 'fetch', v_spec ->> 'from'),
+      v_scope.sql)
+      into v_items using v_scope.id, v_ids;
+  end if;
+  return pg_catalog.jsonb_build_object(
+    'items', coalesce(v_items, '[]'), 'page', p_page, 'per_page', p_per_page,
+    'total', v_positions -> 'total', 'total_is_estimate', v_positions -> 'total_is_estimate',
+    'next_cursor', v_next);
 end
 $function$;
 
