@@ -76,14 +76,15 @@ language sql immutable as $$
       ('SET or RESET', src ~* '(^|;|\mbegin|\mthen|\melse|\mloop)\s*(--[^\n]*\n\s*)*(set|reset)\s+(?!local\M)'),
       -- Dynamic SQL is allowed in one shape only, the lists' (app.page, app.list_positions): a read whose template
       -- is a literal SELECT (or EXPLAIN of one, which runs nothing) and whose result goes
-      -- INTO a variable (a SET or other utility command cannot return data: PL/pgSQL
-      -- refuses it); the fragments come from app.list_spec and app.list_scope, whose own
-      -- bodies this scan reads, and values only through USING.
+      -- INTO variables (a SET or other utility command cannot return data: PL/pgSQL
+      -- refuses it; `select (%s)` takes only a query, as a scalar subquery); the fragments
+      -- come from app.list_spec and app.list_scope, whose own bodies this scan reads, and
+      -- values only through USING.
       -- And one more: auth.begin_request's SET LOCAL of an app.* setting on a Citus
       -- coordinator (a literal template, for the transaction only).
       ('dynamic SQL or EXECUTE',
        regexp_replace(regexp_replace(src,
-         '\mexecute\s+pg_catalog\.format\(\s*''(select|explain \(format json\) select)\M[^;]*\minto\s+\w+\s+using\M', '', 'gi'),
+         '\mexecute\s+pg_catalog\.format\(\s*''(select|explain \(format json\) select)\M[^;]*\minto\s+\w+(\s*,\s*\w+)*\s+using\M', '', 'gi'),
          '\mexecute\s+pg_catalog\.format\(''set local app\.[a-z_]+ = %L'',[^;]*;', '', 'gi') ~* '\mexecute\M'),
       ('PREPARE or DEALLOCATE', src ~* '\m(prepare|deallocate)\s+\w'),
       ('LISTEN', src ~* '\m(un)?listen\s+[\w*"]'),
@@ -110,6 +111,7 @@ select is(
        ($b$ begin execute pg_catalog.format('select %L', p); end $b$),
        ($b$ begin execute pg_catalog.format('set app.org_id = %L', p) into v using p; end $b$),
        ($b$ begin execute pg_catalog.format('set app.org_id = %L', p); end $b$),
+       ($b$ begin execute v_sql into v_rows, v_total using p; end $b$),
        ($b$ begin prepare p1 as select 1; end $b$),
        ($b$ begin deallocate s1; end $b$),
        ($b$ begin listen tenant_a; end $b$),
@@ -125,7 +127,7 @@ select is(
      ) s(src)) d),
   array['DISCARD', 'LISTEN', 'LISTEN', 'PREPARE or DEALLOCATE', 'PREPARE or DEALLOCATE', 'SET or RESET',
         'SET or RESET', 'SET or RESET', 'currval or lastval', 'cursor WITH HOLD', 'cursor read by name',
-        'dblink', 'dynamic SQL or EXECUTE', 'dynamic SQL or EXECUTE', 'dynamic SQL or EXECUTE', 'session advisory lock', 'session advisory lock',
+        'dblink', 'dynamic SQL or EXECUTE', 'dynamic SQL or EXECUTE', 'dynamic SQL or EXECUTE', 'dynamic SQL or EXECUTE', 'session advisory lock', 'session advisory lock',
         'session-level set_config', 'session-level set_config', 'temporary table'],
   'the detector finds each construct that leaves session state'
 );
@@ -140,6 +142,7 @@ select is(
        ($b$ insert into t values (1) on conflict (key) do update set tat = 2; $b$),
        ($b$ perform pg_catalog.pg_advisory_xact_lock(1); $b$),
        ($b$ execute pg_catalog.format('select count(*) from %s where %s', v_from, v_where) into v_total using p_id; $b$),
+       ($b$ execute pg_catalog.format('select (%s), (%s)', v_positions, v_count) into v_rows, v_total using p_id; $b$),
        ($b$ execute pg_catalog.format('set local app.org_id = %L', coalesce(p_org_id::text, '')); $b$),
        ($b$ -- a held key once stalled an organization; rows cannot move between tenants $b$)
      ) s(src)) d),

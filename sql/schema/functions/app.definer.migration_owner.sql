@@ -22,6 +22,9 @@ declare
   v_plan json;
   v_estimate bigint;
   v_citus boolean;
+  v_estimated boolean;
+  v_positions text;
+  v_count text;
 begin
   if v_spec is null then
     raise exception 'list % unknown', p_list using errcode = '22023';
@@ -48,16 +51,34 @@ begin
               where not coalesce(p_filters, '{}') ? r.f) then
     raise exception '% needs the filters %', p_list, v_spec -> 'required' using errcode = '22023';
   end if;
-  -- The rows' keys and ids, in index order, from the offset or after the cursor.
-  execute pg_catalog.format(
+  v_citus := pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null;
+  -- A filter no index serves in the list's order (a search, the meetings of
+  -- a campaign) would read about cap / selectivity rows to count up to the
+  -- cap: the planner is asked first (below). A Citus coordinator has no
+  -- such estimate, so it counts.
+  v_estimated := not v_citus and coalesce(p_filters, '{}') ?| array(
+                   select pg_catalog.jsonb_array_elements_text(coalesce(v_spec -> 'estimated', '[]')));
+  -- The rows' keys and ids, in index order, from the offset or after the
+  -- cursor (a subquery: run below as `select (...)`).
+  v_positions := pg_catalog.format(
     'select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(s.k, s.i) order by s.k %1$s, s.i %1$s)'
     ' from (select %2$s as k, %3$s as i from %4$s where %5$s %6$s order by 1 %1$s, 2 %1$s limit $5 offset $6) s',
     v_dir, v_key ->> 0, v_spec ->> 'id', v_spec ->> 'from', v_where,
     case when p_after is null then ''
          else pg_catalog.format('and (%s, %s) %s ($3::%s, $4::uuid)', v_key ->> 0, v_spec ->> 'id',
-                                case when p_desc then '<' else '>' end, v_key ->> 1) end)
-    into v_rows
-    using v_scope.id, p_filters, p_after ->> 0, p_after ->> 1, p_limit, p_offset;
+                                case when p_desc then '<' else '>' end, v_key ->> 1) end);
+  -- The count up to the cap.
+  v_count := pg_catalog.format('select pg_catalog.count(*) from (select from %s where %s limit %s) c',
+                               v_spec ->> 'from', v_where, v_cap + 1);
+  -- On PostgreSQL without an estimated filter, both in one statement (one
+  -- planning, one execution); otherwise the positions first.
+  if v_estimated or v_citus then
+    execute pg_catalog.format('select (%s)', v_positions) into v_rows
+      using v_scope.id, p_filters, p_after ->> 0, p_after ->> 1, p_limit, p_offset;
+  else
+    execute pg_catalog.format('select (%s), (%s)', v_positions, v_count) into v_rows, v_total
+      using v_scope.id, p_filters, p_after ->> 0, p_after ->> 1, p_limit, p_offset;
+  end if;
   -- The last page by offset knows the total (not an empty one past the end,
   -- nor one after a cursor); otherwise exact up to the cap, then the
   -- planner's estimate.
@@ -67,14 +88,9 @@ begin
     return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', false,
                                          'total', p_offset + pg_catalog.jsonb_array_length(v_rows));
   end if;
-  v_citus := pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null;
-  -- A filter no index serves in the list's order (a search, the meetings of
-  -- a campaign) would read about cap / selectivity rows to count up to the
-  -- cap: ask the planner first, and when it expects ten times the cap or
-  -- more, its estimate is the total, flagged. A Citus coordinator has no
-  -- such estimate (below), so it counts.
-  if not v_citus and coalesce(p_filters, '{}') ?| array(
-       select pg_catalog.jsonb_array_elements_text(coalesce(v_spec -> 'estimated', '[]'))) then
+  -- An estimated filter: when the planner expects ten times the cap or
+  -- more, its estimate is the total, flagged, and nothing is counted.
+  if v_estimated then
     execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
       into v_plan using v_scope.id, p_filters;
     v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
@@ -82,9 +98,9 @@ begin
       return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_estimate);
     end if;
   end if;
-  execute pg_catalog.format('select pg_catalog.count(*) from (select from %s where %s limit %s) c',
-                            v_spec ->> 'from', v_where, v_cap + 1)
-    into v_total using v_scope.id, p_filters;
+  if v_estimated or v_citus then
+    execute pg_catalog.format('select (%s)', v_count) into v_total using v_scope.id, p_filters;
+  end if;
   if v_total > v_cap then
     if v_citus then
       -- A Citus coordinator has no estimate of a distributed statement's

@@ -693,12 +693,20 @@ COMMENT ON FUNCTION app.exact_count_cap() IS 'Rows a list counts exactly; beyond
 
 CREATE OR REPLACE FUNCTION app.filters(VARIADIC p_pairs text[])
  RETURNS jsonb
- LANGUAGE sql
+ LANGUAGE plpgsql
  IMMUTABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-  select coalesce(pg_catalog.jsonb_object_agg(p_pairs[i], p_pairs[i + 1]), '{}')
-    from pg_catalog.generate_subscripts(p_pairs, 1) i
-   where i % 2 = 1 and p_pairs[i + 1] is not null
+declare
+  v_filters jsonb := '{}';
+begin
+  for i in 1 .. coalesce(pg_catalog.array_length(p_pairs, 1), 0) - 1 by 2 loop
+    if p_pairs[i + 1] is not null then
+      v_filters := v_filters || pg_catalog.jsonb_build_object(p_pairs[i], p_pairs[i + 1]);
+    end if;
+  end loop;
+  return v_filters;
+end
 $function$;
 ALTER FUNCTION app.filters(text[]) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.filters(text[]) FROM PUBLIC;
@@ -1131,134 +1139,151 @@ COMMENT ON FUNCTION app.list_scope(jsonb) IS 'A list''s scope for the current re
 
 CREATE OR REPLACE FUNCTION app.list_spec(p_list text)
  RETURNS jsonb
- LANGUAGE sql
+ LANGUAGE plpgsql
  IMMUTABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-with d (notification_row) as (
+declare
   -- A notification with its deliveries counted by status (tenant: scoped by $1).
-  select $$row(n.*)::public.notifications as r, (select pg_catalog.jsonb_build_object(
+  v_notification_row text := $$row(n.*)::public.notifications as r, (select pg_catalog.jsonb_build_object(
                    'pending', pg_catalog.count(*) filter (where e.status = 'pending'),
                    'sending', pg_catalog.count(*) filter (where e.status = 'sending'),
                    'sent', pg_catalog.count(*) filter (where e.status = 'sent'),
                    'failed', pg_catalog.count(*) filter (where e.status = 'failed'),
                    'cancelled', pg_catalog.count(*) filter (where e.status = 'cancelled'))
-                   from public.email_outbox e where %scope% e.organization_id = n.organization_id and e.notification_id = n.id) as delivery$$)
-select case p_list
-  when 'leads' then pg_catalog.jsonb_build_object(
-    'from', 'public.leads l', 'id', 'l.id', 'scope', 'organization', 'scope_column', 'l.organization_id',
-    'sorts', pg_catalog.jsonb_build_object(
-      'created_at', pg_catalog.jsonb_build_array('l.created_at', 'timestamptz'),
-      'name', pg_catalog.jsonb_build_array('lower(coalesce(l.full_name, l.email))', 'text')),
-    'filters', pg_catalog.jsonb_build_object(
-      'status', $$l.status = ($2 ->> 'status')::public.lead_status$$,
-      'campaign_id', $$l.campaign_id = ($2 ->> 'campaign_id')::uuid$$,
-      'search', $$(l.email ilike app.like_pattern($2 ->> 'search') or l.full_name ilike app.like_pattern($2 ->> 'search')
-                   or l.company ilike app.like_pattern($2 ->> 'search'))$$),
-    'estimated', pg_catalog.jsonb_build_array('search'),
-    'items', 'static')
-  when 'meetings' then pg_catalog.jsonb_build_object(
-    'from', 'public.meetings m', 'id', 'm.id', 'scope', 'organization', 'scope_column', 'm.organization_id',
-    'sorts', pg_catalog.jsonb_build_object(
-      'scheduled_at', pg_catalog.jsonb_build_array('m.scheduled_at', 'timestamptz'),
-      'created_at', pg_catalog.jsonb_build_array('m.created_at', 'timestamptz')),
-    'filters', pg_catalog.jsonb_build_object(
-      'status', $$m.status = ($2 ->> 'status')::public.meeting_status$$,
-      'lead_id', $$m.lead_id = ($2 ->> 'lead_id')::uuid$$,
-      'campaign_id', $$m.lead_id in (select l.id from public.leads l where l.organization_id = $1
-                                      and l.campaign_id = ($2 ->> 'campaign_id')::uuid)$$),
-    'estimated', pg_catalog.jsonb_build_array('campaign_id'),
-    'items', 'static')
-  when 'campaigns' then pg_catalog.jsonb_build_object(
-    'from', 'public.campaigns c', 'id', 'c.id', 'scope', 'organization', 'scope_column', 'c.organization_id',
-    'sorts', pg_catalog.jsonb_build_object(
-      'created_at', pg_catalog.jsonb_build_array('c.created_at', 'timestamptz'),
-      'name', pg_catalog.jsonb_build_array('lower(c.name)', 'text')),
-    'filters', pg_catalog.jsonb_build_object(
-      'status', $$c.status = ($2 ->> 'status')::public.campaign_status$$,
-      'search', $$c.name ilike app.like_pattern($2 ->> 'search')$$),
-    'estimated', pg_catalog.jsonb_build_array('search'),
-    'items', 'static')
-  when 'members' then pg_catalog.jsonb_build_object(
-    'from', 'app.members u', 'id', 'u.id', 'scope', 'organization', 'scope_column', 'u.organization_id',
-    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz')),
-    'filters', pg_catalog.jsonb_build_object(
-      'role', $$u.role = ($2 ->> 'role')::public.user_role$$,
-      'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
-      'present', $$u.status <> 'removed'$$,
-      'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
-    'estimated', pg_catalog.jsonb_build_array('search'),
-    'items', 'static')
-  when 'invitations' then pg_catalog.jsonb_build_object(
-    'from', 'app.invitation_rows i', 'id', 'i.id', 'scope', 'organization', 'scope_column', 'i.organization_id',
-    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('i.created_at', 'timestamptz')),
-    'filters', pg_catalog.jsonb_build_object(
-      'pending', 'i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()'),
-    'items', 'static')
-  when 'audit' then pg_catalog.jsonb_build_object(
-    'from', 'public.audit_log a', 'id', 'a.id', 'scope', 'organization_admins', 'scope_column', 'a.organization_id',
-    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('a.created_at', 'timestamptz')),
-    'filters', pg_catalog.jsonb_build_object('action', $$a.action = ($2 ->> 'action')$$),
-    'items', 'static')
-  when 'notifications' then pg_catalog.jsonb_build_object(
-    'from', 'public.notifications n', 'id', 'n.id', 'scope', 'organization_admins', 'scope_column', 'n.organization_id',
-    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
-    'filters', pg_catalog.jsonb_build_object('type', $$n.type = ($2 ->> 'type')::public.notification_type$$),
-    'row', pg_catalog.replace(d.notification_row, '%scope%', 'e.organization_id = $1 and'), 'item', 'app.notification_json(s.r, s.delivery)')
-  when 'all-notifications' then pg_catalog.jsonb_build_object(
-    'from', 'public.notifications n', 'id', 'n.id', 'scope', 'platform',
-    'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
-    'filters', pg_catalog.jsonb_build_object(
-      'type', $$n.type = ($2 ->> 'type')::public.notification_type$$,
-      'organization_id', $$(n.organization_id = ($2 ->> 'organization_id')::uuid and n.organization_id <> app.platform_org_id())$$),
-    'row', pg_catalog.replace(d.notification_row, '%scope%', ''), 'item', 'app.notification_json(s.r, s.delivery)')
-  when 'deliveries' then pg_catalog.jsonb_build_object(
-    'from', 'public.email_outbox e', 'id', 'e.id', 'scope', 'deliveries', 'scope_column', 'e.organization_id',
-    'sorts', pg_catalog.jsonb_build_object('email', pg_catalog.jsonb_build_array('e.to_email', 'text')),
-    'filters', pg_catalog.jsonb_build_object('notification_id', $$e.notification_id = ($2 ->> 'notification_id')::uuid$$),
-    'required', pg_catalog.jsonb_build_array('notification_id'),
-    'row', 'e.to_email, e.status, e.attempts, e.last_error, e.sent_at',
-    'item', $$pg_catalog.jsonb_build_object('email', s.to_email, 'status', s.status, 'attempts', s.attempts,
-                'last_error', s.last_error, 'sent_at', s.sent_at)$$)
-  when 'sessions' then pg_catalog.jsonb_build_object(
-    'from', 'public.sessions x', 'id', 'x.id', 'scope', 'user', 'scope_column', 'x.user_id',
-    'sorts', pg_catalog.jsonb_build_object('last_used_at', pg_catalog.jsonb_build_array('x.last_used_at', 'timestamptz')),
-    'filters', pg_catalog.jsonb_build_object(
-      'live', 'x.revoked_at is null and x.expires_at > pg_catalog.now()'),
-    'items', 'static')
-  when 'organizations' then pg_catalog.jsonb_build_object(
-    'from', 'public.organizations o', 'id', 'o.id', 'scope', 'platform',
-    'sorts', pg_catalog.jsonb_build_object(
-      'created_at', pg_catalog.jsonb_build_array('o.created_at', 'timestamptz'),
-      'name', pg_catalog.jsonb_build_array('lower(o.name)', 'text'),
-      'plan', pg_catalog.jsonb_build_array('o.plan', 'public.org_plan'),
-      'users_count', pg_catalog.jsonb_build_array('o.users_count', 'integer')),
-    'filters', pg_catalog.jsonb_build_object(
-      'plan', $$o.plan = ($2 ->> 'plan')::public.org_plan$$,
-      'status', $$o.status = ($2 ->> 'status')::public.org_status$$,
-      'search', $$(o.name ilike app.like_pattern($2 ->> 'search') or o.slug ilike app.like_pattern($2 ->> 'search'))$$),
-    'estimated', pg_catalog.jsonb_build_array('search'),
-    'row', 'row(o.*)::public.organizations as r', 'item', 'app.admin_organization_json(s.r, (s.r).users_count)')
-  when 'users' then pg_catalog.jsonb_build_object(
-    'from', 'app.members u', 'id', 'u.id', 'scope', 'platform',
-    'fetch', 'app.members u left join public.organizations o on o.id = u.organization_id',
-    'sorts', pg_catalog.jsonb_build_object(
-      'created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz'),
-      'name', pg_catalog.jsonb_build_array('lower(u.full_name)', 'text'),
-      'email', pg_catalog.jsonb_build_array('lower(u.email)', 'text'),
-      'last_login_at', pg_catalog.jsonb_build_array($$coalesce(u.last_login_at, '-infinity'::timestamptz)$$, 'timestamptz')),
-    'filters', pg_catalog.jsonb_build_object(
-      'organization_id', $$u.organization_id = ($2 ->> 'organization_id')::uuid$$,
-      'role', $$u.role = ($2 ->> 'role')::public.user_role$$,
-      'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
-      'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
-    'estimated', pg_catalog.jsonb_build_array('search'),
-    'row', 'row(u.*)::app.members as r, o.id as org_id, o.name as org_name, o.slug as org_slug, o.status as org_status',
-    'item', $$app.member_json(s.r) || pg_catalog.jsonb_build_object('role', (s.r).role,
-                'is_platform_admin', (s.r).role = 'platform_admin',
-                'organization', case when s.org_id is null then null else pg_catalog.jsonb_build_object(
-                  'id', s.org_id, 'name', s.org_name, 'slug', s.org_slug, 'status', s.org_status) end)$$)
-  end
-from d
+                   from public.email_outbox e where %scope% e.organization_id = n.organization_id and e.notification_id = n.id) as delivery$$;
+begin
+  -- A CASE statement, not an expression: only the branch taken is built.
+  case p_list
+    when 'leads' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.leads l', 'id', 'l.id', 'scope', 'organization', 'scope_column', 'l.organization_id',
+        'sorts', pg_catalog.jsonb_build_object(
+          'created_at', pg_catalog.jsonb_build_array('l.created_at', 'timestamptz'),
+          'name', pg_catalog.jsonb_build_array('lower(coalesce(l.full_name, l.email))', 'text')),
+        'filters', pg_catalog.jsonb_build_object(
+          'status', $$l.status = ($2 ->> 'status')::public.lead_status$$,
+          'campaign_id', $$l.campaign_id = ($2 ->> 'campaign_id')::uuid$$,
+          'search', $$(l.email ilike app.like_pattern($2 ->> 'search') or l.full_name ilike app.like_pattern($2 ->> 'search')
+                       or l.company ilike app.like_pattern($2 ->> 'search'))$$),
+        'estimated', pg_catalog.jsonb_build_array('search'),
+        'items', 'static');
+    when 'meetings' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.meetings m', 'id', 'm.id', 'scope', 'organization', 'scope_column', 'm.organization_id',
+        'sorts', pg_catalog.jsonb_build_object(
+          'scheduled_at', pg_catalog.jsonb_build_array('m.scheduled_at', 'timestamptz'),
+          'created_at', pg_catalog.jsonb_build_array('m.created_at', 'timestamptz')),
+        'filters', pg_catalog.jsonb_build_object(
+          'status', $$m.status = ($2 ->> 'status')::public.meeting_status$$,
+          'lead_id', $$m.lead_id = ($2 ->> 'lead_id')::uuid$$,
+          'campaign_id', $$m.lead_id in (select l.id from public.leads l where l.organization_id = $1
+                                          and l.campaign_id = ($2 ->> 'campaign_id')::uuid)$$),
+        'estimated', pg_catalog.jsonb_build_array('campaign_id'),
+        'items', 'static');
+    when 'campaigns' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.campaigns c', 'id', 'c.id', 'scope', 'organization', 'scope_column', 'c.organization_id',
+        'sorts', pg_catalog.jsonb_build_object(
+          'created_at', pg_catalog.jsonb_build_array('c.created_at', 'timestamptz'),
+          'name', pg_catalog.jsonb_build_array('lower(c.name)', 'text')),
+        'filters', pg_catalog.jsonb_build_object(
+          'status', $$c.status = ($2 ->> 'status')::public.campaign_status$$,
+          'search', $$c.name ilike app.like_pattern($2 ->> 'search')$$),
+        'estimated', pg_catalog.jsonb_build_array('search'),
+        'items', 'static');
+    when 'members' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'app.members u', 'id', 'u.id', 'scope', 'organization', 'scope_column', 'u.organization_id',
+        'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz')),
+        'filters', pg_catalog.jsonb_build_object(
+          'role', $$u.role = ($2 ->> 'role')::public.user_role$$,
+          'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
+          'present', $$u.status <> 'removed'$$,
+          'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
+        'estimated', pg_catalog.jsonb_build_array('search'),
+        'items', 'static');
+    when 'invitations' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'app.invitation_rows i', 'id', 'i.id', 'scope', 'organization', 'scope_column', 'i.organization_id',
+        'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('i.created_at', 'timestamptz')),
+        'filters', pg_catalog.jsonb_build_object(
+          'pending', 'i.accepted_at is null and i.revoked_at is null and i.expires_at > pg_catalog.now()'),
+        'items', 'static');
+    when 'audit' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.audit_log a', 'id', 'a.id', 'scope', 'organization_admins', 'scope_column', 'a.organization_id',
+        'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('a.created_at', 'timestamptz')),
+        'filters', pg_catalog.jsonb_build_object('action', $$a.action = ($2 ->> 'action')$$),
+        'items', 'static');
+    when 'notifications' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.notifications n', 'id', 'n.id', 'scope', 'organization_admins', 'scope_column', 'n.organization_id',
+        'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
+        'filters', pg_catalog.jsonb_build_object('type', $$n.type = ($2 ->> 'type')::public.notification_type$$),
+        'row', pg_catalog.replace(v_notification_row, '%scope%', 'e.organization_id = $1 and'), 'item', 'app.notification_json(s.r, s.delivery)');
+    when 'all-notifications' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.notifications n', 'id', 'n.id', 'scope', 'platform',
+        'sorts', pg_catalog.jsonb_build_object('created_at', pg_catalog.jsonb_build_array('n.created_at', 'timestamptz')),
+        'filters', pg_catalog.jsonb_build_object(
+          'type', $$n.type = ($2 ->> 'type')::public.notification_type$$,
+          'organization_id', $$(n.organization_id = ($2 ->> 'organization_id')::uuid and n.organization_id <> app.platform_org_id())$$),
+        'row', pg_catalog.replace(v_notification_row, '%scope%', ''), 'item', 'app.notification_json(s.r, s.delivery)');
+    when 'deliveries' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.email_outbox e', 'id', 'e.id', 'scope', 'deliveries', 'scope_column', 'e.organization_id',
+        'sorts', pg_catalog.jsonb_build_object('email', pg_catalog.jsonb_build_array('e.to_email', 'text')),
+        'filters', pg_catalog.jsonb_build_object('notification_id', $$e.notification_id = ($2 ->> 'notification_id')::uuid$$),
+        'required', pg_catalog.jsonb_build_array('notification_id'),
+        'row', 'e.to_email, e.status, e.attempts, e.last_error, e.sent_at',
+        'item', $$pg_catalog.jsonb_build_object('email', s.to_email, 'status', s.status, 'attempts', s.attempts,
+                    'last_error', s.last_error, 'sent_at', s.sent_at)$$);
+    when 'sessions' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.sessions x', 'id', 'x.id', 'scope', 'user', 'scope_column', 'x.user_id',
+        'sorts', pg_catalog.jsonb_build_object('last_used_at', pg_catalog.jsonb_build_array('x.last_used_at', 'timestamptz')),
+        'filters', pg_catalog.jsonb_build_object(
+          'live', 'x.revoked_at is null and x.expires_at > pg_catalog.now()'),
+        'items', 'static');
+    when 'organizations' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'public.organizations o', 'id', 'o.id', 'scope', 'platform',
+        'sorts', pg_catalog.jsonb_build_object(
+          'created_at', pg_catalog.jsonb_build_array('o.created_at', 'timestamptz'),
+          'name', pg_catalog.jsonb_build_array('lower(o.name)', 'text'),
+          'plan', pg_catalog.jsonb_build_array('o.plan', 'public.org_plan'),
+          'users_count', pg_catalog.jsonb_build_array('o.users_count', 'integer')),
+        'filters', pg_catalog.jsonb_build_object(
+          'plan', $$o.plan = ($2 ->> 'plan')::public.org_plan$$,
+          'status', $$o.status = ($2 ->> 'status')::public.org_status$$,
+          'search', $$(o.name ilike app.like_pattern($2 ->> 'search') or o.slug ilike app.like_pattern($2 ->> 'search'))$$),
+        'estimated', pg_catalog.jsonb_build_array('search'),
+        'row', 'row(o.*)::public.organizations as r', 'item', 'app.admin_organization_json(s.r, (s.r).users_count)');
+    when 'users' then
+      return pg_catalog.jsonb_build_object(
+        'from', 'app.members u', 'id', 'u.id', 'scope', 'platform',
+        'fetch', 'app.members u left join public.organizations o on o.id = u.organization_id',
+        'sorts', pg_catalog.jsonb_build_object(
+          'created_at', pg_catalog.jsonb_build_array('u.created_at', 'timestamptz'),
+          'name', pg_catalog.jsonb_build_array('lower(u.full_name)', 'text'),
+          'email', pg_catalog.jsonb_build_array('lower(u.email)', 'text'),
+          'last_login_at', pg_catalog.jsonb_build_array($$coalesce(u.last_login_at, '-infinity'::timestamptz)$$, 'timestamptz')),
+        'filters', pg_catalog.jsonb_build_object(
+          'organization_id', $$u.organization_id = ($2 ->> 'organization_id')::uuid$$,
+          'role', $$u.role = ($2 ->> 'role')::public.user_role$$,
+          'status', $$u.status = ($2 ->> 'status')::public.user_status$$,
+          'search', $$(u.full_name ilike app.like_pattern($2 ->> 'search') or u.email ilike app.like_pattern($2 ->> 'search'))$$),
+        'estimated', pg_catalog.jsonb_build_array('search'),
+        'row', 'row(u.*)::app.members as r, o.id as org_id, o.name as org_name, o.slug as org_slug, o.status as org_status',
+        'item', $$app.member_json(s.r) || pg_catalog.jsonb_build_object('role', (s.r).role,
+                    'is_platform_admin', (s.r).role = 'platform_admin',
+                    'organization', case when s.org_id is null then null else pg_catalog.jsonb_build_object(
+                      'id', s.org_id, 'name', s.org_name, 'slug', s.org_slug, 'status', s.org_status) end)$$);
+    else
+      return null;
+  end case;
+end
 $function$;
 ALTER FUNCTION app.list_spec(text) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.list_spec(text) FROM PUBLIC;
