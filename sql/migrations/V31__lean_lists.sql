@@ -8,11 +8,18 @@
 --    60,000 rows, three ILIKEs each, to count 1,001: 26.6 ms of its 27
 --    through HTTP. The same for the meetings of one campaign (a lead lookup
 --    per meeting). app.list_spec names, per list, the filters counted that
---    way ('estimated'). When one is in the request, app.list_positions asks
---    the planner first; at ten times the cap or more its estimate is the
---    total, flagged total_is_estimate as past the cap already was, without
---    the count. Below that, it counts as before. On a Citus coordinator,
---    which has no estimate (V30), nothing changes.
+--    way ('estimated'). With one in the request, app.list_positions no
+--    longer counts in a scope of ten times the cap or more rows (the
+--    planner's estimate of the scope alone, the tenant's own size): the
+--    total is the matches known, those up to the page and the one after
+--    it, flagged total_is_estimate. In a smaller scope it counts up to the
+--    cap, and past it answers the cap plus one, flagged. Never the
+--    planner's estimate of the filter itself: that comes from statistics
+--    over the whole table, values of every tenant, and a tenant could
+--    probe them with searches of its choosing (found by a review of this
+--    migration: a page 2 of a search with no match of the tenant's own
+--    answered an estimate that another tenant's rows made). On a Citus
+--    coordinator, which has no estimate (V30), the count as before.
 --
 -- 2. Items by statements whose plans are kept. app.page built the statement
 --    that reads a page's rows with EXECUTE, planned on every call: in a
@@ -36,9 +43,10 @@
 --    PostgreSQL in a kept plan. As plain LANGUAGE sql functions without a
 --    SET clause, STABLE (jsonb_build_object is), they are inlined like
 --    app.member_json, app.invitation_json and app.organization_json already
---    were: every name in them is qualified (pg_catalog., app.), so no
---    search_path can redirect them, and inlined they run in the caller's
---    statement, under the caller's pinned search_path. Bodies unchanged.
+--    were: every name in them is qualified (pg_catalog., app., and the
+--    operators as operator(pg_catalog.…)), so no search_path can redirect
+--    them, and inlined they run in the caller's statement, under the
+--    caller's pinned search_path. Bodies unchanged but for that.
 --    (In a statement planned on every call the inlining is paid at each
 --    planning and saves nothing: hence 2.)
 --
@@ -257,9 +265,8 @@ begin
   v_citus := pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null;
   -- A filter no index serves in the list's order (a search, the meetings of
   -- a campaign) would read about cap / selectivity rows to count up to the
-  -- cap: the planner is asked first (below). A Citus coordinator has no
-  -- such estimate, so it counts.
-  v_estimated := not v_citus and coalesce(p_filters, '{}') ?| array(
+  -- cap (below).
+  v_estimated := coalesce(p_filters, '{}') ?| array(
                    select pg_catalog.jsonb_array_elements_text(coalesce(v_spec -> 'estimated', '[]')));
   -- The rows' keys and ids, in index order, from the offset or after the
   -- cursor (a subquery: run below as `select (...)`).
@@ -291,17 +298,31 @@ begin
     return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', false,
                                          'total', p_offset + pg_catalog.jsonb_array_length(v_rows));
   end if;
-  -- An estimated filter: when the planner expects ten times the cap or
-  -- more, its estimate is the total, flagged, and nothing is counted.
+  -- An estimated filter. Its total never comes from the planner's estimate
+  -- of the filter: the planner estimates a search from statistics over the
+  -- whole table, sampled values of every tenant, and a tenant could probe
+  -- them with searches of its choosing. In a scope of ten times the cap or
+  -- more rows (the planner's estimate of the scope alone: the tenant's own
+  -- size), nothing is counted: the total is the matches known, those up to
+  -- this page and the one after it, flagged. Below that (and on a Citus
+  -- coordinator, which has no estimate), the matches are counted up to the
+  -- cap, and past it the total is the cap plus one, flagged.
   if v_estimated then
-    execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
-      into v_plan using v_scope.id, p_filters;
-    v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
-    if v_estimate >= 10 * v_cap then
-      return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_estimate);
+    if not v_citus then
+      execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_scope.sql)
+        into v_plan using v_scope.id;
+      if ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric) >= 10 * v_cap then
+        -- (an empty page past the end knows of none)
+        return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true,
+          'total', case when pg_catalog.jsonb_array_length(v_rows) = 0 then 0
+                        else p_offset + pg_catalog.jsonb_array_length(v_rows) end);
+      end if;
     end if;
+    execute pg_catalog.format('select (%s)', v_count) into v_total using v_scope.id, p_filters;
+    return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', v_total > v_cap,
+                                         'total', least(v_total, v_cap + 1));
   end if;
-  if v_estimated or v_citus then
+  if v_citus then
     execute pg_catalog.format('select (%s)', v_count) into v_total using v_scope.id, p_filters;
   end if;
   if v_total > v_cap then
@@ -311,11 +332,9 @@ begin
       -- worker inside a savepoint: more than the cap is all it can say.
       return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_cap + 1);
     end if;
-    if v_plan is null then
-      execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
-        into v_plan using v_scope.id, p_filters;
-      v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
-    end if;
+    execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
+      into v_plan using v_scope.id, p_filters;
+    v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
     return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true,
                                          'total', greatest(v_cap + 1, v_estimate));
   end if;
@@ -359,8 +378,8 @@ create or replace function app.admin_organization_json(o public.organizations, p
  language sql
  stable
 as $function$
-  select app.organization_json(o) || pg_catalog.jsonb_build_object('users_count', coalesce(p_users_count, 0),
-                                                                   'deleted_at', o.deleted_at)
+  select app.organization_json(o) operator(pg_catalog.||)
+         pg_catalog.jsonb_build_object('users_count', coalesce(p_users_count, 0), 'deleted_at', o.deleted_at)
 $function$;
 
 create or replace function app.notification_json(n public.notifications, p_delivery jsonb)
@@ -369,7 +388,9 @@ create or replace function app.notification_json(n public.notifications, p_deliv
  stable
 as $function$
   select pg_catalog.jsonb_build_object(
-    'id', n.id, 'type', n.type, 'organization_id', nullif(n.organization_id, app.platform_org_id()),
+    'id', n.id, 'type', n.type,
+    'organization_id', case when n.organization_id operator(pg_catalog.=) app.platform_org_id() then null
+                            else n.organization_id end,
     'sender_id', n.sender_id,
     'subject', n.subject, 'recipient_count', n.recipient_count, 'suppressed_count', n.suppressed_count,
     'created_at', n.created_at,

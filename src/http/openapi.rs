@@ -530,7 +530,7 @@ fn page_of(item: &str) -> Value {
         "items": {"type": "array", "items": reference(item)},
         "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
         "total": {"type": "integer", "minimum": 0,
-                  "description": "Every match: exact up to 1,000, PostgreSQL's estimate beyond (total_is_estimate); for a search, the estimate at once when PostgreSQL expects 10,000 or more"},
+                  "description": "Every match: exact up to 1,000, PostgreSQL's estimate beyond (total_is_estimate); a search: exact up to 1,000, then 1,001, and in a list of 10,000 rows or more the matches known up to this page and one more, flagged"},
         "total_is_estimate": {"type": "boolean"},
         "next_cursor": {"type": ["string", "null"],
                         "description": "The cursor of the next page (cursor=); null on the last"}

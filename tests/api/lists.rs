@@ -597,12 +597,13 @@ async fn totals_are_exact_up_to_the_cap_and_flagged_beyond() {
 }
 
 #[tokio::test]
-async fn a_search_the_planner_expects_far_past_the_cap_answers_its_estimate_without_counting() {
+async fn a_search_in_a_big_list_is_not_counted_past_its_page() {
     let app = TestApp::spawn().await;
     let t = team(&app, "searched").await;
     let admin = app.db.admin().await;
-    // 12,000 leads match "bulk" when the statistics are taken; then all but
-    // 500 go, and the statistics stay (autovacuum kept off this table).
+    // 12,000 leads when the statistics are taken (the scope's size as the
+    // planner knows it: ten times the cap or more); then all but 500 go,
+    // and the statistics stay (autovacuum kept off this table).
     admin
         .batch_execute("alter table leads set (autovacuum_enabled = false)")
         .await
@@ -626,18 +627,29 @@ async fn a_search_the_planner_expects_far_past_the_cap_answers_its_estimate_with
         .await
         .expect("delete");
     let token = Some(t.owner.access.as_str());
-    // The planner expects about 12,000 matches, ten times the cap or more:
-    // its estimate is the total, flagged, and no count was made (a count
-    // would have found 500).
+    // 500 match, but nothing is counted: the total is what the page knows
+    // (its 20 and the one after), flagged.
     let r = app
         .get(&format!("{LEADS}?per_page=20&search=bulk"), token)
         .await
         .expect(200);
-    assert_eq!(r.body["total_is_estimate"], json!(true), "{}", r.body);
-    let total = r.body["total"].as_i64().expect("total");
-    assert!(total >= 10_000, "{}", r.body);
+    assert_eq!(
+        (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
+        (json!(21), json!(true)),
+        "{}",
+        r.body
+    );
     assert_eq!(ids(&r).len(), 20);
-    // The last page by offset knows the exact total.
+    let r = app
+        .get(&format!("{LEADS}?per_page=20&page=3&search=bulk"), token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
+        (json!(61), json!(true))
+    );
+    // The last page by offset knows the exact total, and so does a search
+    // whose matches fit in its first page.
     let r = app
         .get(&format!("{LEADS}?per_page=100&page=5&search=bulk"), token)
         .await
@@ -646,14 +658,22 @@ async fn a_search_the_planner_expects_far_past_the_cap_answers_its_estimate_with
         (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
         (json!(500), json!(false))
     );
-    // A search the planner expects below ten times the cap is counted.
     let r = app
-        .get(&format!("{LEADS}?per_page=2&search=rare%20name"), token)
+        .get(&format!("{LEADS}?per_page=20&search=rare%20name"), token)
         .await
         .expect(200);
     assert_eq!(
         (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
         (json!(3), json!(false))
+    );
+    // A page past the end of a search knows of no match.
+    let r = app
+        .get(&format!("{LEADS}?per_page=20&page=40&search=bulk"), token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["items"].clone(), r.body["total"].clone()),
+        (json!([]), json!(0))
     );
     // Without a search the same list is counted: exact, below the cap.
     let r = app
@@ -663,6 +683,64 @@ async fn a_search_the_planner_expects_far_past_the_cap_answers_its_estimate_with
     assert_eq!(
         (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
         (json!(500), json!(false))
+    );
+}
+
+#[tokio::test]
+async fn a_search_total_says_nothing_of_another_tenants_rows() {
+    // The planner estimates a search from statistics over the whole table:
+    // every tenant's sampled values. A's search total must not carry them.
+    let app = TestApp::spawn().await;
+    let a = team(&app, "prober").await;
+    let b = team(&app, "probed").await;
+    let admin = app.db.admin().await;
+    // A: 1,200 leads named Probe among 9,200 (a scope below ten times the
+    // cap, so A's matches are counted). B: 50,000 named Probe.
+    admin
+        .execute(
+            "insert into leads (organization_id, email, full_name)
+             select $1, 'a' || i || '@a.test', case when i <= 1200 then 'Probe ' || i else 'Other ' || i end
+               from generate_series(1, 9200) i",
+            &[&a.org_id],
+        )
+        .await
+        .expect("A's leads");
+    admin
+        .execute(
+            "insert into leads (organization_id, email, full_name)
+             select $1, 'b' || i || '@b.test', 'Probe ' || i from generate_series(1, 50000) i",
+            &[&b.org_id],
+        )
+        .await
+        .expect("B's leads");
+    admin.batch_execute("analyze leads").await.expect("analyze");
+    let r = app
+        .get(
+            &format!("{LEADS}?per_page=20&search=probe"),
+            Some(a.owner.access.as_str()),
+        )
+        .await
+        .expect(200);
+    // A's own matches, counted: more than the cap, so the cap plus one,
+    // flagged; not the planner's estimate, which B's rows would raise to
+    // thousands.
+    assert_eq!(
+        (r.body["total"].clone(), r.body["total_is_estimate"].clone()),
+        (json!(1001), json!(true)),
+        "{}",
+        r.body
+    );
+    // A page past A's matches: nothing of B's.
+    let r = app
+        .get(
+            &format!("{LEADS}?per_page=20&page=50&search=zzprobe"),
+            Some(a.owner.access.as_str()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["items"].clone(), r.body["total"].clone()),
+        (json!([]), json!(0))
     );
 }
 

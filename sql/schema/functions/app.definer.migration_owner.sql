@@ -54,9 +54,8 @@ begin
   v_citus := pg_catalog.current_setting('citus.multi_shard_modify_mode', true) is not null;
   -- A filter no index serves in the list's order (a search, the meetings of
   -- a campaign) would read about cap / selectivity rows to count up to the
-  -- cap: the planner is asked first (below). A Citus coordinator has no
-  -- such estimate, so it counts.
-  v_estimated := not v_citus and coalesce(p_filters, '{}') ?| array(
+  -- cap (below).
+  v_estimated := coalesce(p_filters, '{}') ?| array(
                    select pg_catalog.jsonb_array_elements_text(coalesce(v_spec -> 'estimated', '[]')));
   -- The rows' keys and ids, in index order, from the offset or after the
   -- cursor (a subquery: run below as `select (...)`).
@@ -88,17 +87,31 @@ begin
     return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', false,
                                          'total', p_offset + pg_catalog.jsonb_array_length(v_rows));
   end if;
-  -- An estimated filter: when the planner expects ten times the cap or
-  -- more, its estimate is the total, flagged, and nothing is counted.
+  -- An estimated filter. Its total never comes from the planner's estimate
+  -- of the filter: the planner estimates a search from statistics over the
+  -- whole table, sampled values of every tenant, and a tenant could probe
+  -- them with searches of its choosing. In a scope of ten times the cap or
+  -- more rows (the planner's estimate of the scope alone: the tenant's own
+  -- size), nothing is counted: the total is the matches known, those up to
+  -- this page and the one after it, flagged. Below that (and on a Citus
+  -- coordinator, which has no estimate), the matches are counted up to the
+  -- cap, and past it the total is the cap plus one, flagged.
   if v_estimated then
-    execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
-      into v_plan using v_scope.id, p_filters;
-    v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
-    if v_estimate >= 10 * v_cap then
-      return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_estimate);
+    if not v_citus then
+      execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_scope.sql)
+        into v_plan using v_scope.id;
+      if ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric) >= 10 * v_cap then
+        -- (an empty page past the end knows of none)
+        return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true,
+          'total', case when pg_catalog.jsonb_array_length(v_rows) = 0 then 0
+                        else p_offset + pg_catalog.jsonb_array_length(v_rows) end);
+      end if;
     end if;
+    execute pg_catalog.format('select (%s)', v_count) into v_total using v_scope.id, p_filters;
+    return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', v_total > v_cap,
+                                         'total', least(v_total, v_cap + 1));
   end if;
-  if v_estimated or v_citus then
+  if v_citus then
     execute pg_catalog.format('select (%s)', v_count) into v_total using v_scope.id, p_filters;
   end if;
   if v_total > v_cap then
@@ -108,11 +121,9 @@ begin
       -- worker inside a savepoint: more than the cap is all it can say.
       return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_cap + 1);
     end if;
-    if v_plan is null then
-      execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
-        into v_plan using v_scope.id, p_filters;
-      v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
-    end if;
+    execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
+      into v_plan using v_scope.id, p_filters;
+    v_estimate := ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric)::bigint;
     return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true,
                                          'total', greatest(v_cap + 1, v_estimate));
   end if;

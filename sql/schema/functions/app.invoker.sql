@@ -209,8 +209,8 @@ CREATE OR REPLACE FUNCTION app.admin_organization_json(o public.organizations, p
  LANGUAGE sql
  STABLE
 AS $function$
-  select app.organization_json(o) || pg_catalog.jsonb_build_object('users_count', coalesce(p_users_count, 0),
-                                                                   'deleted_at', o.deleted_at)
+  select app.organization_json(o) operator(pg_catalog.||)
+         pg_catalog.jsonb_build_object('users_count', coalesce(p_users_count, 0), 'deleted_at', o.deleted_at)
 $function$;
 ALTER FUNCTION app.admin_organization_json(public.organizations, bigint) OWNER TO CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION app.admin_organization_json(public.organizations, bigint) FROM PUBLIC;
@@ -1542,7 +1542,9 @@ CREATE OR REPLACE FUNCTION app.notification_json(n public.notifications, p_deliv
  STABLE
 AS $function$
   select pg_catalog.jsonb_build_object(
-    'id', n.id, 'type', n.type, 'organization_id', nullif(n.organization_id, app.platform_org_id()),
+    'id', n.id, 'type', n.type,
+    'organization_id', case when n.organization_id operator(pg_catalog.=) app.platform_org_id() then null
+                            else n.organization_id end,
     'sender_id', n.sender_id,
     'subject', n.subject, 'recipient_count', n.recipient_count, 'suppressed_count', n.suppressed_count,
     'created_at', n.created_at,
