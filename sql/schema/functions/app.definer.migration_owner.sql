@@ -96,29 +96,25 @@ begin
   -- this page and the one after it, flagged. Below that (and on a Citus
   -- coordinator, which has no estimate), the matches are counted up to the
   -- cap, and past it the total is the cap plus one, flagged.
-  if v_estimated then
-    if not v_citus then
-      execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_scope.sql)
-        into v_plan using v_scope.id;
-      if ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric) >= 10 * v_cap then
-        -- (an empty page past the end knows of none)
-        return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true,
-          'total', case when pg_catalog.jsonb_array_length(v_rows) = 0 then 0
-                        else p_offset + pg_catalog.jsonb_array_length(v_rows) end);
-      end if;
+  if v_estimated and not v_citus then
+    execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_scope.sql)
+      into v_plan using v_scope.id;
+    if ((v_plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric) >= 10 * v_cap then
+      -- (an empty page past the end knows of none)
+      return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true,
+        'total', case when pg_catalog.jsonb_array_length(v_rows) = 0 then 0
+                      else p_offset + pg_catalog.jsonb_array_length(v_rows) end);
     end if;
-    execute pg_catalog.format('select (%s)', v_count) into v_total using v_scope.id, p_filters;
-    return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', v_total > v_cap,
-                                         'total', least(v_total, v_cap + 1));
   end if;
-  if v_citus then
+  if v_estimated or v_citus then
     execute pg_catalog.format('select (%s)', v_count) into v_total using v_scope.id, p_filters;
   end if;
   if v_total > v_cap then
-    if v_citus then
-      -- A Citus coordinator has no estimate of a distributed statement's
-      -- rows (its plan says fewer than the cap), and its EXPLAIN runs on the
-      -- worker inside a savepoint: more than the cap is all it can say.
+    if v_estimated or v_citus then
+      -- More than the cap is all an estimated filter may say, and all a
+      -- Citus coordinator can: it has no estimate of a distributed
+      -- statement's rows (its plan says fewer than the cap), and its EXPLAIN
+      -- runs on the worker inside a savepoint.
       return pg_catalog.jsonb_build_object('rows', v_rows, 'total_is_estimate', true, 'total', v_cap + 1);
     end if;
     execute pg_catalog.format('explain (format json) select from %s where %s', v_spec ->> 'from', v_where)
