@@ -19,10 +19,13 @@ WORKDIR /build
 ENV CARGO_TERM_COLOR=never \
     CARGO_INCREMENTAL=0
 
-# 1) Dependencies only, cached as long as Cargo.toml / Cargo.lock / build.rs do
-#    not change: build the real dependency graph against a dummy crate.
+# 1) Dependencies only, cached as long as Cargo.toml / Cargo.lock / build.rs /
+#    vendor/ do not change: build the real dependency graph against a dummy
+#    crate. (vendor/: the project's copy of tokio-postgres, patched in by
+#    Cargo.toml.)
 #    (`build.rs*`: the glob lets the build work with or without a build script.)
 COPY Cargo.toml Cargo.lock build.rs* ./
+COPY vendor ./vendor
 RUN set -eux; \
     mkdir -p src sql/migrations templates benches; \
     echo 'fn main() {}' > src/main.rs; \

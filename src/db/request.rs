@@ -7,6 +7,11 @@
 //! commit;   -- any error: rollback
 //! ```
 //!
+//! A request of one statement (every call of [`super::calls`]) sends all
+//! four as one pipeline ended by a single Sync, which the server answers in
+//! one flush ([`Db::query_typed`]); [`Db::transaction`] sends them in turn
+//! around the statements a closure runs.
+//!
 //! Values always travel as bind parameters. The settings and the role are
 //! transaction-local, so a pooled connection carries nothing into the next
 //! request. The second guard (docs/security.md, "Nothing outlives the
@@ -21,8 +26,8 @@ use std::ops::{Deref, DerefMut};
 
 use deadpool_postgres::{Object, Pool, Transaction};
 use futures_util::future::BoxFuture;
-use tokio_postgres::Row;
 use tokio_postgres::types::{FromSqlOwned, ToSql, Type};
+use tokio_postgres::{Pipelined, Row};
 use uuid::Uuid;
 
 /// What can go wrong with a request transaction. The HTTP layer maps it to
@@ -206,18 +211,19 @@ impl Db {
             object: Some(self.pool.get().await?),
             statements: self.statements,
             after: After::Reset,
+            pipeline_open: false,
         })
     }
 
     /// One statement in its own request transaction, its parameters typed
     /// by the caller: the service's calls ([`super::calls`]).
     ///
-    /// The statements (begin, context, the statement, commit) are
-    /// pipelined: all are sent before the first answer is read, so the
-    /// request costs one round trip once the statements are cached on the
-    /// connection (or, unnamed, parsed in the same messages). If the context
-    /// or the statement fails, the server turns the pipelined `commit` into
-    /// a rollback, and the first error is returned.
+    /// `begin`, the context statement, the statement and `commit` travel as
+    /// one pipeline ended by a single Sync (`Client::query_pipeline`,
+    /// vendor/tokio-postgres): one write, one round trip, and one flush of
+    /// the server's answers. At the first error the server skips the rest up
+    /// to the Sync, leaving the transaction failed; it is rolled back before
+    /// the connection serves anything else, and the error is returned.
     pub async fn query_typed(
         &self,
         actor: &Actor,
@@ -227,38 +233,51 @@ impl Db {
         trace(actor, sql, params);
         let mut conn = self.checkout().await?;
         let context = context_params(actor);
+        conn.pipeline_open = true;
+        let pg: &tokio_postgres::Client = &conn;
         let result = match self.statements {
             Statements::Prepared => {
+                let begin = conn.prepare_cached("begin").await?;
                 let context_statement = prepare_context(&conn, actor).await?;
                 let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
                 let statement = conn.prepare_typed_cached(sql, &types).await?;
+                let commit = conn.prepare_cached("commit").await?;
                 let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
                 let context_values: Vec<&(dyn ToSql + Sync)> =
                     context.iter().map(|(v, _)| *v).collect();
-                let pg: &tokio_postgres::Client = &conn;
-                let (begun, entered, rows, committed) = tokio::join!(
-                    pg.batch_execute("begin"),
-                    pg.query(&context_statement, &context_values),
-                    pg.query(&statement, &values),
-                    pg.batch_execute("commit"),
-                );
-                finish(begun, entered, rows, committed)
+                pg.query_pipeline(&[
+                    Pipelined::Prepared(&begin, &[]),
+                    Pipelined::Prepared(&context_statement, &context_values),
+                    Pipelined::Prepared(&statement, &values),
+                    Pipelined::Prepared(&commit, &[]),
+                ])
+                .await
             }
             Statements::Unnamed {
                 statement_timeout_ms,
             } => {
-                let begin = begin_sql(statement_timeout_ms);
-                let pg: &tokio_postgres::Client = &conn;
-                let (begun, entered, rows, committed) = tokio::join!(
-                    pg.batch_execute(&begin),
-                    pg.query_typed(actor.context_sql(), &context),
-                    pg.query_typed(sql, params),
-                    pg.batch_execute("commit"),
-                );
-                finish(begun, entered, rows, committed)
+                let timeout = statement_timeout_ms.map(|ms| ms.to_string());
+                let timeout_param: [(&(dyn ToSql + Sync), Type); 1];
+                let mut statements = vec![Pipelined::Typed("begin", &[])];
+                if let Some(ms) = &timeout {
+                    timeout_param = [(ms, Type::TEXT)];
+                    statements.push(Pipelined::Typed(SET_STATEMENT_TIMEOUT, &timeout_param));
+                }
+                statements.extend([
+                    Pipelined::Typed(actor.context_sql(), &context),
+                    Pipelined::Typed(sql, params),
+                    Pipelined::Typed("commit", &[]),
+                ]);
+                pg.query_pipeline(&statements).await
             }
         };
-        let (rows, leaked) = conn.failed_on(result)?;
+        if result.is_err() {
+            // A failed transaction (or, when `commit` itself failed, none:
+            // then this is a no-op and a warning the server logs).
+            pg.batch_execute("rollback").await?;
+        }
+        conn.pipeline_open = false;
+        let (rows, leaked) = conn.failed_on(finish(result))?;
         conn.done(leaked);
         Ok(rows)
     }
@@ -380,6 +399,10 @@ struct Checkout {
     object: Option<Object>,
     statements: Statements,
     after: After,
+    /// A pipeline was sent and its end not seen ([`Db::query_typed`]):
+    /// dropped now, the connection may be left inside its transaction
+    /// (failed, if a statement failed), which is rolled back first.
+    pipeline_open: bool,
 }
 
 impl Checkout {
@@ -439,13 +462,15 @@ impl Drop for Checkout {
             return;
         };
         let after = match self.statements {
-            Statements::Unnamed { .. } if self.after == After::Reset => After::Keep,
+            Statements::Unnamed { .. } if self.after == After::Reset && !self.pipeline_open => {
+                After::Keep
+            }
             _ => self.after,
         };
         match (after, tokio::runtime::Handle::try_current()) {
             (After::Keep, _) => drop(object),
             (After::Reset, Ok(runtime)) => {
-                runtime.spawn(reset(object));
+                runtime.spawn(reset(object, self.statements, self.pipeline_open));
             }
             (After::Reset | After::Discard, _) => drop(Object::take(object)),
         }
@@ -453,9 +478,17 @@ impl Drop for Checkout {
 }
 
 /// Resets a connection fully, then lets it go back to the pool; closes it
-/// if the reset fails or a SQL `PREPARE` left a statement behind.
-async fn reset(object: Object) {
-    let clean = match object.simple_query(RESET_SESSION).await {
+/// if the reset fails or a SQL `PREPARE` left a statement behind. After a
+/// pipeline dropped before its end, its transaction is rolled back first;
+/// that is all a connection of [`Statements::Unnamed`] gets.
+async fn reset(object: Object, statements: Statements, pipeline_open: bool) {
+    let sql = match (statements, pipeline_open) {
+        (Statements::Unnamed { .. }, _) => "rollback".to_owned(),
+        (Statements::Prepared, true) => format!("rollback; {RESET_SESSION}"),
+        (Statements::Prepared, false) => RESET_SESSION.to_owned(),
+    };
+    let clean = match object.simple_query(&sql).await {
+        Ok(_) if matches!(statements, Statements::Unnamed { .. }) => true,
         Ok(messages) => messages.iter().any(
             |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("0")),
         ),
@@ -469,20 +502,22 @@ async fn reset(object: Object) {
     }
 }
 
-/// The outcome of a pipelined request transaction: the first error in the
-/// order sent, else the statement's rows and whether the context statement
-/// reported session state.
+/// The outcome of a request transaction sent as one pipeline (`begin`, the
+/// context statement, the statement, `commit`): the first error, else the
+/// statement's rows and whether the context statement reported session
+/// state.
 fn finish(
-    begun: Result<(), tokio_postgres::Error>,
-    entered: Result<Vec<Row>, tokio_postgres::Error>,
-    rows: Result<Vec<Row>, tokio_postgres::Error>,
-    committed: Result<(), tokio_postgres::Error>,
+    results: Result<Vec<Vec<Row>>, tokio_postgres::Error>,
 ) -> Result<(Vec<Row>, bool), Error> {
-    begun?;
-    let leaked = leak_reported(&entered?)?;
-    let rows = rows?;
-    committed?;
-    Ok((rows, leaked))
+    let mut results = results?;
+    results.pop(); // commit
+    match (results.pop(), results.pop()) {
+        (Some(rows), Some(context)) => Ok((rows, leak_reported(&context)?)),
+        _ => Err(Error::Result {
+            sql: LEAK_CHECK.to_owned(),
+            reason: "the pipeline answered fewer statements than it sent".to_owned(),
+        }),
+    }
 }
 
 /// The first column of the context statement ([`LEAK_CHECK`]).
@@ -520,14 +555,9 @@ async fn prepare_context(
         .await?)
 }
 
-/// `begin`, with the statement timeout of the transaction when the
-/// connection cannot carry it.
-fn begin_sql(statement_timeout_ms: Option<u64>) -> String {
-    match statement_timeout_ms {
-        Some(ms) => format!("begin; set local statement_timeout = {ms}"),
-        None => "begin".to_owned(),
-    }
-}
+/// The statement timeout of a transaction when the connection cannot carry
+/// it (a transaction-mode pooler refuses it among the connection's options).
+const SET_STATEMENT_TIMEOUT: &str = "select pg_catalog.set_config('statement_timeout', $1, true)";
 
 /// `RUST_LOG=vectra::sql=trace`: every request transaction as sent, which
 /// bench/run.sh replays with pgbench (the same SQL, the same values) to

@@ -353,6 +353,111 @@ async fn a_cancelled_request_leaves_nothing_to_the_next() {
     assert_eq!(leak, "", "the cancelled request's session setting survived");
 }
 
+/// A request of one statement is one transaction, sent as one pipeline
+/// with a single Sync: the statement sees the role and settings of the
+/// context statement before it; they end with the request, which leaves no
+/// transaction open, failed, cancelled or not (at an error the server skips
+/// the pipeline's `commit`); and the statement timeout a transaction-mode
+/// pooler needs in each transaction holds. In both statement modes, on a
+/// pool of one connection.
+#[tokio::test]
+async fn a_one_statement_request_is_one_transaction_and_leaves_none_open() {
+    use vectra::db::{Db, Statements, pool};
+    let test_db = TestDb::new().await;
+    let seed = seed::two_orgs(&test_db.admin().await).await;
+    let actor = Actor::Member(seed.a.owner_claims());
+    for statements in [
+        Statements::Prepared,
+        Statements::Unnamed {
+            statement_timeout_ms: Some(300),
+        },
+    ] {
+        let db = Db::with(
+            pool(&test_db.authenticator_url(), 1).expect("pool"),
+            statements,
+        );
+        let rows = db
+            .query_typed(
+                &actor,
+                "select current_user::text, current_setting('app.org_id')",
+                &[],
+            )
+            .await
+            .expect("request");
+        let (role, org): (String, String) = (rows[0].get(0), rows[0].get(1));
+        assert_eq!(
+            (role.as_str(), org),
+            ("vectra_member", seed.a.id.to_string()),
+            "{statements:?}"
+        );
+        // What the connection is left with, read outside any request: the
+        // session's own role, no setting, and no transaction open (in one,
+        // now() would be the time it began, before the sleep).
+        let left = || async {
+            let conn = db.pool().get().await.expect("connection");
+            conn.batch_execute("select pg_sleep(0.01)")
+                .await
+                .expect("sleep");
+            // One simple query: in it, outside a transaction block, the
+            // statement and its transaction start together.
+            let answer = conn
+                .simple_query(
+                    "select current_user, coalesce(current_setting('app.org_id', true), ''), \
+                            now() = statement_timestamp()",
+                )
+                .await
+                .expect("state");
+            let row = answer
+                .iter()
+                .find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+                    _ => None,
+                })
+                .expect("a row");
+            let text = |i: usize| row.get(i).unwrap_or_default().to_owned();
+            (text(0), text(1), text(2) == "t")
+        };
+        let idle = ("vectra_authenticator".to_owned(), String::new(), true);
+        assert_eq!(left().await, idle, "after a request, {statements:?}");
+        let failed = db
+            .query_typed(&actor, "select 1 / 0", &[])
+            .await
+            .expect_err("division by zero");
+        assert_eq!(message(&failed).as_deref(), Some("division by zero"));
+        assert_eq!(left().await, idle, "after a failed request, {statements:?}");
+        // Dropped half-way (the request's timeout, a client gone), after
+        // which its statement fails on the server: the transaction it left
+        // failed is rolled back before the connection serves again.
+        let cancelled = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            db.query_typed(&actor, "select 1 / length(pg_sleep(0.2)::text)", &[]),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the request was not cancelled");
+        let rows = db
+            .query_typed(&actor, "select current_setting('app.org_id')", &[])
+            .await
+            .expect("the next request");
+        assert_eq!(rows[0].get::<_, String>(0), seed.a.id.to_string());
+        assert_eq!(
+            left().await,
+            idle,
+            "after a cancelled request, {statements:?}"
+        );
+        if let Statements::Unnamed { .. } = statements {
+            let timed_out = db
+                .query_typed(&actor, "select pg_sleep(2)", &[])
+                .await
+                .expect_err("statement timeout");
+            assert_eq!(
+                message(&timed_out).as_deref(),
+                Some("canceling statement due to statement timeout")
+            );
+            assert_eq!(left().await, idle, "after a timeout, {statements:?}");
+        }
+    }
+}
+
 /// [`APP_SETTINGS`], which every context statement sets for its
 /// transaction, names every `app.*` setting the database reads.
 #[tokio::test]

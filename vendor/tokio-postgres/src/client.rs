@@ -450,6 +450,20 @@ impl Client {
             .await
     }
 
+    /// Runs `statements` as one pipeline ended by a single Sync, and
+    /// returns the rows of each (Vectra's addition, see `VECTRA.md`).
+    ///
+    /// The server answers all of them in one flush, and runs them in one
+    /// implicit transaction unless they contain transaction control: it
+    /// commits at the Sync if all succeeded; the first error skips the rest
+    /// and rolls the transaction back, and is what this returns.
+    pub async fn query_pipeline(
+        &self,
+        statements: &[crate::Pipelined<'_>],
+    ) -> Result<Vec<Vec<Row>>, Error> {
+        crate::pipeline::query_pipeline(&self.inner, statements).await
+    }
+
     /// Like `query_one`, but requires the types of query parameters to be explicitly specified.
     ///
     /// Compared to `query_one`, this method allows performing queries without three round trips (for
