@@ -18,11 +18,9 @@ use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use ipnet::IpNet;
 
 /// The proxies whose forwarding headers are believed.
@@ -155,12 +153,9 @@ fn node(raw: &str) -> Option<IpAddr> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
-/// Middleware: records [`ClientAddr`] in the request's extensions.
-pub async fn record(
-    State(proxies): State<TrustedProxies>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// Records [`ClientAddr`] in the request's extensions (the edge middleware,
+/// `http::middleware::edge`).
+pub fn attach(proxies: &TrustedProxies, req: &mut Request) {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -169,7 +164,6 @@ pub async fn record(
         let client = proxies.client(peer, req.headers());
         req.extensions_mut().insert(ClientAddr(client));
     }
-    next.run(req).await
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {

@@ -1,11 +1,16 @@
-//! The middleware every response passes through: security headers, the
-//! problem+json shape of errors produced outside the handlers, the fallback.
+//! The middleware every response passes through, in two layers around the
+//! trace span ([`edge`]: the request id and the client's address;
+//! [`finish`]: the problem+json shape of errors produced outside the
+//! handlers and the security headers), and the fallback. Each is one layer
+//! rather than one per concern: every layer boxes a future and clones the
+//! service below it for each request.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::client_addr::TrustedProxies;
 use crate::error::{PROBLEM_JSON, Problem};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -13,34 +18,66 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Longest `X-Request-Id` a caller may choose.
 pub const MAX_REQUEST_ID_CHARS: usize = 128;
 
-/// A caller's `X-Request-Id` is kept when it is 1 to 128 characters of
-/// letters, digits and `-_.:+/=@` (UUIDs, trace ids, a proxy's ids); any
-/// other value is dropped and the service makes its own (a UUID), so a
-/// request id never carries markup, control characters or a megabyte into
-/// the logs and the response.
-pub async fn drop_bad_request_id(mut req: Request, next: Next) -> Response {
-    let acceptable = |v: &HeaderValue| {
-        let b = v.as_bytes();
-        (1..=MAX_REQUEST_ID_CHARS).contains(&b.len())
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || b"-_.:+/=@".contains(c))
+/// The outer edge, before the trace span opens:
+///
+/// - **The request id.** A caller's `X-Request-Id` is kept when it is one
+///   header of 1 to 128 characters of letters, digits and `-_.:+/=@` (UUIDs,
+///   trace ids, a proxy's ids); any other value is dropped and the service
+///   makes its own (a UUID), so a request id never carries markup, control
+///   characters or a megabyte into the logs and the response. The response
+///   carries it, unless it has one already.
+/// - **The client's address** ([`crate::client_addr::attach`]), from the
+///   trusted proxies only, before anything logs or counts it.
+pub async fn edge(State(proxies): State<TrustedProxies>, mut req: Request, next: Next) -> Response {
+    let id = match kept_request_id(req.headers()) {
+        Some(id) => id,
+        None => {
+            let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+            let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+            // A UUID's text is always a valid header value.
+            let id = HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("-"));
+            req.headers_mut().insert(REQUEST_ID, id.clone());
+            id
+        }
     };
-    if req.headers().get_all(REQUEST_ID).iter().count() > 1
-        || req
-            .headers()
-            .get(REQUEST_ID)
-            .is_some_and(|v| !acceptable(v))
-    {
-        req.headers_mut().remove(REQUEST_ID);
-    }
-    next.run(req).await
+    crate::client_addr::attach(&proxies, &mut req);
+    let mut response = next.run(req).await;
+    response.headers_mut().entry(REQUEST_ID).or_insert(id);
+    response
+}
+
+/// The caller's request id, if it may be kept ([`edge`]).
+fn kept_request_id(headers: &HeaderMap) -> Option<HeaderValue> {
+    let mut all = headers.get_all(REQUEST_ID).iter();
+    let id = all.next()?;
+    let b = id.as_bytes();
+    let acceptable = all.next().is_none()
+        && (1..=MAX_REQUEST_ID_CHARS).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_.:+/=@".contains(c));
+    acceptable.then(|| id.clone())
+}
+
+/// The inner edge, inside the trace span, around the timeout: every error
+/// as problem+json ([`problem_for_bare_errors`]), then the security headers
+/// ([`security_headers`]). `https`: whether the service is reached over
+/// https (`PUBLIC_BASE_URL`).
+pub async fn finish(State(https): State<bool>, req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(req).await;
+    let mut response = problem_for_bare_errors(request_id, response).await;
+    security_headers(&mut response, is_api, https);
+    response
 }
 
 /// Headers every response carries. API responses hold tokens or tenant data,
 /// so no cache keeps them; HSTS only when the service is reached over https.
-pub async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
-    let is_api = req.uri().path().starts_with("/api/");
-    let mut response = next.run(req).await;
+fn security_headers(response: &mut Response, is_api: bool, https: bool) {
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -59,7 +96,6 @@ pub async fn security_headers(State(https): State<bool>, req: Request, next: Nex
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
-    response
 }
 
 pub async fn fallback(req: Request) -> Problem {
@@ -75,13 +111,7 @@ pub async fn fallback(req: Request) -> Problem {
 /// our handlers (axum's extractor rejections, 405, the body limit, the
 /// timeout) come with plain-text or empty bodies; they get the same shape
 /// as everything else.
-pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
-    let request_id = req
-        .headers()
-        .get(super::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let response = next.run(req).await;
+async fn problem_for_bare_errors(request_id: Option<String>, response: Response) -> Response {
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
     if !is_error {

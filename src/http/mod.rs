@@ -29,7 +29,6 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -74,9 +73,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::GATEWAY_TIMEOUT,
             timeout,
         ))
-        .layer(from_fn(middleware::problem_for_bare_errors))
-        .layer(from_fn_with_state(https, middleware::security_headers))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        // Errors as problem+json, then the security headers.
+        .layer(from_fn_with_state(https, middleware::finish))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -104,11 +102,9 @@ pub fn router(state: AppState) -> Router {
                     tracing::info!(latency_ms = latency.as_millis() as u64, "response");
                 }),
         )
-        // Who the client is (TRUSTED_PROXIES), before anything logs or
-        // counts it.
-        .layer(from_fn_with_state(proxies, crate::client_addr::record))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(from_fn(middleware::drop_bad_request_id))
+        // The request id (kept or made, and on the response) and who the
+        // client is (TRUSTED_PROXIES), before anything logs or counts it.
+        .layer(from_fn_with_state(proxies, middleware::edge))
         // Every response, errors and timeouts included, carries the CORS
         // headers an allowed origin needs to read it.
         .layer(tower::util::option_layer(cors))

@@ -165,6 +165,21 @@ async fn every_response_carries_a_request_id_and_keeps_the_callers() {
         let id = r.headers()["x-request-id"].to_str().expect("ascii");
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{bad:.20} -> {id}");
     }
+    // Two ids: neither is chosen.
+    let r = app
+        .http
+        .get(app.url("/health"))
+        .header("x-request-id", "trace-a")
+        .header("x-request-id", "trace-b")
+        .send()
+        .await
+        .expect("request");
+    let ids: Vec<_> = r.headers().get_all("x-request-id").iter().collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert!(
+        uuid::Uuid::parse_str(ids[0].to_str().expect("ascii")).is_ok(),
+        "{ids:?}"
+    );
     let longest = "a".repeat(vectra::http::middleware::MAX_REQUEST_ID_CHARS);
     let r = app
         .http
