@@ -272,6 +272,11 @@ async fn vectra_dev_runs_the_service_keeps_its_data_and_shows_the_mail() {
     );
     assert!(banner.contains("register with admin@vectra.io"), "{banner}");
     assert!(banner.contains("created a PostgreSQL"), "{banner}");
+    // No transparent huge pages for the process (`small_pages_only` in
+    // main.rs): mimalloc's arenas made 2 MiB resident for a few bytes used.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", dev.child.id()))
+        .expect("the process's status");
+    assert!(status.contains("THP_enabled:\t0"), "{status}");
 
     // Register; the verification email is in the mailbox, its link points
     // at this service, whose stand-in page for the front end answers.
