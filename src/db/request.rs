@@ -222,8 +222,9 @@ impl Db {
     /// one pipeline ended by a single Sync (`Client::query_pipeline`,
     /// vendor/tokio-postgres): one write, one round trip, and one flush of
     /// the server's answers. At the first error the server skips the rest up
-    /// to the Sync, leaving the transaction failed; it is rolled back before
-    /// the connection serves anything else, and the error is returned.
+    /// to the Sync, leaving the transaction failed; the connection's reset
+    /// rolls it back before the connection serves anything else, and the
+    /// error is returned.
     pub async fn query_typed(
         &self,
         actor: &Actor,
@@ -271,12 +272,10 @@ impl Db {
                 pg.query_pipeline(&statements).await
             }
         };
-        if result.is_err() {
-            // A failed transaction (or, when `commit` itself failed, none:
-            // then this is a no-op and a warning the server logs).
-            pg.batch_execute("rollback").await?;
-        }
-        conn.pipeline_open = false;
+        // A failed pipeline leaves its transaction failed (the server skipped
+        // its `commit`): the connection's reset rolls it back first, before
+        // the pool hands the connection out again ([`Checkout`]).
+        conn.pipeline_open = result.is_err();
         let (rows, leaked) = conn.failed_on(finish(result))?;
         conn.done(leaked);
         Ok(rows)
@@ -399,9 +398,10 @@ struct Checkout {
     object: Option<Object>,
     statements: Statements,
     after: After,
-    /// A pipeline was sent and its end not seen ([`Db::query_typed`]):
-    /// dropped now, the connection may be left inside its transaction
-    /// (failed, if a statement failed), which is rolled back first.
+    /// A pipeline was sent and either failed or its end was not seen
+    /// ([`Db::query_typed`]): the connection may be left inside its
+    /// transaction (failed, if a statement failed), which the reset rolls
+    /// back first.
     pipeline_open: bool,
 }
 
@@ -479,8 +479,9 @@ impl Drop for Checkout {
 
 /// Resets a connection fully, then lets it go back to the pool; closes it
 /// if the reset fails or a SQL `PREPARE` left a statement behind. After a
-/// pipeline dropped before its end, its transaction is rolled back first;
-/// that is all a connection of [`Statements::Unnamed`] gets.
+/// pipeline that failed or was dropped before its end, its transaction is
+/// rolled back first; that is all a connection of [`Statements::Unnamed`]
+/// gets.
 async fn reset(object: Object, statements: Statements, pipeline_open: bool) {
     let sql = match (statements, pipeline_open) {
         (Statements::Unnamed { .. }, _) => "rollback".to_owned(),
@@ -534,7 +535,7 @@ async fn enter_unnamed<'c>(
 ) -> Result<(Transaction<'c>, bool), Error> {
     let tx = client.transaction().await?;
     if let Some(ms) = statement_timeout_ms {
-        tx.batch_execute(&format!("set local statement_timeout = {ms}"))
+        tx.query_typed(SET_STATEMENT_TIMEOUT, &[(&ms.to_string(), Type::TEXT)])
             .await?;
     }
     let rows = tx
