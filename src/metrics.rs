@@ -15,14 +15,16 @@
 //! matched (never the raw path), a known method and a status code the service
 //! produced.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
@@ -125,10 +127,35 @@ pub const UNMATCHED: &str = "unmatched";
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    /// The handles of each (route, method, status) seen so far: a request
+    /// adds to them under a read lock, without building (and allocating)
+    /// the three labelled keys and looking them up in the recorder again.
+    /// Bounded like the labels: route templates, known methods, statuses.
+    series: Arc<RwLock<SeriesByRoute>>,
+    all_requests: Histogram,
     started: Instant,
     /// The last `auth.service_stats()` and when it was read; the lock is
     /// held while one scrape refreshes it, so scrapes never pile up queries.
     stats: Arc<tokio::sync::Mutex<Option<(Instant, Value)>>>,
+}
+
+/// The series of one route: by method and status.
+type SeriesByRoute = HashMap<Box<str>, HashMap<(&'static str, u16), RequestSeries>>;
+
+/// What one request adds to: its count, and its latency twice (the summary
+/// and the histogram of the same observations).
+struct RequestSeries {
+    count: Counter,
+    seconds: Histogram,
+    latency: Histogram,
+}
+
+impl RequestSeries {
+    fn record(&self, seconds: f64) {
+        self.count.increment(1);
+        self.seconds.record(seconds);
+        self.latency.record(seconds);
+    }
 }
 
 /// How long a scrape reuses the database figures of an earlier one.
@@ -152,9 +179,13 @@ impl Metrics {
             .set_bucket_count(NonZeroU32::new(WINDOW_BUCKETS).expect("non-zero"))
             .build_recorder();
         let handle = recorder.handle();
+        let all_requests =
+            metrics::with_local_recorder(&recorder, || metrics::histogram!(ALL_REQUEST_SECONDS));
         let metrics = Self {
             recorder: Arc::new(recorder),
             handle,
+            series: Arc::default(),
+            all_requests,
             started: Instant::now(),
             stats: Arc::default(),
         };
@@ -224,15 +255,25 @@ impl Metrics {
     pub fn record_request(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
         let method = known_method(method);
         let seconds = elapsed.as_secs_f64();
-        metrics::with_local_recorder(&*self.recorder, || {
-            metrics::counter!(REQUESTS, "method" => method, "route" => route.to_owned(), "status" => status.to_string())
-                .increment(1);
-            metrics::histogram!(REQUEST_SECONDS, "method" => method, "route" => route.to_owned())
-                .record(seconds);
-            metrics::histogram!(REQUEST_LATENCY, "method" => method, "route" => route.to_owned())
-                .record(seconds);
-            metrics::histogram!(ALL_REQUEST_SECONDS).record(seconds);
+        self.all_requests.record(seconds);
+        let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = series.get(route).and_then(|r| r.get(&(method, status))) {
+            s.record(seconds);
+            return;
+        }
+        drop(series);
+        let s = metrics::with_local_recorder(&*self.recorder, || RequestSeries {
+            count: metrics::counter!(REQUESTS, "method" => method, "route" => route.to_owned(), "status" => status.to_string()),
+            seconds: metrics::histogram!(REQUEST_SECONDS, "method" => method, "route" => route.to_owned()),
+            latency: metrics::histogram!(REQUEST_LATENCY, "method" => method, "route" => route.to_owned()),
         });
+        s.record(seconds);
+        self.series
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(route.into())
+            .or_default()
+            .insert((method, status), s);
     }
 
     /// One outbox delivery attempt: `outcome` is sent, retry or failed.

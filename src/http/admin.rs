@@ -26,29 +26,32 @@ use crate::domain::{Email, display_name};
 use crate::error::{ApiError, FieldError, Problem};
 
 pub fn router(state: AppState) -> Router<AppState> {
-    // Catch-all routes rather than a fallback (axum does not use a nested
-    // router's fallback when it has no routes), with and without the
-    // trailing slash, so that no path under /admin escapes the gate.
+    // Catch-all routes rather than a fallback (a merged router's fallback
+    // would be the whole service's), with and without the trailing slash,
+    // so that no path under /api/v1/admin escapes the gate.
     Router::new()
-        .route("/admin/overview", get(overview))
+        .route("/api/v1/admin/overview", get(overview))
         .route(
-            "/admin/organizations",
+            "/api/v1/admin/organizations",
             get(list_organizations).post(create_organization),
         )
         .route(
-            "/admin/organizations/{org_id}",
+            "/api/v1/admin/organizations/{org_id}",
             get(get_organization)
                 .patch(update_organization)
                 .delete(delete_organization),
         )
-        .route("/admin/organizations/{org_id}/users/invite", post(invite))
-        .route("/admin/users", get(list_users))
-        .route("/admin/users/{user_id}", patch(update_user))
-        .route("/admin/system/metrics", get(system_metrics))
+        .route(
+            "/api/v1/admin/organizations/{org_id}/users/invite",
+            post(invite),
+        )
+        .route("/api/v1/admin/users", get(list_users))
+        .route("/api/v1/admin/users/{user_id}", patch(update_user))
+        .route("/api/v1/admin/system/metrics", get(system_metrics))
         .merge(super::notifications::admin_router())
-        .route("/admin", any(unknown))
-        .route("/admin/", any(unknown))
-        .route("/admin/{*rest}", any(unknown))
+        .route("/api/v1/admin", any(unknown))
+        .route("/api/v1/admin/", any(unknown))
+        .route("/api/v1/admin/{*rest}", any(unknown))
         .layer(from_extractor_with_state::<PlatformAdmin, AppState>(state))
 }
 

@@ -25,21 +25,24 @@ use crate::error::{ApiError, FieldError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/refresh", post(refresh))
-        .route("/logout", post(logout))
-        .route("/change-password", post(change_password))
-        .route("/verify-email", post(verify_email))
-        .route("/send-verification-email", post(send_verification_email))
+        .route("/api/v1/auth/register", post(register))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/change-password", post(change_password))
+        .route("/api/v1/auth/verify-email", post(verify_email))
         .route(
-            "/resend-verification-email",
+            "/api/v1/auth/send-verification-email",
+            post(send_verification_email),
+        )
+        .route(
+            "/api/v1/auth/resend-verification-email",
             post(resend_verification_email),
         )
-        .route("/forgot-password", post(forgot_password))
-        .route("/reset-password", post(reset_password))
-        .route("/accept-invitation", post(accept_invitation))
-        .route("/me", get(me_moved))
+        .route("/api/v1/auth/forgot-password", post(forgot_password))
+        .route("/api/v1/auth/reset-password", post(reset_password))
+        .route("/api/v1/auth/accept-invitation", post(accept_invitation))
+        .route("/api/v1/auth/me", get(me_moved))
 }
 
 /// The token pair for a session the database opened (the `jsonb` of

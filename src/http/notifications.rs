@@ -30,25 +30,31 @@ use crate::domain::Email;
 use crate::email::html;
 use crate::error::{ApiError, FieldError};
 
-/// Under `/api/v1/user`.
+/// The caller's notifications.
 pub fn user_router() -> Router<AppState> {
     Router::new()
-        .route("/notifications/send", post(send))
-        .route("/notifications", get(list))
-        .route("/notifications/{notification_id}", get(detail))
+        .route("/api/v1/user/notifications/send", post(send))
+        .route("/api/v1/user/notifications", get(list))
+        .route("/api/v1/user/notifications/{notification_id}", get(detail))
 }
 
-/// Under `/api/v1` (the admin router's gate applies to these).
+/// The console's notifications (the admin router's gate applies to these).
 pub fn admin_router() -> Router<AppState> {
     Router::new()
-        .route("/admin/notifications/send", post(admin_send))
-        .route("/admin/notifications", get(admin_list))
-        .route("/admin/notifications/{notification_id}", get(admin_detail))
+        .route("/api/v1/admin/notifications/send", post(admin_send))
+        .route("/api/v1/admin/notifications", get(admin_list))
+        .route(
+            "/api/v1/admin/notifications/{notification_id}",
+            get(admin_detail),
+        )
 }
 
-/// Under `/api/v1`, for anyone holding a link.
+/// Unsubscribing, for anyone holding a link.
 pub fn unsubscribe_router() -> Router<AppState> {
-    Router::new().route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
+    Router::new().route(
+        "/api/v1/unsubscribe",
+        get(unsubscribe_page).post(unsubscribe),
+    )
 }
 
 pub use crate::domain::enums::{

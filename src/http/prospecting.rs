@@ -30,22 +30,28 @@ use crate::error::{ApiError, FieldError, Problem};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/campaigns", get(list_campaigns).post(create_campaign))
         .route(
-            "/campaigns/{campaign_id}",
+            "/api/v1/user/campaigns",
+            get(list_campaigns).post(create_campaign),
+        )
+        .route(
+            "/api/v1/user/campaigns/{campaign_id}",
             get(get_campaign)
                 .patch(update_campaign)
                 .delete(delete_campaign),
         )
-        .route("/leads", get(list_leads).post(create_lead))
-        .route("/leads/import", post(import_leads))
+        .route("/api/v1/user/leads", get(list_leads).post(create_lead))
+        .route("/api/v1/user/leads/import", post(import_leads))
         .route(
-            "/leads/{lead_id}",
+            "/api/v1/user/leads/{lead_id}",
             get(get_lead).patch(update_lead).delete(delete_lead),
         )
-        .route("/meetings", get(list_meetings).post(create_meeting))
         .route(
-            "/meetings/{meeting_id}",
+            "/api/v1/user/meetings",
+            get(list_meetings).post(create_meeting),
+        )
+        .route(
+            "/api/v1/user/meetings/{meeting_id}",
             get(get_meeting)
                 .patch(update_meeting)
                 .delete(delete_meeting),

@@ -23,28 +23,40 @@ use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/me", get(me))
+        .route("/api/v1/user/me", get(me))
         .route(
-            "/organizations/me",
+            "/api/v1/user/organizations/me",
             get(my_organization).patch(update_organization),
         )
-        .route("/organizations/me/users", get(list_users))
-        .route("/organizations/me/users/invite", post(invite))
-        .route("/organizations/me/users/{user_id}/role", patch(change_role))
-        .route("/organizations/me/users/{user_id}", delete(remove_user))
-        .route("/organizations/me/invitations", get(list_invitations))
+        .route("/api/v1/user/organizations/me/users", get(list_users))
+        .route("/api/v1/user/organizations/me/users/invite", post(invite))
         .route(
-            "/organizations/me/invitations/{invitation_id}",
+            "/api/v1/user/organizations/me/users/{user_id}/role",
+            patch(change_role),
+        )
+        .route(
+            "/api/v1/user/organizations/me/users/{user_id}",
+            delete(remove_user),
+        )
+        .route(
+            "/api/v1/user/organizations/me/invitations",
+            get(list_invitations),
+        )
+        .route(
+            "/api/v1/user/organizations/me/invitations/{invitation_id}",
             delete(revoke_invitation),
         )
         .route(
-            "/organizations/me/invitations/{invitation_id}/resend",
+            "/api/v1/user/organizations/me/invitations/{invitation_id}/resend",
             post(resend_invitation),
         )
-        .route("/organizations/me/audit-log", get(audit_log))
-        .route("/sessions", get(list_sessions))
-        .route("/sessions/revoke-others", post(end_other_sessions))
-        .route("/sessions/{session_id}", delete(end_session))
+        .route("/api/v1/user/organizations/me/audit-log", get(audit_log))
+        .route("/api/v1/user/sessions", get(list_sessions))
+        .route(
+            "/api/v1/user/sessions/revoke-others",
+            post(end_other_sessions),
+        )
+        .route("/api/v1/user/sessions/{session_id}", delete(end_session))
 }
 
 /// `GET /api/v1/user/me`: the caller's profile and organization (null for
