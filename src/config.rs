@@ -55,6 +55,9 @@ pub struct Config {
     pub login_failures_before_backoff: u32,
     /// Password hashes computed at once (argon2id takes 19 MiB each).
     pub hash_concurrency: usize,
+    /// The async runtime's worker threads (`main` reads them with
+    /// [`worker_threads`] before the runtime exists); `None`: one per core.
+    pub worker_threads: Option<usize>,
     /// A second listener serving only `GET /metrics` (keep it private).
     pub metrics_bind_addr: Option<SocketAddr>,
     /// Bearer token `GET /metrics` requires; with it, the main listener
@@ -203,6 +206,7 @@ impl std::fmt::Debug for Config {
                 &self.login_failures_before_backoff,
             )
             .field("hash_concurrency", &self.hash_concurrency)
+            .field("worker_threads", &self.worker_threads)
             .field("metrics_bind_addr", &self.metrics_bind_addr)
             .field("metrics_token", &self.metrics_token)
             .field("docs_enabled", &self.docs_enabled)
@@ -292,6 +296,7 @@ impl Config {
                 // × 19 MiB (docs/performance.md).
                 None => crate::blocking::Bounded::half_the_cores(),
             },
+            worker_threads: env.worker_threads()?,
             metrics_bind_addr: match env.optional("METRICS_BIND_ADDR") {
                 Some(_) => Some(env.parsed("METRICS_BIND_ADDR", "")?),
                 None => None,
@@ -497,9 +502,24 @@ impl MigrateConfig {
     }
 }
 
+/// `WORKER_THREADS`, for `main` to build the async runtime with before
+/// anything else runs; `None` (unset): tokio's default, one per CPU core.
+pub fn worker_threads(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<usize>, ConfigError> {
+    Env(&lookup).worker_threads()
+}
+
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
 impl Env<'_> {
+    fn worker_threads(&self) -> Result<Option<usize>, ConfigError> {
+        match self.optional("WORKER_THREADS") {
+            Some(_) => Ok(Some(self.positive("WORKER_THREADS", "1")?)),
+            None => Ok(None),
+        }
+    }
+
     /// Empty counts as unset: `FOO=` in an env file means "not given".
     fn optional(&self, var: &'static str) -> Option<String> {
         (self.0)(var).filter(|v| !v.trim().is_empty())
@@ -730,6 +750,7 @@ mod tests {
             ("INVITES_PER_SENDER_PER_HOUR", "0"),
             ("RATE_LIMIT_MAX_KEYS", "0"),
             ("HASH_CONCURRENCY", "none"),
+            ("WORKER_THREADS", "0"),
             ("REFRESH_GRACE_PERIOD", "0"),
             ("JWT_PREVIOUS_SECRETS", "short"),
             ("JWT_PRIVATE_KEY_FILE", "/nonexistent/vectra-key.pem"),
@@ -994,6 +1015,7 @@ MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
             "RATE_LIMIT_MAX_KEYS",
             "LOGIN_FAILURES_BEFORE_BACKOFF",
             "HASH_CONCURRENCY",
+            "WORKER_THREADS",
             "METRICS_BIND_ADDR",
             "METRICS_TOKEN",
             "DOCS_ENABLED",
@@ -1016,6 +1038,23 @@ MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
                 readme.contains(&format!("`{name}`")),
                 "{name} missing from README.md"
             );
+        }
+    }
+
+    #[test]
+    fn worker_threads_default_to_the_runtime_s_own_choice() {
+        assert_eq!(worker_threads(lookup(&[])).expect("unset"), None);
+        assert_eq!(
+            worker_threads(lookup(&[("WORKER_THREADS", " ")])).expect("empty"),
+            None
+        );
+        assert_eq!(
+            worker_threads(lookup(&[("WORKER_THREADS", "3")])).expect("three"),
+            Some(3)
+        );
+        for bad in ["0", "-1", "two"] {
+            let err = worker_threads(lookup(&[("WORKER_THREADS", bad)])).expect_err(bad);
+            assert_eq!(err.var, "WORKER_THREADS");
         }
     }
 

@@ -87,10 +87,18 @@ enum Command {
 
 fn main() -> ExitCode {
     small_pages_only();
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    match vectra::config::worker_threads(|name| std::env::var(name).ok()) {
+        Ok(Some(threads)) => {
+            runtime.worker_threads(threads);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match runtime.enable_all().build() {
         Ok(runtime) => runtime.block_on(run()),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
