@@ -5,6 +5,7 @@
 #
 #   bench/cpu.sh BIN_A BIN_B [ROUNDS]     (BENCH_SECONDS=10, BENCH_ORGS=200)
 #
+# The service runs dev mode's one worker thread unless WORKER_THREADS is set.
 # One `vectra dev` cluster seeded once (BIN_A migrates it: the two builds must
 # share their migrations), owners signed in once; then ROUNDS (3) times, for
 # each build in turn: the service on that cluster, wrk (64 connections, pool

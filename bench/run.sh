@@ -10,7 +10,8 @@
 #                           Combines with --smoke.
 #
 # 1. `vectra dev` (release build; BENCH_BIN to override) starts its own
-#    PostgreSQL cluster in a temporary directory and migrates it;
+#    PostgreSQL cluster in a temporary directory and migrates it; the service
+#    runs dev mode's one worker thread unless WORKER_THREADS is set;
 #    `seed-demo` loads BENCH_ORGS (1,000) organizations × 10 users × 100 leads.
 # 2. Tokens of many owners (spread over organizations) and of the platform admin.
 # 3. wrk, BENCH_CONNECTIONS (64) connections, BENCH_SECONDS (10) per route:
@@ -172,6 +173,7 @@ declare -A url=(
     [users]="$API/user/organizations/me/users" [overview]="$API/admin/overview"
 )
 
+echo "== worker threads: ${WORKER_THREADS:-1, the default of vectra dev}"
 echo "== seeding $ORGS organizations × 10 users × 100 leads"
 prepare "$ORGS"
 

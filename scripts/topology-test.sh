@@ -119,7 +119,7 @@ start_instance() { # index, extra NAME=value…
     local i=$1
     shift
     env DATABASE_URL="postgres://vectra_authenticator:$AUTH_PASSWORD@127.0.0.1:$BOUNCER_PORT/vectra" \
-        DATABASE_PREPARED_STATEMENTS=false DATABASE_POOL_SIZE=4 \
+        DATABASE_PREPARED_STATEMENTS=false DATABASE_POOL_SIZE=4 WORKER_THREADS=1 \
         JWT_PRIVATE_KEY_FILE="$WORK/jwt.pem" \
         BIND_ADDR="127.0.0.1:${API_PORTS[$i]}" PUBLIC_BASE_URL="http://127.0.0.1:$NGINX_PORT" \
         SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" TRUSTED_PROXIES=127.0.0.1/32 \

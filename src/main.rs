@@ -87,19 +87,24 @@ enum Command {
 
 fn main() -> ExitCode {
     small_pages_only();
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    match vectra::config::worker_threads(|name| std::env::var(name).ok()) {
-        Ok(Some(threads)) => {
-            runtime.worker_threads(threads);
-        }
-        Ok(None) => {}
+    let cli = Cli::parse();
+    let threads = match vectra::config::worker_threads(|name| std::env::var(name).ok()) {
+        Ok(threads) => threads,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    // `vectra dev` shares its host with its own PostgreSQL: there one worker
+    // costs both less CPU per request than one per core (docs/performance.md,
+    // "Worker threads").
+    let threads = threads.or(matches!(cli.command, Command::Dev { .. }).then_some(1));
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        runtime.worker_threads(threads);
     }
     match runtime.enable_all().build() {
-        Ok(runtime) => runtime.block_on(run()),
+        Ok(runtime) => runtime.block_on(run(cli)),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             ExitCode::FAILURE
@@ -121,8 +126,7 @@ fn small_pages_only() {
     }
 }
 
-async fn run() -> ExitCode {
-    let cli = Cli::parse();
+async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         // Dev mode talks to a person: its own lines, not every migration's.
         Command::Dev { .. } => vectra::telemetry::init_with_default("info,refinery_core=warn"),
@@ -186,7 +190,11 @@ async fn serve() -> anyhow::Result<()> {
         tracing::info!(applied = ?outcome.applied, "migrations checked");
     }
     let app = vectra::app::Application::build(config).await?;
-    tracing::info!(addr = %app.local_addr()?, "listening");
+    tracing::info!(
+        addr = %app.local_addr()?,
+        worker_threads = tokio::runtime::Handle::current().metrics().num_workers(),
+        "listening"
+    );
     app.run_until(vectra::app::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -620,6 +620,7 @@ fn banner(
 Vectra dev is running. Ctrl-C stops the API and its PostgreSQL.
 
   API            {api}   (GET /health, /api/v1/...)
+  Threads        {threads} serving requests (WORKER_THREADS, 1 by default in dev mode)
   Mailbox        {mail}
   Platform admin register with {admin} (then verify it from the mailbox)
 
@@ -633,6 +634,10 @@ Vectra dev is running. Ctrl-C stops the API and its PostgreSQL.
   Superuser:
     PGPASSWORD={su_pw} psql -h 127.0.0.1 -p {port} -U postgres {DATABASE}
 ",
+        threads = match tokio::runtime::Handle::current().metrics().num_workers() {
+            1 => "1 worker thread".to_owned(),
+            n => format!("{n} worker threads"),
+        },
         admin = config.instance.platform_admin_email,
         dba_pw = state.dba_password,
         su_pw = state.superuser_password,

@@ -42,6 +42,7 @@ fn vectra_dev_args(dir: &std::path::Path, args: &[&str], extra_env: &[(&str, &st
         "DATABASE_URL",
         "DATABASE_ADMIN_URL",
         "PUBLIC_BASE_URL",
+        "WORKER_THREADS",
     ] {
         cmd.env_remove(var);
     }
@@ -80,7 +81,11 @@ impl Dev {
     }
 
     async fn start_with(dir: &std::path::Path, args: &[&str]) -> Dev {
-        let mut child = vectra_dev_args(dir, args, &[]);
+        Self::start_env(dir, args, &[]).await
+    }
+
+    async fn start_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Dev {
+        let mut child = vectra_dev_args(dir, args, env);
         let output = collect(&mut child);
         let deadline = Instant::now() + Duration::from_secs(120);
         let api = loop {
@@ -272,6 +277,12 @@ async fn vectra_dev_runs_the_service_keeps_its_data_and_shows_the_mail() {
     );
     assert!(banner.contains("register with admin@vectra.io"), "{banner}");
     assert!(banner.contains("created a PostgreSQL"), "{banner}");
+    // One worker thread unless WORKER_THREADS says otherwise: its
+    // PostgreSQL shares the host (docs/performance.md, "Worker threads").
+    assert!(
+        banner.contains("Threads        1 worker thread serving requests"),
+        "{banner}"
+    );
     // No transparent huge pages for the process (`small_pages_only` in
     // main.rs): mimalloc's arenas made 2 MiB resident for a few bytes used.
     let status = std::fs::read_to_string(format!("/proc/{}/status", dev.child.id()))
@@ -398,8 +409,14 @@ async fn vectra_dev_runs_the_service_keeps_its_data_and_shows_the_mail() {
     );
 
     // Again: the same data, the same JWT secret (the old token works), the
-    // organization in the banner's DBA lines.
-    let dev = Dev::start(&dir).await;
+    // organization in the banner's DBA lines; the threads WORKER_THREADS asks.
+    let dev = Dev::start_env(&dir, &[], &[("WORKER_THREADS", "2")]).await;
+    assert!(
+        dev.output()
+            .contains("Threads        2 worker threads serving requests"),
+        "{}",
+        dev.output()
+    );
     assert!(
         !dev.output().contains("created a PostgreSQL"),
         "{}",
@@ -449,6 +466,21 @@ async fn vectra_dev_says_what_is_wrong_instead_of_hanging() {
         err.contains("no initdb, pg_ctl and postgres there"),
         "{err}"
     );
+
+    // A bad WORKER_THREADS: refused before the runtime (or anything) starts.
+    let out = Command::new(env!("CARGO_BIN_EXE_vectra"))
+        .args(["dev", "--dir"])
+        .arg(root.join("threads"))
+        .env("WORKER_THREADS", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("WORKER_THREADS: must be greater than zero"),
+        "{err}"
+    );
+    assert!(!root.join("threads").exists(), "it started anyway");
 
     // An address other machines reach, without --listen-anywhere: refused
     // before anything starts, saying what would be exposed.
