@@ -5,7 +5,8 @@
 #
 #   bench/cpu.sh BIN_A BIN_B [ROUNDS]     (BENCH_SECONDS=10, BENCH_ORGS=200)
 #
-# The service runs dev mode's one worker thread unless WORKER_THREADS is set.
+# Both builds run WORKER_THREADS (1, dev mode's default) worker threads, a
+# build older than that setting too (TOKIO_WORKER_THREADS).
 # One `vectra dev` cluster seeded once (BIN_A migrates it: the two builds must
 # share their migrations), owners signed in once; then ROUNDS (3) times, for
 # each build in turn: the service on that cluster, wrk (64 connections, pool
@@ -36,8 +37,9 @@ stop_dev() {
 trap 'stop_dev; rm -rf "$W"' EXIT
 
 # start_dev BIN [RUST_LOG [--reset]]
+THREADS=${WORKER_THREADS:-1}
 start_dev() {
-    env BIND_ADDR=127.0.0.1:$PORT DATABASE_POOL_SIZE=$POOL RATE_LIMIT_PER_MINUTE=10000000 \
+    env WORKER_THREADS=$THREADS TOKIO_WORKER_THREADS=$THREADS BIND_ADDR=127.0.0.1:$PORT DATABASE_POOL_SIZE=$POOL RATE_LIMIT_PER_MINUTE=10000000 \
         LOGIN_FAILURES_BEFORE_BACKOFF=1000000 RUST_LOG="${2:-warn}" OUTBOX_POLL_INTERVAL=60s \
         "$1" dev --dir "$W/.vectra" ${3:-} >>"$W/dev.log" 2>&1 &
     DEV_PID=$!

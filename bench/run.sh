@@ -11,7 +11,8 @@
 #
 # 1. `vectra dev` (release build; BENCH_BIN to override) starts its own
 #    PostgreSQL cluster in a temporary directory and migrates it; the service
-#    runs dev mode's one worker thread unless WORKER_THREADS is set;
+#    runs WORKER_THREADS (1, dev mode's default) worker threads, also when
+#    BENCH_BIN is a build older than that setting (TOKIO_WORKER_THREADS);
 #    `seed-demo` loads BENCH_ORGS (1,000) organizations × 10 users × 100 leads.
 # 2. Tokens of many owners (spread over organizations) and of the platform admin.
 # 3. wrk, BENCH_CONNECTIONS (64) connections, BENCH_SECONDS (10) per route:
@@ -81,8 +82,9 @@ DEV_ARGS=()
 # not past 60,000,000 a minute: the database's limiter counts in steps of a
 # microsecond (60 s / limit), and a step of zero refuses concurrent logins.
 BENCH_ENV=
+THREADS=${WORKER_THREADS:-1}
 bench_dev() {
-    DEV_ENV="DATABASE_POOL_SIZE=$POOL RATE_LIMIT_PER_MINUTE=10000000 LOGIN_FAILURES_BEFORE_BACKOFF=1000000 \
+    DEV_ENV="WORKER_THREADS=$THREADS TOKIO_WORKER_THREADS=$THREADS DATABASE_POOL_SIZE=$POOL RATE_LIMIT_PER_MINUTE=10000000 LOGIN_FAILURES_BEFORE_BACKOFF=1000000 \
 OUTBOX_POLL_INTERVAL=60s RUST_LOG=${1:-warn} $BENCH_ENV" start_dev "$BIN" "$PORT" "${DEV_ARGS[@]}" ${2:-}
 }
 superuser_url() { echo "postgres://postgres:$(dev_state superuser_password)@127.0.0.1:$(dev_state port)/vectra"; }
@@ -173,7 +175,7 @@ declare -A url=(
     [users]="$API/user/organizations/me/users" [overview]="$API/admin/overview"
 )
 
-echo "== worker threads: ${WORKER_THREADS:-1, the default of vectra dev}"
+echo "== worker threads: $THREADS"
 echo "== seeding $ORGS organizations × 10 users × 100 leads"
 prepare "$ORGS"
 

@@ -55,9 +55,6 @@ pub struct Config {
     pub login_failures_before_backoff: u32,
     /// Password hashes computed at once (argon2id takes 19 MiB each).
     pub hash_concurrency: usize,
-    /// The async runtime's worker threads (`main` reads them with
-    /// [`worker_threads`] before the runtime exists); `None`: one per core.
-    pub worker_threads: Option<usize>,
     /// A second listener serving only `GET /metrics` (keep it private).
     pub metrics_bind_addr: Option<SocketAddr>,
     /// Bearer token `GET /metrics` requires; with it, the main listener
@@ -206,7 +203,6 @@ impl std::fmt::Debug for Config {
                 &self.login_failures_before_backoff,
             )
             .field("hash_concurrency", &self.hash_concurrency)
-            .field("worker_threads", &self.worker_threads)
             .field("metrics_bind_addr", &self.metrics_bind_addr)
             .field("metrics_token", &self.metrics_token)
             .field("docs_enabled", &self.docs_enabled)
@@ -296,7 +292,6 @@ impl Config {
                 // × 19 MiB (docs/performance.md).
                 None => crate::blocking::Bounded::half_the_cores(),
             },
-            worker_threads: env.worker_threads()?,
             metrics_bind_addr: match env.optional("METRICS_BIND_ADDR") {
                 Some(_) => Some(env.parsed("METRICS_BIND_ADDR", "")?),
                 None => None,
@@ -502,24 +497,31 @@ impl MigrateConfig {
     }
 }
 
+/// Most worker threads `WORKER_THREADS` may ask for.
+pub const MAX_WORKER_THREADS: usize = 1024;
+
 /// `WORKER_THREADS`, for `main` to build the async runtime with before
-/// anything else runs; `None` (unset): tokio's default, one per CPU core.
+/// anything else runs (so not a field of [`Config`]); `None` (unset):
+/// tokio's default, `TOKIO_WORKER_THREADS` if set, else one per CPU core.
 pub fn worker_threads(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<usize>, ConfigError> {
-    Env(&lookup).worker_threads()
+    let env = Env(&lookup);
+    match env.optional("WORKER_THREADS") {
+        None => Ok(None),
+        Some(_) => match env.positive("WORKER_THREADS", "1")? {
+            n if n > MAX_WORKER_THREADS => Err(ConfigError::new(
+                "WORKER_THREADS",
+                format!("must be at most {MAX_WORKER_THREADS}"),
+            )),
+            n => Ok(Some(n)),
+        },
+    }
 }
 
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
 impl Env<'_> {
-    fn worker_threads(&self) -> Result<Option<usize>, ConfigError> {
-        match self.optional("WORKER_THREADS") {
-            Some(_) => Ok(Some(self.positive("WORKER_THREADS", "1")?)),
-            None => Ok(None),
-        }
-    }
-
     /// Empty counts as unset: `FOO=` in an env file means "not given".
     fn optional(&self, var: &'static str) -> Option<String> {
         (self.0)(var).filter(|v| !v.trim().is_empty())
@@ -750,7 +752,6 @@ mod tests {
             ("INVITES_PER_SENDER_PER_HOUR", "0"),
             ("RATE_LIMIT_MAX_KEYS", "0"),
             ("HASH_CONCURRENCY", "none"),
-            ("WORKER_THREADS", "0"),
             ("REFRESH_GRACE_PERIOD", "0"),
             ("JWT_PREVIOUS_SECRETS", "short"),
             ("JWT_PRIVATE_KEY_FILE", "/nonexistent/vectra-key.pem"),
@@ -974,11 +975,12 @@ MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
             .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
             .collect();
         let read = std::sync::Mutex::new(Vec::new());
-        Config::from_lookup(|name| {
+        let recorded = |name: &str| {
             read.lock().expect("lock").push(name.to_owned());
             pairs.get(name).cloned()
-        })
-        .expect(".env.example is a valid configuration");
+        };
+        Config::from_lookup(recorded).expect(".env.example is a valid configuration");
+        worker_threads(recorded).expect(".env.example's WORKER_THREADS");
         let read = read.into_inner().expect("lock");
         // Exactly the documented variables, no more and no fewer.
         let seen: std::collections::BTreeSet<&str> = read.iter().map(String::as_str).collect();
@@ -1052,7 +1054,11 @@ MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
             worker_threads(lookup(&[("WORKER_THREADS", "3")])).expect("three"),
             Some(3)
         );
-        for bad in ["0", "-1", "two"] {
+        assert_eq!(
+            worker_threads(lookup(&[("WORKER_THREADS", "1024")])).expect("the most"),
+            Some(1024)
+        );
+        for bad in ["0", "-1", "two", "1025"] {
             let err = worker_threads(lookup(&[("WORKER_THREADS", bad)])).expect_err(bad);
             assert_eq!(err.var, "WORKER_THREADS");
         }

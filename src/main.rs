@@ -96,9 +96,11 @@ fn main() -> ExitCode {
         }
     };
     // `vectra dev` shares its host with its own PostgreSQL: there one worker
-    // costs both less CPU per request than one per core (docs/performance.md,
-    // "Worker threads").
-    let threads = threads.or(matches!(cli.command, Command::Dev { .. }).then_some(1));
+    // costs less CPU per request than one per core (docs/performance.md,
+    // "Worker threads"), unless tokio's own variable asks otherwise.
+    let dev = matches!(cli.command, Command::Dev { .. });
+    let threads = threads
+        .or_else(|| (dev && std::env::var_os("TOKIO_WORKER_THREADS").is_none()).then_some(1));
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(threads) = threads {
         runtime.worker_threads(threads);

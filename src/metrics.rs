@@ -132,7 +132,9 @@ pub struct Metrics {
     /// the three labelled keys and looking them up in the recorder again.
     /// Bounded like the labels: route templates, known methods, statuses.
     series: Arc<RwLock<SeriesByRoute>>,
-    all_requests: Histogram,
+    /// Registered with the first request, so that until then the console
+    /// shows no latency rather than zeros.
+    all_requests: Arc<OnceLock<Histogram>>,
     started: Instant,
     /// The last `auth.service_stats()` and when it was read; the lock is
     /// held while one scrape refreshes it, so scrapes never pile up queries.
@@ -179,13 +181,11 @@ impl Metrics {
             .set_bucket_count(NonZeroU32::new(WINDOW_BUCKETS).expect("non-zero"))
             .build_recorder();
         let handle = recorder.handle();
-        let all_requests =
-            metrics::with_local_recorder(&recorder, || metrics::histogram!(ALL_REQUEST_SECONDS));
         let metrics = Self {
             recorder: Arc::new(recorder),
             handle,
             series: Arc::default(),
-            all_requests,
+            all_requests: Arc::default(),
             started: Instant::now(),
             stats: Arc::default(),
         };
@@ -255,7 +255,13 @@ impl Metrics {
     pub fn record_request(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
         let method = known_method(method);
         let seconds = elapsed.as_secs_f64();
-        self.all_requests.record(seconds);
+        self.all_requests
+            .get_or_init(|| {
+                metrics::with_local_recorder(&*self.recorder, || {
+                    metrics::histogram!(ALL_REQUEST_SECONDS)
+                })
+            })
+            .record(seconds);
         let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(s) = series.get(route).and_then(|r| r.get(&(method, status))) {
             s.record(seconds);
@@ -549,6 +555,17 @@ mod tests {
             }
         );
         assert!(samples[2].value.is_nan());
+    }
+
+    #[test]
+    fn no_request_yet_means_no_latency_rather_than_zeros() {
+        let m = Metrics::new();
+        let overall = &m.http_summary()["latency_seconds"]["overall"];
+        assert_eq!(
+            *overall,
+            json!({"count": 0, "p50": null, "p95": null, "p99": null})
+        );
+        assert!(!m.render().contains(ALL_REQUEST_SECONDS), "{}", m.render());
     }
 
     #[test]

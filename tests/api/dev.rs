@@ -43,6 +43,7 @@ fn vectra_dev_args(dir: &std::path::Path, args: &[&str], extra_env: &[(&str, &st
         "DATABASE_ADMIN_URL",
         "PUBLIC_BASE_URL",
         "WORKER_THREADS",
+        "TOKIO_WORKER_THREADS",
     ] {
         cmd.env_remove(var);
     }
