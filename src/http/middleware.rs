@@ -64,11 +64,8 @@ fn kept_request_id(headers: &HeaderMap) -> Option<HeaderValue> {
 /// https (`PUBLIC_BASE_URL`).
 pub async fn finish(State(https): State<bool>, req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
-    let request_id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    // A shared handle on the header's bytes: read as text only for an error.
+    let request_id = req.headers().get(REQUEST_ID).cloned();
     let response = next.run(req).await;
     let mut response = problem_for_bare_errors(request_id, response).await;
     security_headers(&mut response, is_api, https);
@@ -111,12 +108,13 @@ pub async fn fallback(req: Request) -> Problem {
 /// our handlers (axum's extractor rejections, 405, the body limit, the
 /// timeout) come with plain-text or empty bodies; they get the same shape
 /// as everything else.
-async fn problem_for_bare_errors(request_id: Option<String>, response: Response) -> Response {
+async fn problem_for_bare_errors(request_id: Option<HeaderValue>, response: Response) -> Response {
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
     if !is_error {
         return response;
     }
+    let request_id = request_id.and_then(|v| v.to_str().ok().map(str::to_owned));
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
