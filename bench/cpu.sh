@@ -5,6 +5,9 @@
 #
 #   bench/cpu.sh BIN_A BIN_B [ROUNDS]     (BENCH_SECONDS=10, BENCH_ORGS=200)
 #
+# BENCH_EDDSA=1: access tokens signed with an Ed25519 key (JWT_PRIVATE_KEY_FILE)
+# instead of the dev secret (HS256), for both builds.
+#
 # Both builds run WORKER_THREADS (1, dev mode's default) worker threads, a
 # build older than that setting too (TOKIO_WORKER_THREADS).
 # One `vectra dev` cluster seeded once (BIN_A migrates it: the two builds must
@@ -38,8 +41,14 @@ trap 'stop_dev; rm -rf "$W"' EXIT
 
 # start_dev BIN [RUST_LOG [--reset]]
 THREADS=${WORKER_THREADS:-1}
+KEY_ENV=
+if [ "${BENCH_EDDSA:-0}" = 1 ]; then
+    openssl genpkey -algorithm ed25519 -out "$W/ed25519.pem" 2>/dev/null
+    KEY_ENV="JWT_PRIVATE_KEY_FILE=$W/ed25519.pem"
+    echo "cpu: EdDSA access tokens"
+fi
 start_dev() {
-    env WORKER_THREADS=$THREADS TOKIO_WORKER_THREADS=$THREADS BIND_ADDR=127.0.0.1:$PORT DATABASE_POOL_SIZE=$POOL RATE_LIMIT_PER_MINUTE=10000000 \
+    env $KEY_ENV WORKER_THREADS=$THREADS TOKIO_WORKER_THREADS=$THREADS BIND_ADDR=127.0.0.1:$PORT DATABASE_POOL_SIZE=$POOL RATE_LIMIT_PER_MINUTE=10000000 \
         LOGIN_FAILURES_BEFORE_BACKOFF=1000000 RUST_LOG="${2:-warn}" OUTBOX_POLL_INTERVAL=60s \
         "$1" dev --dir "$W/.vectra" ${3:-} >>"$W/dev.log" 2>&1 &
     DEV_PID=$!

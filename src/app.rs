@@ -109,7 +109,11 @@ impl Application {
         let state = AppState::new(Services {
             draining: draining.clone(),
             db,
-            jwt: JwtKeys::new(&config.jwt, config.access_token_ttl)?,
+            jwt: JwtKeys::new(
+                &config.jwt,
+                config.access_token_ttl,
+                config.access_token_cache_size,
+            )?,
             limits: limits.clone(),
             passwords: Passwords::new(config.hash_concurrency),
             heavy: Bounded::new(Bounded::half_the_cores()),

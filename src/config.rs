@@ -39,6 +39,10 @@ pub struct Config {
     pub smtp_url: String,
     pub email_from: String,
     pub access_token_ttl: Duration,
+    /// `ACCESS_TOKEN_CACHE_SIZE`: access tokens whose verification each
+    /// instance remembers until they expire (0: none), so that a client
+    /// reusing its token is not verified again on every request.
+    pub access_token_cache_size: usize,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub db_pool_size: usize,
@@ -127,6 +131,10 @@ pub struct MigrateConfig {
     pub lock_timeout: Duration,
 }
 
+/// The most `ACCESS_TOKEN_CACHE_SIZE` accepts: about 600 bytes an entry,
+/// so some 600 MB at most (the cache sizes its tables at start).
+pub const MAX_ACCESS_TOKEN_CACHE_SIZE: usize = 1_000_000;
+
 /// The default of `MIGRATION_LOCK_TIMEOUT`.
 const MIGRATION_LOCK_TIMEOUT: &str = "5s";
 
@@ -190,6 +198,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &redact_url(&self.smtp_url))
             .field("email_from", &self.email_from)
             .field("access_token_ttl", &self.access_token_ttl)
+            .field("access_token_cache_size", &self.access_token_cache_size)
             .field("request_timeout", &self.request_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("db_pool_size", &self.db_pool_size)
@@ -276,6 +285,11 @@ impl Config {
             smtp_url,
             email_from: env.mailbox("EMAIL_FROM", "Vectra <no-reply@vectra.local>")?,
             access_token_ttl: env.duration("ACCESS_TOKEN_TTL", "15m")?,
+            access_token_cache_size: env.at_most(
+                "ACCESS_TOKEN_CACHE_SIZE",
+                "4096",
+                MAX_ACCESS_TOKEN_CACHE_SIZE,
+            )?,
             request_timeout: env.duration("REQUEST_TIMEOUT", "30s")?,
             max_body_bytes: env.parsed("MAX_BODY_BYTES", "1048576")?,
             db_pool_size: env.parsed("DATABASE_POOL_SIZE", "16")?,
@@ -509,10 +523,10 @@ pub fn worker_threads(
     let env = Env(&lookup);
     match env.optional("WORKER_THREADS") {
         None => Ok(None),
-        Some(_) => match env.positive("WORKER_THREADS", "1")? {
-            n if n > MAX_WORKER_THREADS => Err(ConfigError::new(
+        Some(_) => match env.at_most("WORKER_THREADS", "1", MAX_WORKER_THREADS)? {
+            0 => Err(ConfigError::new(
                 "WORKER_THREADS",
-                format!("must be at most {MAX_WORKER_THREADS}"),
+                "must be greater than zero",
             )),
             n => Ok(Some(n)),
         },
@@ -569,6 +583,16 @@ impl Env<'_> {
         raw.trim()
             .parse()
             .map_err(|e| ConfigError::new(var, format!("cannot parse {raw:?}: {e}")))
+    }
+
+    /// A whole number from 0 to `max`.
+    fn at_most(&self, var: &'static str, default: &str, max: usize) -> Result<usize, ConfigError> {
+        let value: usize = self.parsed(var, default)?;
+        if value <= max {
+            Ok(value)
+        } else {
+            Err(ConfigError::new(var, format!("must be at most {max}")))
+        }
     }
 
     /// A whole number greater than zero.
@@ -691,6 +715,7 @@ mod tests {
         assert!(c.hash_concurrency >= 1);
         assert_eq!(c.bind_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.access_token_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(c.access_token_cache_size, 4096);
         assert_eq!(
             c.instance.refresh_token_ttl,
             Duration::from_secs(30 * 86400)
@@ -996,6 +1021,7 @@ MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
             "BIND_ADDR",
             "EMAIL_FROM",
             "ACCESS_TOKEN_TTL",
+            "ACCESS_TOKEN_CACHE_SIZE",
             "REFRESH_TOKEN_TTL",
             "REQUEST_TIMEOUT",
             "MAX_BODY_BYTES",
@@ -1040,6 +1066,25 @@ MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
                 readme.contains(&format!("`{name}`")),
                 "{name} missing from README.md"
             );
+        }
+    }
+
+    #[test]
+    fn the_access_token_cache_may_be_off_and_has_a_ceiling() {
+        let size = |v: &str| {
+            Config::from_lookup(lookup(&[
+                ("DATABASE_URL", DB),
+                ("JWT_SECRET", SECRET),
+                ("ACCESS_TOKEN_CACHE_SIZE", v),
+            ]))
+            .map(|c| c.access_token_cache_size)
+        };
+        assert_eq!(size("0").expect("off"), 0);
+        assert_eq!(size(" 100 ").expect("a hundred"), 100);
+        assert_eq!(size("1000000").expect("the most"), 1_000_000);
+        for bad in ["1000001", "-1", "many", "1e3"] {
+            let err = size(bad).expect_err(bad);
+            assert_eq!(err.var, "ACCESS_TOKEN_CACHE_SIZE", "{bad}");
         }
     }
 

@@ -41,6 +41,8 @@ pub const ALL_REQUEST_SECONDS: &str = "vectra_http_all_requests_duration_seconds
 pub const REQUEST_LATENCY: &str = "vectra_http_request_latency_seconds";
 pub const EMAILS: &str = "vectra_outbox_deliveries_total";
 pub const SMTP_SECONDS: &str = "vectra_smtp_send_duration_seconds";
+/// Access tokens checked, by outcome (`auth::jwt::TokenChecks`).
+pub const TOKEN_CHECKS: &str = "vectra_access_token_checks_total";
 
 /// The upper bounds of [`REQUEST_LATENCY`]'s buckets, in seconds: from a
 /// cached read (about a millisecond) to the default request timeout.
@@ -84,6 +86,10 @@ pub const GAUGES: &[(&str, &str)] = &[
     (
         "vectra_database_connections",
         "Server connections to the service's database (pg_stat_activity), read at most every 10 s",
+    ),
+    (
+        "vectra_access_token_cache_entries",
+        "Access tokens this instance remembers as verified (at most ACCESS_TOKEN_CACHE_SIZE)",
     ),
     (
         "vectra_outbox_pending",
@@ -218,6 +224,10 @@ impl Metrics {
                 EMAILS,
                 "Outbox delivery attempts by outcome (sent, retry, failed)"
             );
+            metrics::describe_counter!(
+                TOKEN_CHECKS,
+                "Access tokens checked by outcome: remembered (verified before, expiry checked), verified (signature checked), refused"
+            );
             metrics::describe_histogram!(
                 SMTP_SECONDS,
                 metrics::Unit::Seconds,
@@ -290,6 +300,21 @@ impl Metrics {
                 metrics::histogram!(SMTP_SECONDS).record(d.as_secs_f64());
             }
         });
+    }
+
+    /// The access tokens checked since start, and those remembered, read
+    /// at scrape time.
+    pub fn set_token_checks(&self, checks: crate::auth::jwt::TokenChecks) {
+        metrics::with_local_recorder(&*self.recorder, || {
+            for (outcome, n) in [
+                ("remembered", checks.remembered),
+                ("verified", checks.verified),
+                ("refused", checks.refused),
+            ] {
+                metrics::counter!(TOKEN_CHECKS, "outcome" => outcome).absolute(n);
+            }
+        });
+        self.set_gauge("vectra_access_token_cache_entries", checks.entries as f64);
     }
 
     /// Point-in-time values read at scrape time (pool, database, outbox).

@@ -15,8 +15,18 @@
 //! (the algorithm confusion of RS/HS256), a secret never verifies EdDSA, and
 //! every other algorithm (`none` included) is refused. Keys named in the
 //! header (`jwk`, `jku`, `x5u`) are never used.
+//!
+//! A token that verified is remembered with its claims until it expires
+//! (`ACCESS_TOKEN_CACHE_SIZE` tokens at most, least recently used ones
+//! forgotten first): the same string presented again is not verified again,
+//! only its expiry is checked. An Ed25519 verification costs the service
+//! some 20 to 40 µs per request (docs/performance.md, "Access tokens
+//! remembered"). The keys are fixed for the process's life, so what verified
+//! once verifies until its `exp`; a token that fails is never remembered, and
+//! a string that differs by one byte is verified in full.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -91,6 +101,31 @@ struct Keys {
     hs256: Validation,
     eddsa: Validation,
     ttl: Duration,
+    /// Tokens that verified, with their claims (`None`: remember none).
+    verified: Option<quick_cache::sync::Cache<Box<str>, Claims>>,
+    checks: Checks,
+}
+
+/// Access tokens checked since start, by outcome (`GET /metrics`).
+#[derive(Default)]
+struct Checks {
+    remembered: AtomicU64,
+    verified: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// Access tokens checked since start, by outcome, and the tokens
+/// remembered now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenChecks {
+    /// Accepted from the tokens remembered (only the expiry checked).
+    pub remembered: u64,
+    /// Verified in full and accepted.
+    pub verified: u64,
+    /// Refused, whatever the reason.
+    pub refused: u64,
+    /// Tokens remembered now.
+    pub entries: u64,
 }
 
 enum Signer {
@@ -111,7 +146,9 @@ impl JwtKeys {
     /// The keys of the configuration. With a private key, tokens are signed
     /// with EdDSA; otherwise with `JWT_SECRET` (the configuration requires
     /// one of the two).
-    pub fn new(settings: &JwtSettings, ttl: Duration) -> anyhow::Result<Self> {
+    /// `cache_size`: how many verified tokens to remember
+    /// (`ACCESS_TOKEN_CACHE_SIZE`; 0, none).
+    pub fn new(settings: &JwtSettings, ttl: Duration, cache_size: usize) -> anyhow::Result<Self> {
         let signer = match (&settings.private_key, &settings.secret) {
             (Some(key), _) => Signer::EdDsa {
                 key: key.encoding_key().clone(),
@@ -166,6 +203,8 @@ impl JwtKeys {
             hs256: validation(Algorithm::HS256),
             eddsa: validation(Algorithm::EdDSA),
             ttl,
+            verified: (cache_size > 0).then(|| quick_cache::sync::Cache::new(cache_size)),
+            checks: Checks::default(),
         })))
     }
 
@@ -211,9 +250,59 @@ impl JwtKeys {
         Ok(jsonwebtoken::encode(&header, &claims, key)?)
     }
 
+    /// The claims of a valid token: one remembered and not expired yet, or
+    /// one that [`Self::verify_in_full`] accepts (then remembered).
+    pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let checks = &self.0.checks;
+        let (result, counter) = match self.remembered(token) {
+            Some(Ok(claims)) => (Ok(claims), &checks.remembered),
+            Some(Err(e)) => (Err(e), &checks.refused),
+            None => match self.verify_in_full(token) {
+                Ok(claims) => {
+                    if let Some(verified) = &self.0.verified {
+                        verified.insert(token.into(), claims.clone());
+                    }
+                    (Ok(claims), &checks.verified)
+                }
+                Err(e) => (Err(e), &checks.refused),
+            },
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        result
+    }
+
+    /// A remembered token's claims, or the error of one that has expired
+    /// since (then forgotten); `None` when the token is not remembered.
+    fn remembered(&self, token: &str) -> Option<Result<Claims, VerifyError>> {
+        let verified = self.0.verified.as_ref()?;
+        let claims = verified.get(token)?;
+        // The one check whose answer changes with time, as `verify_in_full`
+        // makes it: expired once `exp` is in the past (no leeway), by the
+        // same clock.
+        if u64::try_from(claims.exp).is_ok_and(|exp| exp >= jsonwebtoken::get_current_timestamp()) {
+            Some(Ok(claims))
+        } else {
+            verified.remove(token);
+            Some(Err(VerifyError::Invalid(
+                ErrorKind::ExpiredSignature.into(),
+            )))
+        }
+    }
+
+    /// The tokens checked since start, by outcome.
+    pub fn checks(&self) -> TokenChecks {
+        let checks = &self.0.checks;
+        TokenChecks {
+            remembered: checks.remembered.load(Ordering::Relaxed),
+            verified: checks.verified.load(Ordering::Relaxed),
+            refused: checks.refused.load(Ordering::Relaxed),
+            entries: self.0.verified.as_ref().map_or(0, |c| c.len() as u64),
+        }
+    }
+
     /// Verifies signature, algorithm, issuer, audience and expiry (no
     /// leeway), with the key the header's `alg` and `kid` select.
-    pub fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+    fn verify_in_full(&self, token: &str) -> Result<Claims, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(VerifyError::Malformed)?;
         match header.alg {
             Algorithm::EdDSA => {
@@ -283,6 +372,7 @@ mod tests {
                 public_keys: public_keys.iter().map(|k| k.public().clone()).collect(),
             },
             TTL,
+            16,
         )
         .expect("keys")
     }
@@ -517,6 +607,133 @@ mod tests {
             Err(VerifyError::Invalid(e)) => assert_eq!(*e.kind(), ErrorKind::ExpiredSignature),
             other => panic!("expected expired, got {other:?}"),
         }
+    }
+
+    /// `keys` with `cache_size` tokens remembered.
+    fn remembering(keys: &JwtKeys, cache_size: usize) -> JwtKeys {
+        let settings = JwtSettings {
+            secret: Some(Secret::new(SECRET)),
+            previous_secrets: Vec::new(),
+            private_key: keys.signing_kid().map(|_| key(2)),
+            public_keys: Vec::new(),
+        };
+        JwtKeys::new(&settings, TTL, cache_size).expect("keys")
+    }
+
+    fn counts(remembered: u64, verified: u64, refused: u64, entries: u64) -> TokenChecks {
+        TokenChecks {
+            remembered,
+            verified,
+            refused,
+            entries,
+        }
+    }
+
+    #[test]
+    fn a_token_that_verified_is_remembered_and_its_neighbours_are_not() {
+        for keys in [hs256(SECRET), eddsa(&key(2), &[])] {
+            let keys = remembering(&keys, 16);
+            let s = session();
+            let token = keys.issue(&s).expect("issue");
+            assert_eq!(keys.verify(&token).expect("verified").session(), s);
+            assert_eq!(keys.checks(), counts(0, 1, 0, 1));
+            assert_eq!(keys.verify(&token).expect("remembered").session(), s);
+            assert_eq!(keys.checks(), counts(1, 1, 0, 1));
+            // The remembered token with one character of its signature, or
+            // of its payload, changed: verified in full, refused, and not
+            // remembered.
+            let (signed, sig) = token.rsplit_once('.').unwrap();
+            let flip = |c: char| if c == 'A' { 'B' } else { 'A' };
+            let mut changed_sig: Vec<char> = sig.chars().collect();
+            changed_sig[3] = flip(changed_sig[3]);
+            let changed_sig: String = changed_sig.into_iter().collect();
+            let mut changed_payload: Vec<char> = signed.chars().collect();
+            let i = signed.find('.').unwrap() + 3;
+            changed_payload[i] = flip(changed_payload[i]);
+            let changed_payload: String = changed_payload.into_iter().collect();
+            for forged in [
+                format!("{signed}.{changed_sig}"),
+                format!("{changed_payload}.{sig}"),
+                format!("{token} "),
+                format!("{signed}."),
+            ] {
+                assert!(keys.verify(&forged).is_err(), "{forged}");
+            }
+            assert_eq!(keys.checks(), counts(1, 1, 4, 1));
+            // Keys that do not hold the signing key refuse the token, the
+            // first time and every time: nothing is shared between keys.
+            let other = JwtKeys::new(
+                &JwtSettings {
+                    secret: Some(Secret::new(OLD_SECRET)),
+                    private_key: keys.signing_kid().map(|_| key(3)),
+                    ..JwtSettings::default()
+                },
+                TTL,
+                16,
+            )
+            .expect("keys");
+            for _ in 0..2 {
+                assert!(other.verify(&token).is_err());
+            }
+            assert_eq!(other.checks(), counts(0, 0, 2, 0));
+        }
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_expires() {
+        let keys = remembering(&hs256(SECRET), 16);
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let claims = Claims {
+            exp: now + 1,
+            ..claims_now(&session(), 1)
+        };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        keys.verify(&token).expect("valid for a second more");
+        keys.verify(&token).expect("remembered");
+        assert_eq!(keys.checks(), counts(1, 1, 0, 1));
+        // Past `exp` (whole seconds): refused as expired, and forgotten.
+        while jsonwebtoken::get_current_timestamp() as i64 <= claims.exp {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for _ in 0..2 {
+            match keys.verify(&token) {
+                Err(VerifyError::Invalid(e)) => {
+                    assert_eq!(*e.kind(), ErrorKind::ExpiredSignature)
+                }
+                other => panic!("expected expired, got {other:?}"),
+            }
+        }
+        // The first refusal came from the remembered claims, the second
+        // from a full verification (nothing remembered any more).
+        assert_eq!(keys.checks(), counts(1, 1, 2, 0));
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_size_or_nothing() {
+        let keys = remembering(&hs256(SECRET), 8);
+        let tokens: Vec<String> = (0..100)
+            .map(|_| keys.issue(&session()).expect("issue"))
+            .collect();
+        for t in &tokens {
+            keys.verify(t).expect("valid");
+        }
+        let checks = keys.checks();
+        assert_eq!(checks.verified, 100);
+        assert!(
+            (1..=8).contains(&checks.entries),
+            "{} entries remembered",
+            checks.entries
+        );
+        let none = remembering(&hs256(SECRET), 0);
+        for _ in 0..3 {
+            none.verify(&tokens[0]).expect("valid");
+        }
+        assert_eq!(none.checks(), counts(0, 3, 0, 0));
     }
 
     #[test]

@@ -91,6 +91,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
         }
     }
     set_pool_gauges(&state);
+    state.metrics.set_token_checks(state.jwt.checks());
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -7,7 +7,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use vectra::metrics::{LATENCY_BUCKETS, REQUEST_LATENCY, REQUESTS, Sample, UNMATCHED, parse};
+use vectra::metrics::{
+    LATENCY_BUCKETS, REQUEST_LATENCY, REQUESTS, Sample, TOKEN_CHECKS, UNMATCHED, parse,
+};
 
 use crate::harness::TestApp;
 
@@ -146,6 +148,59 @@ async fn every_request_is_labelled_with_its_route_and_timed_in_buckets() {
         );
     }
 
+    promtool_accepts(&text);
+}
+
+/// An access token is verified once, then remembered (only its expiry
+/// checked) until it expires; the database still re-checks its session on
+/// every request, so a remembered token of a revoked session is refused.
+/// Each check is counted by outcome.
+#[tokio::test]
+async fn access_tokens_are_verified_once_remembered_and_counted() {
+    let app = TestApp::spawn_with(&[("METRICS_TOKEN", TOKEN)]).await;
+    let owner = app.verified_owner("owner@tokens.test", "Tokens").await;
+    let scrape = || async {
+        let r = app.get("/metrics", Some(TOKEN)).await.expect(200);
+        let text = r.body.as_str().expect("the exposition text").to_owned();
+        let samples = parse(&text);
+        let checks = ["remembered", "verified", "refused"]
+            .map(|o| value(&samples, TOKEN_CHECKS, &[("outcome", o)]).unwrap_or(0.0));
+        let entries = value(&samples, "vectra_access_token_cache_entries", &[]);
+        (checks, entries, text)
+    };
+    let (before, _, _) = scrape().await;
+
+    for _ in 0..3 {
+        let r = app
+            .get("/api/v1/user/me", Some(&owner.access))
+            .await
+            .expect(200);
+        assert_eq!(r.str("/email"), "owner@tokens.test");
+    }
+    let (signed, sig) = owner.access.rsplit_once('.').expect("a JWT");
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{signed}.{flipped}{}", &sig[1..]);
+    app.get("/api/v1/user/me", Some(&tampered))
+        .await
+        .problem(401, "Invalid or expired access token");
+    app.post(
+        "/api/v1/auth/logout",
+        serde_json::json!({}),
+        Some(&owner.access),
+    )
+    .await
+    .expect(204);
+    // Remembered, and refused by the database: the session is revoked.
+    app.get("/api/v1/user/me", Some(&owner.access))
+        .await
+        .expect(401);
+
+    let (after, entries, text) = scrape().await;
+    let delta: Vec<f64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    // remembered: two of the three reads, the logout, the last read;
+    // verified: the first read; refused: the tampered token.
+    assert_eq!(delta, [4.0, 1.0, 1.0], "{text}");
+    assert!(entries.is_some_and(|n| n >= 1.0), "{text}");
     promtool_accepts(&text);
 }
 
