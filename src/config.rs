@@ -131,9 +131,10 @@ pub struct MigrateConfig {
     pub lock_timeout: Duration,
 }
 
-/// The most `ACCESS_TOKEN_CACHE_SIZE` accepts: about 600 bytes an entry,
-/// so some 600 MB at most (the cache sizes its tables at start).
-pub const MAX_ACCESS_TOKEN_CACHE_SIZE: usize = 1_000_000;
+/// The most `ACCESS_TOKEN_CACHE_SIZE` accepts: an entry takes about 1 KB
+/// (the token, its claims, the cache's own slots), so some 100 MB at most.
+/// The cache starts empty and grows with the tokens it is shown.
+pub const MAX_ACCESS_TOKEN_CACHE_SIZE: usize = 100_000;
 
 /// The default of `MIGRATION_LOCK_TIMEOUT`.
 const MIGRATION_LOCK_TIMEOUT: &str = "5s";
@@ -1081,8 +1082,8 @@ MC4CAQAwBQYDK2VuBCIEIMhwcmLVfhkA5JOl8za3HuySOLxvffes4f3kKhVaUUlX
         };
         assert_eq!(size("0").expect("off"), 0);
         assert_eq!(size(" 100 ").expect("a hundred"), 100);
-        assert_eq!(size("1000000").expect("the most"), 1_000_000);
-        for bad in ["1000001", "-1", "many", "1e3"] {
+        assert_eq!(size("100000").expect("the most"), 100_000);
+        for bad in ["100001", "-1", "many", "1e3"] {
             let err = size(bad).expect_err(bad);
             assert_eq!(err.var, "ACCESS_TOKEN_CACHE_SIZE", "{bad}");
         }

@@ -226,7 +226,7 @@ impl Metrics {
             );
             metrics::describe_counter!(
                 TOKEN_CHECKS,
-                "Access tokens checked by outcome: remembered (verified before, expiry checked), verified (signature checked), refused"
+                "Access tokens checked by outcome, before the database checks their session: remembered (passed, verified before and only the expiry checked), verified (passed, signature checked), refused"
             );
             metrics::describe_histogram!(
                 SMTP_SECONDS,

@@ -17,9 +17,9 @@
 //! header (`jwk`, `jku`, `x5u`) are never used.
 //!
 //! A token that verified is remembered with its claims until it expires
-//! (`ACCESS_TOKEN_CACHE_SIZE` tokens at most, least recently used ones
-//! forgotten first): the same string presented again is not verified again,
-//! only its expiry is checked. An Ed25519 verification costs the service
+//! (`ACCESS_TOKEN_CACHE_SIZE` tokens at most; when full, quick_cache's
+//! CLOCK-Pro forgets tokens seen once before those in use): the same string
+//! presented again is not verified again, only its expiry is checked. An Ed25519 verification costs the service
 //! some 20 to 40 µs per request (docs/performance.md, "Access tokens
 //! remembered"). The keys are fixed for the process's life, so what verified
 //! once verifies until its `exp`; a token that fails is never remembered, and
@@ -131,6 +131,13 @@ pub struct TokenChecks {
 enum Signer {
     Hs256(EncodingKey),
     EdDsa { key: EncodingKey, kid: String },
+}
+
+/// The one check whose answer changes with time, as `verify_in_full` makes
+/// it (jsonwebtoken, leeway 0): valid up to and including the second of
+/// `exp`, by jsonwebtoken's clock (`now`).
+fn unexpired(exp: i64, now: u64) -> bool {
+    u64::try_from(exp).is_ok_and(|exp| exp >= now)
 }
 
 fn validation(algorithm: Algorithm) -> Validation {
@@ -276,10 +283,7 @@ impl JwtKeys {
     fn remembered(&self, token: &str) -> Option<Result<Claims, VerifyError>> {
         let verified = self.0.verified.as_ref()?;
         let claims = verified.get(token)?;
-        // The one check whose answer changes with time, as `verify_in_full`
-        // makes it: expired once `exp` is in the past (no leeway), by the
-        // same clock.
-        if u64::try_from(claims.exp).is_ok_and(|exp| exp >= jsonwebtoken::get_current_timestamp()) {
+        if unexpired(claims.exp, jsonwebtoken::get_current_timestamp()) {
             Some(Ok(claims))
         } else {
             verified.remove(token);
@@ -654,6 +658,8 @@ mod tests {
             for forged in [
                 format!("{signed}.{changed_sig}"),
                 format!("{changed_payload}.{sig}"),
+                // (the extractor trims the header's value; `verify` must
+                // not rely on it)
                 format!("{token} "),
                 format!("{signed}."),
             ] {
@@ -681,36 +687,36 @@ mod tests {
 
     #[test]
     fn a_remembered_token_is_refused_once_it_expires() {
+        // The rule, at its boundary: the second of `exp` is still valid.
+        assert!(unexpired(100, 99));
+        assert!(unexpired(100, 100));
+        assert!(!unexpired(100, 101));
+        assert!(!unexpired(-1, 0));
+        // A remembered token whose `exp` has passed (its claims put back as
+        // they would be remembered, with an `exp` a second ago): refused as
+        // expired, and forgotten.
         let keys = remembering(&hs256(SECRET), 16);
-        let now = jsonwebtoken::get_current_timestamp() as i64;
-        let claims = Claims {
-            exp: now + 1,
-            ..claims_now(&session(), 1)
-        };
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
-        keys.verify(&token).expect("valid for a second more");
-        keys.verify(&token).expect("remembered");
-        assert_eq!(keys.checks(), counts(1, 1, 0, 1));
-        // Past `exp` (whole seconds): refused as expired, and forgotten.
-        while jsonwebtoken::get_current_timestamp() as i64 <= claims.exp {
-            std::thread::sleep(Duration::from_millis(50));
+        let token = keys.issue(&session()).expect("issue");
+        let claims = keys.verify(&token).expect("valid");
+        assert_eq!(keys.checks(), counts(0, 1, 0, 1));
+        let verified = keys.0.verified.as_ref().expect("a cache");
+        let past = jsonwebtoken::get_current_timestamp() as i64 - 1;
+        verified.insert(
+            token.as_str().into(),
+            Claims {
+                exp: past,
+                ..claims
+            },
+        );
+        match keys.verify(&token) {
+            Err(VerifyError::Invalid(e)) => assert_eq!(*e.kind(), ErrorKind::ExpiredSignature),
+            other => panic!("expected expired, got {other:?}"),
         }
-        for _ in 0..2 {
-            match keys.verify(&token) {
-                Err(VerifyError::Invalid(e)) => {
-                    assert_eq!(*e.kind(), ErrorKind::ExpiredSignature)
-                }
-                other => panic!("expected expired, got {other:?}"),
-            }
-        }
-        // The first refusal came from the remembered claims, the second
-        // from a full verification (nothing remembered any more).
-        assert_eq!(keys.checks(), counts(1, 1, 2, 0));
+        assert_eq!(keys.checks(), counts(0, 1, 1, 0));
+        // Forgotten: the next check is a full verification (of the token
+        // itself, still valid).
+        keys.verify(&token).expect("verified again");
+        assert_eq!(keys.checks(), counts(0, 2, 1, 1));
     }
 
     #[test]
