@@ -5,7 +5,9 @@ values it bound) into pgbench scripts that send exactly that:
 
   capture.py LOG NAME OUTDIR   ->  OUTDIR/NAME.seq.sql, OUTDIR/NAME.pipe.sql
 
-from the last transaction in LOG. Sequential: four statements, one round trip
+from the last transaction in LOG that sent the route's statement (the one most
+of them sent: the service's background work, as vectra_worker, may show in
+between). Sequential: four statements, one round trip
 each. Pipelined: the same four inside \\startpipeline … \\endpipeline, as the
 service sends them (one round trip)."""
 import json
@@ -13,7 +15,7 @@ import re
 import sys
 
 log, name, outdir = sys.argv[1:4]
-last = None
+events = []
 for line in open(log):
     line = line.strip()
     if not line.startswith("{"):
@@ -23,9 +25,12 @@ for line in open(log):
     except ValueError:
         continue
     if event.get("target") == "vectra::sql":
-        last = event
-if last is None:
+        events.append(event)
+events = [e for e in events if '"vectra_worker"' not in e["context_params"]] or events
+if not events:
     sys.exit(f"capture: no vectra::sql trace in {log}")
+texts = [e["statement"] for e in events]
+last = [e for e in events if e["statement"] == max(set(texts), key=texts.count)][-1]
 
 TOKEN = re.compile(r'\s*(Some\(|None|"(?:[^"\\]|\\.)*"|true|false|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|-?\d+(?:\.\d+)?|\(|\)|\[|\]|,)')
 
