@@ -2,7 +2,8 @@
 # The service on a Citus cluster (docs/scale-out.md), as CI runs it:
 #
 #   1. Citus for the installed PostgreSQL (scripts/install-citus.sh: built
-#      from $CITUS_SOURCE when it is not installed);
+#      from $CITUS_SOURCE when it is not installed), and pgTAP for it
+#      (checked, not installed: Debian's postgresql-15-pgtap);
 #   2. `vectra dev --citus`: a coordinator and two workers, the schema
 #      distributed by organization by `vectra migrate`, strict tenant routing
 #      (a statement of an organization user's request that would touch more
@@ -30,6 +31,14 @@ PORT=${CITUS_TEST_PORT:-18190}
 log() { printf 'citus-test: %s\n' "$*"; }
 
 scripts/install-citus.sh </dev/null
+# Step 4 needs pgTAP beside Citus (Debian: postgresql-15-pgtap, which .ci/run
+# installs): say so now rather than after the Postman run.
+sharedir=$("$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)" --sharedir)
+[ -f "$sharedir/extension/pgtap.control" ] || {
+    log "pgTAP is not installed for this PostgreSQL ($sharedir/extension/pgtap.control): apt-get install postgresql-15-pgtap"
+    [ -n "${CITUS_STATS:-}" ] && echo "0 1" >"$CITUS_STATS"
+    exit 1
+}
 
 # shellcheck source=scripts/lib-dev.sh
 . scripts/lib-dev.sh
