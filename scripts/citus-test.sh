@@ -33,7 +33,10 @@ log() { printf 'citus-test: %s\n' "$*"; }
 scripts/install-citus.sh </dev/null
 # Step 4 needs pgTAP beside Citus (Debian: postgresql-15-pgtap, which .ci/run
 # installs): say so now rather than after the Postman run.
-sharedir=$("$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)" --sharedir)
+# (The PostgreSQL install-citus.sh built for: PG_CONFIG, else the one of PG_MAJOR.)
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/${PG_MAJOR:-15}/bin/pg_config}
+[ -x "$pg_config" ] || pg_config=$(command -v pg_config)
+sharedir=$("$pg_config" --sharedir)
 [ -f "$sharedir/extension/pgtap.control" ] || {
     log "pgTAP is not installed for this PostgreSQL ($sharedir/extension/pgtap.control): apt-get install postgresql-15-pgtap"
     [ -n "${CITUS_STATS:-}" ] && echo "0 1" >"$CITUS_STATS"
